@@ -1,0 +1,58 @@
+package mdc_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tracemdc/tracemdc/mdc"
+)
+
+func ExampleWith() {
+	ctx := mdc.With(context.Background(), mdc.KeyTraceID, "0ad1348f1403169275002100356696")
+	child := mdc.With(ctx, mdc.KeySpanID, "0.1")
+
+	for k, v := range mdc.From(child).All() {
+		fmt.Println(k, v)
+	}
+	_, parentHasSpan := mdc.Get(ctx, mdc.KeySpanID)
+	fmt.Println("parent has a span id:", parentHasSpan)
+	// Output:
+	// traceId 0ad1348f1403169275002100356696
+	// spanId 0.1
+	// parent has a span id: false
+}
+
+func ExampleWithScope() {
+	ctx := mdc.WithScope(mdc.With(context.Background(), mdc.KeyTraceID, "t1"))
+
+	authenticate := func(ctx context.Context) { mdc.Set(ctx, "user", "alice") }
+	authenticate(ctx)
+
+	fmt.Println(mdc.From(ctx).Pairs(nil))
+	// Output: [{traceId t1} {user alice}]
+}
+
+func ExampleNewNaming() {
+	n := mdc.NewNaming(mdc.PresetSOFA, mdc.Rename("user", "userId"), mdc.Deny("password"))
+	ctx := mdc.WithPairs(context.Background(),
+		mdc.Pair{Key: mdc.KeyTraceID, Value: "t1"},
+		mdc.Pair{Key: mdc.KeySpanID, Value: "0.1"},
+		mdc.Pair{Key: "user", Value: "alice"},
+		mdc.Pair{Key: "password", Value: "hunter2"})
+	for _, f := range n.Fields(mdc.From(ctx)) {
+		fmt.Printf("%s=%s\n", f.Key, f.Value)
+	}
+	// Output:
+	// SOFA-TraceId=t1
+	// SOFA-SpanId=0.1
+	// userId=alice
+}
+
+func ExampleDetach() {
+	ctx, cancel := context.WithCancel(mdc.With(context.Background(), mdc.KeyTraceID, "t1"))
+	bg := mdc.Detach(ctx)
+	cancel()
+	id, _ := mdc.Get(bg, mdc.KeyTraceID)
+	fmt.Println(bg.Err(), id)
+	// Output: <nil> t1
+}
