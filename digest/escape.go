@@ -1,0 +1,123 @@
+package digest
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+const hexDigits = "0123456789abcdef"
+
+// truncMarker ends a value cut at the configured maximum length; the number of bytes left out follows.
+const truncMarker = "...(truncated "
+
+// appendJSONString appends s as a quoted JSON string. Quotes, backslashes and every control character
+// are escaped, U+2028 and U+2029 too (JavaScript line terminators), and invalid UTF-8 becomes U+FFFD,
+// so the result is always valid JSON on one line. A value longer than limit bytes (limit > 0) is cut
+// at a rune boundary and ends with "...(truncated N bytes)".
+func appendJSONString(b []byte, s string, limit int) []byte {
+	b = append(b, '"')
+	b = appendJSONEscaped(b, s, limit)
+	return append(b, '"')
+}
+
+// appendJSONEscaped is appendJSONString without the quotes.
+func appendJSONEscaped(b []byte, s string, limit int) []byte {
+	s, cut := truncate(s, limit)
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	if cut > 0 {
+		b = append(b, truncMarker...)
+		b = strconv.AppendInt(b, int64(cut), 10)
+		b = append(b, " bytes)"...)
+	}
+	return b
+}
+
+// appendCSVField appends s escaped for one comma-separated field: '%' becomes %25, ',' %2C, '\n'
+// %0A and '\r' %0D (SOFATracer escapes only the commas of baggage; escaping '%' as well makes the
+// encoding reversible). Invalid UTF-8 becomes U+FFFD. Long values are cut as in appendJSONString.
+func appendCSVField(b []byte, s string, limit int) []byte {
+	s, cut := truncate(s, limit)
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c != '%' && c != ',' && c != '\n' && c != '\r' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			b = append(b, '%', "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&0xf])
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, "\uFFFD"...)
+			start = i + 1
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	if cut > 0 {
+		b = append(b, truncMarker...)
+		b = strconv.AppendInt(b, int64(cut), 10)
+		b = append(b, " bytes)"...)
+	}
+	return b
+}
+
+// truncate cuts s to at most limit bytes at a rune boundary and returns how many bytes were cut.
+func truncate(s string, limit int) (string, int) {
+	if limit <= 0 || len(s) <= limit {
+		return s, 0
+	}
+	n := limit
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n], len(s) - n
+}

@@ -1,0 +1,88 @@
+package digest
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestAppendJSONString(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"plain", `"plain"`},
+		{`q"b\`, `"q\"b\\"`},
+		{"a\nb\rc\td", `"a\nb\rc\td"`},
+		{"\x00\x1f", `"\u0000\u001f"`},
+		{"x\u2028y\u2029z", `"x\u2028y\u2029z"`},
+		{"a\xffb", `"a\ufffdb"`},
+		{"日本", `"日本"`},
+		{"", `""`},
+	} {
+		if got := string(appendJSONString(nil, tc.in, 0)); got != tc.want {
+			t.Errorf("%q: got %s want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestAppendJSONStringTruncates(t *testing.T) {
+	s := strings.Repeat("é", 10) // 20 bytes
+	got := string(appendJSONString(nil, s, 5))
+	if got != `"éé...(truncated 16 bytes)"` {
+		t.Fatalf("got %s", got)
+	}
+}
+
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{"", "a\"b", "\n\r\u2028", "\xff\xfe", "日本\\", strings.Repeat("x", 100)} {
+		f.Add(s, 0)
+		f.Add(s, 7)
+	}
+	f.Fuzz(func(t *testing.T, s string, limit int) {
+		if limit < 0 || limit > 1<<16 {
+			limit = 0
+		}
+		b := appendJSONString(nil, s, limit)
+		var out string
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatalf("invalid JSON %q for %q: %v", b, s, err)
+		}
+		if strings.ContainsAny(string(b), "\n\r") || strings.Contains(string(b), "\u2028") {
+			t.Fatalf("line break in %q", b)
+		}
+		if limit == 0 && utf8.ValidString(s) && out != s {
+			t.Fatalf("round trip %q -> %q", s, out)
+		}
+	})
+}
+
+func FuzzCSVField(f *testing.F) {
+	for _, s := range []string{"", "a,b", "100%", "x\ny\r", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := string(appendCSVField(nil, s, 0))
+		if strings.ContainsAny(b, ",\n\r") {
+			t.Fatalf("separator in %q", b)
+		}
+		if utf8.ValidString(s) && unescapeCSV(b) != s {
+			t.Fatalf("round trip %q -> %q -> %q", s, b, unescapeCSV(b))
+		}
+	})
+}
+
+// unescapeCSV reverses appendCSVField for the test.
+func unescapeCSV(s string) string {
+	r := strings.NewReplacer("%2C", ",", "%0A", "\n", "%0D", "\r", "%25", "%")
+	return r.Replace(s)
+}
+
+func TestAppendNoAlloc(t *testing.T) {
+	buf := make([]byte, 0, 256)
+	s := "GET /orders?id=\"1\"\n\u2028"
+	if a := testing.AllocsPerRun(100, func() {
+		buf = appendJSONString(buf[:0], s, 0)
+		buf = appendCSVField(buf, s, 10)
+	}); a != 0 {
+		t.Fatalf("allocs %v", a)
+	}
+}
