@@ -1,0 +1,289 @@
+// Package conformance is the one test table that every logger adapter of tracemdc (slogmdc, zapmdc,
+// logrusmdc) runs: the same contexts, namings and caller fields must give the same set of fields in
+// the JSON line each logger writes.
+//
+// An adapter's test describes how to write one line with its logger and calls Run:
+//
+//	conformance.Run(t, conformance.Logger{Own: []string{"time", "level", "msg"}, Log: logOneLine})
+//
+// Run parses the line (rejecting a field name that occurs twice in one object), checks that the
+// logger's own keys are there, removes them, and compares what is left with the case's Want.
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/tracemdc/tracemdc/mdc"
+)
+
+// Message is the message every case logs.
+const Message = "conformance"
+
+// Case is one row of the table: a line logged with Ctx, rendered with Naming, after Bound fields were
+// bound to the logger (slog WithAttrs, zap With, logrus WithFields) and with Call fields given at the
+// call site. Want is the set of fields the line must carry, the logger's own keys excluded; a nested
+// map[string]any stands for a group.
+type Case struct {
+	Name   string
+	Ctx    context.Context
+	Naming *mdc.Naming
+	Bound  []mdc.Pair
+	Call   []mdc.Pair
+	Want   map[string]any
+}
+
+// Logger is what an adapter's test supplies.
+type Logger struct {
+	// Own lists the keys the logger writes by itself (time, level, message). Each must be present
+	// in the line; they are removed before the comparison.
+	Own []string
+	// Log writes exactly one line, at info level with message Message, for c, and returns it.
+	Log func(t *testing.T, c Case) []byte
+}
+
+// Run runs every case of Cases as a subtest.
+func Run(t *testing.T, l Logger) {
+	t.Helper()
+	for _, c := range Cases() {
+		t.Run(c.Name, func(t *testing.T) {
+			line := l.Log(t, c)
+			if n := bytes.Count(bytes.TrimRight(line, "\n"), []byte("\n")); n != 0 {
+				t.Fatalf("want one line, got %d more: %q", n, truncate(line))
+			}
+			got, err := Parse(line)
+			if err != nil {
+				t.Fatalf("%v in %q", err, truncate(line))
+			}
+			for _, k := range l.Own {
+				if _, ok := got[k]; !ok {
+					t.Fatalf("own key %q missing in %q", k, truncate(line))
+				}
+				delete(got, k)
+			}
+			if !reflect.DeepEqual(got, c.Want) {
+				t.Fatalf("fields differ\n got: %s\nwant: %s\nline: %q", show(got), show(c.Want), truncate(line))
+			}
+		})
+	}
+}
+
+func truncate(b []byte) string {
+	if len(b) > 400 {
+		return string(b[:400]) + "…"
+	}
+	return string(b)
+}
+
+func show(m map[string]any) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		v := fmt.Sprint(m[k])
+		if len(v) > 60 {
+			v = v[:60] + fmt.Sprintf("…(%d bytes)", len(v))
+		}
+		fmt.Fprintf(&sb, "%q: %q", k, v)
+	}
+	sb.WriteByte('}')
+	return sb.String()
+}
+
+// Parse decodes one JSON object into maps, strings, float64s, bools and nils, like encoding/json,
+// but fails when a name occurs twice in one object: a line must never carry a field twice.
+func Parse(line []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if tok != json.Delim('{') {
+		return nil, fmt.Errorf("line is not a JSON object")
+	}
+	m, err := parseObject(dec)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("trailing data after the object")
+	}
+	return m, nil
+}
+
+func parseObject(dec *json.Decoder) (map[string]any, error) {
+	m := map[string]any{}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		if tok == json.Delim('}') {
+			return m, nil
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, fmt.Errorf("object key is %T", tok)
+		}
+		if _, dup := m[key]; dup {
+			return nil, fmt.Errorf("field %q occurs twice", key)
+		}
+		v, err := parseValue(dec)
+		if err != nil {
+			return nil, err
+		}
+		m[key] = v
+	}
+}
+
+func parseValue(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		return parseObject(dec)
+	case json.Delim('['):
+		var a []any
+		for dec.More() {
+			v, err := parseValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			a = append(a, v)
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, err
+		}
+		return a, nil
+	}
+	if n, ok := tok.(json.Number); ok {
+		return n.String(), nil
+	}
+	if _, ok := tok.(json.Delim); ok {
+		return nil, errors.New("unexpected delimiter")
+	}
+	return tok, nil
+}
+
+// Huge is the length of the value of the "huge value" case.
+const Huge = 1 << 20
+
+// Cases returns the table. Every call builds fresh contexts, so a test may run it concurrently.
+func Cases() []Case {
+	bg := context.Background()
+	ids := mdc.WithPairs(bg, mdc.Pair{Key: mdc.KeyTraceID, Value: "0a1b2c3d4e5f60718293a4b5c6d7e8f9"},
+		mdc.Pair{Key: mdc.KeySpanID, Value: "0.1.2"})
+	wantIDs := map[string]any{"traceId": "0a1b2c3d4e5f60718293a4b5c6d7e8f9", "spanId": "0.1.2"}
+	withIDs := func(kv ...string) map[string]any {
+		m := map[string]any{}
+		for k, v := range wantIDs {
+			m[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	five := mdc.WithPairs(ids,
+		mdc.Pair{Key: "user", Value: "alice"}, mdc.Pair{Key: "tenant", Value: "t-42"},
+		mdc.Pair{Key: "region", Value: "cn-hangzhou"}, mdc.Pair{Key: "app", Value: "checkout"},
+		mdc.Pair{Key: "password", Value: "hunter2"})
+	wantFive := withIDs("user", "alice", "tenant", "t-42", "region", "cn-hangzhou", "app", "checkout", "password", "hunter2")
+
+	var many []mdc.Pair
+	wantMany := map[string]any{}
+	for i := range 12 {
+		k, v := fmt.Sprintf("k%02d", i), fmt.Sprintf("v%d", i)
+		many = append(many, mdc.Pair{Key: k, Value: v})
+		wantMany[k] = v
+	}
+	wantMany["call"] = "c"
+
+	scoped := mdc.WithScope(ids)
+	mdc.Set(scoped, "user", "from-scope")
+	mdc.Set(scoped, "order", "o-7")
+	scoped = mdc.With(scoped, "user", "from-ctx") // the context's own pair wins over the scope
+	mdc.Set(scoped, "late", "set-after-derive")   // seen by the derived context too
+
+	odd := "quote\" backslash\\ slash/ newline\n cr\r tab\t nul\x00 esc\x1b html<&> unicode 你好 é 🚀 \u2028"
+	huge := strings.Repeat("x", Huge)
+
+	return []Case{
+		{Name: "no MDC", Ctx: bg, Call: []mdc.Pair{{Key: "call", Value: "c"}}, Want: map[string]any{"call": "c"}},
+		{Name: "nil ctx", Ctx: nil, Call: []mdc.Pair{{Key: "call", Value: "c"}}, Want: map[string]any{"call": "c"}},
+		{Name: "no MDC in group", Ctx: bg, Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Group("mdc")), Want: map[string]any{}},
+		{Name: "ids only", Ctx: ids, Want: withIDs()},
+		{Name: "ids and one call field", Ctx: ids, Call: []mdc.Pair{{Key: "n", Value: "1"}}, Want: withIDs("n", "1")},
+		{Name: "ids and five user keys", Ctx: five, Want: wantFive},
+		{Name: "twelve keys", Ctx: mdc.WithPairs(bg, many...), Call: []mdc.Pair{{Key: "call", Value: "c"}}, Want: wantMany},
+		{Name: "preset default", Ctx: ids, Naming: mdc.NewNaming(mdc.PresetDefault), Want: withIDs()},
+		{Name: "preset SOFA", Ctx: ids, Naming: mdc.NewNaming(mdc.PresetSOFA),
+			Want: map[string]any{"SOFA-TraceId": wantIDs["traceId"], "SOFA-SpanId": wantIDs["spanId"]}},
+		{Name: "preset OTel", Ctx: ids, Naming: mdc.NewNaming(mdc.PresetOTel),
+			Want: map[string]any{"trace_id": wantIDs["traceId"], "span_id": wantIDs["spanId"]}},
+		{Name: "preset ECS", Ctx: ids, Naming: mdc.NewNaming(mdc.PresetECS),
+			Want: map[string]any{"trace.id": wantIDs["traceId"], "span.id": wantIDs["spanId"]}},
+		{Name: "rename", Ctx: five, Naming: mdc.NewNaming(mdc.PresetSOFA, mdc.Rename("user", "userId"), mdc.Rename(mdc.KeySpanID, "sid")),
+			Want: map[string]any{"SOFA-TraceId": wantIDs["traceId"], "sid": wantIDs["spanId"], "userId": "alice",
+				"tenant": "t-42", "region": "cn-hangzhou", "app": "checkout", "password": "hunter2"}},
+		{Name: "allow", Ctx: five, Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Allow(mdc.KeyTraceID, "user", "absent")),
+			Want: map[string]any{"traceId": wantIDs["traceId"], "user": "alice"}},
+		{Name: "deny", Ctx: five, Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Deny("password", mdc.KeySpanID)),
+			Want: map[string]any{"traceId": wantIDs["traceId"], "user": "alice", "tenant": "t-42", "region": "cn-hangzhou", "app": "checkout"}},
+		{Name: "deny wins over allow", Ctx: five, Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Allow("user", "app"), mdc.Deny("app")),
+			Want: map[string]any{"user": "alice"}},
+		{Name: "deny everything", Ctx: ids, Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Deny(mdc.KeyTraceID, mdc.KeySpanID)),
+			Call: []mdc.Pair{{Key: "call", Value: "c"}}, Want: map[string]any{"call": "c"}},
+		{Name: "group", Ctx: ids, Naming: mdc.NewNaming(mdc.PresetOTel, mdc.Group("mdc")), Call: []mdc.Pair{{Key: "n", Value: "1"}},
+			Want: map[string]any{"n": "1", "mdc": map[string]any{"trace_id": wantIDs["traceId"], "span_id": wantIDs["spanId"]}}},
+		{Name: "group does not collide with caller fields", Ctx: ids, Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Group("mdc")),
+			Bound: []mdc.Pair{{Key: "spanId", Value: "bound"}}, Call: []mdc.Pair{{Key: "traceId", Value: "call"}},
+			Want: map[string]any{"traceId": "call", "spanId": "bound", "mdc": wantIDs}},
+		{Name: "group name taken by a call field", Ctx: ids, Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Group("mdc")),
+			Call: []mdc.Pair{{Key: "mdc", Value: "mine"}}, Want: map[string]any{"mdc": "mine"}},
+		{Name: "scope values", Ctx: scoped,
+			Want: withIDs("user", "from-ctx", "order", "o-7", "late", "set-after-derive")},
+		{Name: "without hides scope value", Ctx: mdc.Without(scoped, "order"),
+			Want: withIDs("user", "from-ctx", "late", "set-after-derive")},
+		{Name: "odd values", Ctx: mdc.WithPairs(ids, mdc.Pair{Key: "odd", Value: odd}, mdc.Pair{Key: "empty", Value: ""},
+			mdc.Pair{Key: "key with spaces \"and quotes\"", Value: "v"}, mdc.Pair{Key: "ключ", Value: "значение"}),
+			Want: withIDs("odd", odd, "empty", "", "key with spaces \"and quotes\"", "v", "ключ", "значение")},
+		// Every logger's JSON encoder replaces each byte of invalid UTF-8, in values and keys alike,
+		// with U+FFFD (slog's appendEscapedJSONString, zap's safeAppendStringLike, encoding/json for
+		// logrus), so the three agree.
+		{Name: "invalid UTF-8", Ctx: mdc.WithPairs(ids, mdc.Pair{Key: "bad", Value: "a\xffb\xc3("}, mdc.Pair{Key: "k\xfe", Value: "v"}),
+			Want: withIDs("bad", "a\ufffdb\ufffd(", "k\ufffd", "v")},
+		{Name: "huge value", Ctx: mdc.With(ids, "huge", huge), Want: withIDs("huge", huge)},
+		{Name: "empty key ignored", Ctx: mdc.With(ids, "", "x"), Want: withIDs()},
+		{Name: "call field wins", Ctx: five, Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Allow("user", mdc.KeyTraceID, mdc.KeySpanID)),
+			Call: []mdc.Pair{{Key: "user", Value: "from-call"}, {Key: "traceId", Value: "manual"}},
+			Want: map[string]any{"user": "from-call", "traceId": "manual", "spanId": wantIDs["spanId"]}},
+		{Name: "bound field wins", Ctx: five, Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Allow("user", mdc.KeyTraceID)),
+			Bound: []mdc.Pair{{Key: "user", Value: "from-bound"}}, Call: []mdc.Pair{{Key: "n", Value: "1"}},
+			Want: map[string]any{"user": "from-bound", "traceId": wantIDs["traceId"], "n": "1"}},
+		{Name: "call field wins over renamed key", Ctx: ids, Naming: mdc.NewNaming(mdc.PresetSOFA),
+			Call: []mdc.Pair{{Key: "SOFA-TraceId", Value: "manual"}},
+			Want: map[string]any{"SOFA-TraceId": "manual", "SOFA-SpanId": wantIDs["spanId"]}},
+		{Name: "first of two MDC keys with one field name wins", Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Rename("legacyTrace", "traceId")),
+			Ctx:  mdc.WithPairs(bg, mdc.Pair{Key: "legacyTrace", Value: "old"}, mdc.Pair{Key: mdc.KeyTraceID, Value: "new"}),
+			Want: map[string]any{"traceId": "old"}},
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package slogmdc_test
+
+const raceEnabled = false

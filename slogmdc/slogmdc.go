@@ -1,0 +1,230 @@
+// Package slogmdc renders the MDC of a context (see package mdc) in every log/slog record: a
+// slog.Handler wrapper adds the trace id, span id and other MDC values of the context given to
+// Handle as attributes, under the names a mdc.Naming chooses.
+//
+//	logger := slog.New(slogmdc.New(slog.NewJSONHandler(os.Stdout, nil)))
+//	logger.InfoContext(mdc.With(ctx, mdc.KeyTraceID, "0ad1348f"), "paid") // ... "msg":"paid","traceId":"0ad1348f"
+//
+// The MDC fields sit at the top level of the line even inside groups opened with WithGroup (unless
+// the Naming has a Group, then they sit in that one group at the top level). Attributes given at the
+// call site, or bound with WithAttrs before any group, win over MDC fields of the same name; see
+// "Collisions" in package mdc.
+package slogmdc
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+
+	"github.com/tracemdc/tracemdc/mdc"
+)
+
+// Option configures the handler made by New.
+type Option interface {
+	apply(*config)
+}
+
+type config struct {
+	naming *mdc.Naming
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithNaming sets the field names and the keys that are rendered. The default (also for a nil
+// Naming) is mdc.NewNaming(mdc.PresetDefault).
+func WithNaming(n *mdc.Naming) Option {
+	return optionFunc(func(c *config) { c.naming = n })
+}
+
+// op is a WithGroup (group != "") or a WithAttrs call made after the first WithGroup.
+type op struct {
+	group string
+	attrs []slog.Attr
+}
+
+// handler is the slog.Handler returned by New. It is immutable; WithAttrs and WithGroup return copies.
+type handler struct {
+	next   slog.Handler
+	naming *mdc.Naming
+
+	// topKeys are the top-level keys the caller bound: those of WithAttrs before any WithGroup, and
+	// the name of the first WithGroup.
+	topKeys []string
+
+	// root is the wrapped handler as it was before the first WithGroup, nil while no group is open;
+	// ops replays the calls made since. With a group open, Handle puts the MDC attributes on root and
+	// replays ops, so they land at the top level.
+	root slog.Handler
+	ops  []op
+}
+
+var _ slog.Handler = (*handler)(nil)
+
+// New returns a slog.Handler that adds the MDC of the context passed to Handle to each record and
+// passes it on to next. A nil next is replaced by slog.Default().Handler() as it is at the time of
+// the call. The returned handler is safe for concurrent use if next is.
+func New(next slog.Handler, opts ...Option) slog.Handler {
+	var c config
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	if next == nil {
+		next = slog.Default().Handler()
+	}
+	return &handler{next: next, naming: c.naming}
+}
+
+// Enabled reports whether next handles records at level l. It does no MDC work.
+func (h *handler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.next.Enabled(ctx, l)
+}
+
+// Handle adds the MDC fields of ctx to r and passes r to the wrapped handler.
+func (h *handler) Handle(ctx context.Context, r slog.Record) error {
+	m := mdc.From(ctx)
+	if m.Len() == 0 {
+		return h.next.Handle(ctx, r)
+	}
+	group := h.naming.GroupName()
+	if h.root == nil && group == "" {
+		// Fast path: the record's attributes are at the top level, and the record has room for
+		// five inline, so the usual ids cost no allocation. Clone keeps AddAttrs from writing into
+		// an array that a copy of the record shares.
+		r = r.Clone()
+		h.naming.Range(m, func(f, v string) bool {
+			if !h.taken(f) && !recordHas(&r, f) { // recordHas also sees the MDC fields added so far
+				r.AddAttrs(slog.String(f, v))
+			}
+			return true
+		})
+		return h.next.Handle(ctx, r)
+	}
+
+	var attrs []slog.Attr
+	h.naming.Range(m, func(f, v string) bool {
+		if group == "" && (h.taken(f) || h.root == nil && recordHas(&r, f)) {
+			return true
+		}
+		if !slices.ContainsFunc(attrs, func(a slog.Attr) bool { return a.Key == f }) {
+			attrs = append(attrs, slog.String(f, v))
+		}
+		return true
+	})
+	if len(attrs) == 0 {
+		return h.next.Handle(ctx, r)
+	}
+	if group != "" {
+		if h.taken(group) || h.root == nil && recordHas(&r, group) {
+			return h.next.Handle(ctx, r)
+		}
+		attrs = []slog.Attr{{Key: group, Value: slog.GroupValue(attrs...)}}
+	}
+	if h.root == nil {
+		r = r.Clone()
+		r.AddAttrs(attrs...)
+		return h.next.Handle(ctx, r)
+	}
+	// A group is open: build, for this record, the handler chain with the MDC at the top level.
+	hh := h.root.WithAttrs(attrs)
+	for _, o := range h.ops {
+		if o.group != "" {
+			hh = hh.WithGroup(o.group)
+		} else {
+			hh = hh.WithAttrs(o.attrs)
+		}
+	}
+	return hh.Handle(ctx, r)
+}
+
+// WithAttrs returns a handler whose wrapped handler has attrs bound.
+func (h *handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	if len(attrs) == 0 {
+		return h
+	}
+	c := *h
+	c.next = h.next.WithAttrs(attrs)
+	if h.root == nil {
+		c.topKeys = slices.Clip(h.topKeys)
+		for _, a := range attrs {
+			c.topKeys = appendKeys(c.topKeys, a)
+		}
+	} else {
+		c.ops = append(slices.Clip(h.ops), op{attrs: slices.Clone(attrs)})
+	}
+	return &c
+}
+
+// WithGroup returns a handler whose wrapped handler has the group name open. The MDC fields stay at
+// the top level; an MDC field named like the outermost group is left out, as a field bound by the
+// caller would win over it (even when the group ends up empty and the handler omits it).
+func (h *handler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	c := *h
+	c.next = h.next.WithGroup(name)
+	if h.root == nil {
+		c.root = h.next
+		c.topKeys = append(slices.Clip(h.topKeys), name)
+	}
+	c.ops = append(slices.Clip(h.ops), op{group: name})
+	return &c
+}
+
+// taken reports whether a top-level attribute bound with WithAttrs has key f.
+func (h *handler) taken(f string) bool {
+	for _, k := range h.topKeys {
+		if k == f {
+			return true
+		}
+	}
+	return false
+}
+
+// appendKeys appends the top-level key a contributes: its own, or those of its members for a group
+// with an empty key, which handlers inline.
+func appendKeys(keys []string, a slog.Attr) []string {
+	if a.Key != "" {
+		return append(keys, a.Key)
+	}
+	v := a.Value.Resolve()
+	if v.Kind() == slog.KindGroup {
+		for _, m := range v.Group() {
+			keys = appendKeys(keys, m)
+		}
+	}
+	return keys
+}
+
+// recordHas reports whether r has a top-level attribute with key f.
+func recordHas(r *slog.Record, f string) bool {
+	found := false
+	r.Attrs(func(a slog.Attr) bool {
+		found = attrHas(a, f)
+		return !found
+	})
+	return found
+}
+
+func attrHas(a slog.Attr, f string) bool {
+	if a.Key != "" {
+		return a.Key == f
+	}
+	if a.Value.Kind() != slog.KindGroup && a.Value.Kind() != slog.KindLogValuer {
+		return false
+	}
+	v := a.Value.Resolve()
+	if v.Kind() != slog.KindGroup {
+		return false
+	}
+	for _, m := range v.Group() {
+		if attrHas(m, f) {
+			return true
+		}
+	}
+	return false
+}
