@@ -1,0 +1,293 @@
+package digestread
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrMalformed is wrapped by every error ParseLine returns for a line that is not a digest line.
+var ErrMalformed = errors.New("malformed digest line")
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+}
+
+// ParseLine parses one digest line, JSON (it starts with '{') or CSV, without its line end. loc is the
+// time zone of the time field (nil means time.Local). LogType is left empty: the caller knows the file
+// (see ParseDigestPath). A line without a valid time, trace id or span id, or with an unreadable cost,
+// is malformed; the error wraps ErrMalformed.
+func ParseLine(line []byte, loc *time.Location) (*Record, error) {
+	s := strings.TrimSpace(string(line))
+	if s == "" {
+		return nil, malformed("empty line")
+	}
+	r := &Record{Raw: s}
+	var err error
+	if s[0] == '{' {
+		r.Fields, err = parseJSONObject(s)
+	} else {
+		r.Fields, err = parseCSV(s)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := r.fill(loc); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Record) fill(loc *time.Location) error {
+	if loc == nil {
+		loc = time.Local
+	}
+	var ts, cost string
+	var haveURL bool
+	for _, f := range r.Fields {
+		switch f.Key {
+		case FieldTime:
+			ts = f.Value
+		case FieldLocalApp:
+			r.App = f.Value
+		case FieldTraceID:
+			r.TraceID = f.Value
+		case FieldSpanID:
+			r.SpanID = f.Value
+		case FieldSpanKind:
+			r.Kind = f.Value
+		case FieldResultCode:
+			r.ResultCode = f.Value
+		case FieldThreadName:
+			r.Thread = f.Value
+		case FieldCost:
+			cost = f.Value
+		case FieldRequestURL:
+			r.URL, haveURL = f.Value, true
+		case FieldOperation:
+			if !haveURL {
+				r.URL = f.Value
+			}
+		case FieldMethod:
+			r.Method = f.Value
+		case FieldBizBaggage:
+			r.LoadTest = LoadTestMark(f.Value)
+		}
+	}
+	if r.TraceID == "" || r.SpanID == "" {
+		return malformed("no %s or %s", FieldTraceID, FieldSpanID)
+	}
+	t, err := time.ParseInLocation(TimeLayout, ts, loc)
+	if err != nil {
+		return malformed("bad %s %q", FieldTime, ts)
+	}
+	r.Time = t
+	if cost != "" {
+		ms, err := strconv.ParseInt(strings.TrimSuffix(cost, "ms"), 10, 64)
+		if err != nil || ms < 0 {
+			return malformed("bad %s %q", FieldCost, cost)
+		}
+		r.Cost = time.Duration(ms) * time.Millisecond
+	}
+	return nil
+}
+
+// parseCSV splits a CSV digest line: the common fields, the component fields, then sys and biz
+// baggage. Component fields are named after the HTTP layouts when there are five of them (the fifth
+// is error for a server span, remote.app for a client span); otherwise the first is request.url, the
+// second method, and the rest field.<column> (1-based). Commas inside baggage are written as %2C.
+func parseCSV(s string) ([]Field, error) {
+	parts := strings.Split(s, ",")
+	nc := len(Common)
+	if len(parts) < nc+2 {
+		return nil, malformed("%d CSV columns, want at least %d", len(parts), nc+2)
+	}
+	fields := make([]Field, 0, len(parts))
+	for i, k := range Common {
+		fields = append(fields, Field{k, parts[i]})
+	}
+	middle := parts[nc : len(parts)-2]
+	var names []string
+	if len(middle) == len(HTTPServerFields) {
+		names = HTTPServerFields
+		if parts[4] == KindClient {
+			names = HTTPClientFields
+		}
+	}
+	for i, v := range middle {
+		var k string
+		switch {
+		case names != nil:
+			k = names[i]
+		case i == 0:
+			k = FieldRequestURL
+		case i == 1:
+			k = FieldMethod
+		default:
+			k = "field." + strconv.Itoa(nc+i+1)
+		}
+		fields = append(fields, Field{k, v})
+	}
+	fields = append(fields,
+		Field{FieldSysBaggage, strings.ReplaceAll(parts[len(parts)-2], "%2C", ",")},
+		Field{FieldBizBaggage, strings.ReplaceAll(parts[len(parts)-1], "%2C", ",")})
+	return fields, nil
+}
+
+// parseJSONObject parses one JSON object into its fields, in order. String values are unescaped and
+// share memory with s when they hold no escape; other values keep their JSON text.
+func parseJSONObject(s string) ([]Field, error) {
+	p := jsonScanner{s: s}
+	p.ws()
+	if !p.eat('{') {
+		return nil, malformed("JSON: no object")
+	}
+	fields := make([]Field, 0, 16)
+	p.ws()
+	if p.eat('}') {
+		return fields, p.end()
+	}
+	for {
+		p.ws()
+		key, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		p.ws()
+		if !p.eat(':') {
+			return nil, malformed("JSON: no ':' after key %q", key)
+		}
+		p.ws()
+		val, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		fields = append(fields, Field{key, val})
+		p.ws()
+		if p.eat(',') {
+			continue
+		}
+		if p.eat('}') {
+			return fields, p.end()
+		}
+		return nil, malformed("JSON: want ',' or '}' at offset %d", p.i)
+	}
+}
+
+type jsonScanner struct {
+	s string
+	i int
+}
+
+func (p *jsonScanner) ws() {
+	for p.i < len(p.s) {
+		switch p.s[p.i] {
+		case ' ', '\t', '\r', '\n':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonScanner) eat(c byte) bool {
+	if p.i < len(p.s) && p.s[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *jsonScanner) end() error {
+	p.ws()
+	if p.i != len(p.s) {
+		return malformed("JSON: trailing data at offset %d", p.i)
+	}
+	return nil
+}
+
+// str reads a JSON string at the cursor.
+func (p *jsonScanner) str() (string, error) {
+	if !p.eat('"') {
+		return "", malformed("JSON: want a string at offset %d", p.i)
+	}
+	start := p.i
+	escaped := false
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		switch {
+		case c == '"':
+			raw := p.s[start:p.i]
+			p.i++
+			if !escaped {
+				return raw, nil
+			}
+			var out string
+			if err := json.Unmarshal([]byte(p.s[start-1:p.i]), &out); err != nil {
+				return "", malformed("JSON: bad string: %v", err)
+			}
+			return out, nil
+		case c == '\\':
+			escaped = true
+			p.i += 2
+		case c < 0x20:
+			return "", malformed("JSON: control character in string")
+		default:
+			p.i++
+		}
+	}
+	return "", malformed("JSON: unterminated string")
+}
+
+// value reads any JSON value; non-strings are returned as their JSON text.
+func (p *jsonScanner) value() (string, error) {
+	if p.i >= len(p.s) {
+		return "", malformed("JSON: missing value")
+	}
+	start := p.i
+	switch c := p.s[p.i]; {
+	case c == '"':
+		return p.str()
+	case c == '{' || c == '[':
+		depth := 0
+		for p.i < len(p.s) {
+			switch p.s[p.i] {
+			case '"':
+				if _, err := p.str(); err != nil {
+					return "", err
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			}
+			p.i++
+			if depth == 0 {
+				raw := p.s[start:p.i]
+				if !json.Valid([]byte(raw)) {
+					return "", malformed("JSON: bad nested value")
+				}
+				return raw, nil
+			}
+		}
+		return "", malformed("JSON: unterminated value")
+	default:
+		for p.i < len(p.s) {
+			switch p.s[p.i] {
+			case ',', '}', ' ', '\t', '\r', '\n':
+				goto done
+			}
+			p.i++
+		}
+	done:
+		raw := p.s[start:p.i]
+		if raw == "" || !json.Valid([]byte(raw)) {
+			return "", malformed("JSON: bad literal %q", raw)
+		}
+		return raw, nil
+	}
+}

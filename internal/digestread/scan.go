@@ -1,0 +1,132 @@
+package digestread
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// Stats counts what a read saw.
+type Stats struct {
+	Lines     int64 // non-blank lines of acceptable length
+	Records   int64 // lines parsed as digest records (whether or not the filter kept them)
+	Malformed int64 // lines that are not digest lines
+	Overlong  int64 // lines longer than the maximum line length, skipped unread
+}
+
+// Add adds o to s.
+func (s *Stats) Add(o Stats) {
+	s.Lines += o.Lines
+	s.Records += o.Records
+	s.Malformed += o.Malformed
+	s.Overlong += o.Overlong
+}
+
+// Skipped returns the number of lines skipped as malformed or overlong.
+func (s Stats) Skipped() int64 { return s.Malformed + s.Overlong }
+
+// Filter selects records. The zero Filter (and a nil *Filter) keeps every record; each set field
+// narrows the selection.
+type Filter struct {
+	TraceID  string        // only this trace
+	LogType  string        // only this log type (file name prefix, e.g. "spring-mvc")
+	Slow     time.Duration // only spans that took at least this long (when > 0)
+	Errors   bool          // only spans whose result code is not a success
+	LoadTest bool          // only load-test spans
+	Since    time.Time     // only spans that ended at or after this time (when not zero)
+}
+
+// Match reports whether r passes the filter.
+func (f *Filter) Match(r *Record) bool {
+	switch {
+	case f == nil:
+		return true
+	case f.TraceID != "" && r.TraceID != f.TraceID,
+		f.LogType != "" && r.LogType != f.LogType,
+		f.Slow > 0 && r.Cost < f.Slow,
+		f.Errors && r.Success(),
+		f.LoadTest && !r.LoadTest,
+		!f.Since.IsZero() && r.Time.Before(f.Since):
+		return false
+	}
+	return true
+}
+
+// ReadOptions configures reading digest records. The zero value reads local times, accepts lines up to
+// DefaultMaxLine bytes and keeps every record.
+type ReadOptions struct {
+	Location *time.Location // time zone of the digest time field; nil means time.Local
+	MaxLine  int            // longest line accepted; 0 means DefaultMaxLine
+	Filter   *Filter        // records to keep; nil keeps all
+}
+
+// ScanRecords reads digest lines from r and calls fn for every record that passes opts.Filter. src
+// gives the log type and the shadow mark of the records. Malformed and overlong lines are skipped and
+// counted. Memory stays bounded whatever the size of r. An error from fn stops the scan and is
+// returned.
+func ScanRecords(r io.Reader, src DigestFile, opts ReadOptions, fn func(*Record) error) (Stats, error) {
+	var st Stats
+	over, err := ScanLines(r, opts.MaxLine, func(line []byte) error {
+		if isBlank(line) {
+			return nil
+		}
+		st.Lines++
+		rec, err := ParseLine(line, opts.Location)
+		if err != nil {
+			st.Malformed++
+			return nil
+		}
+		st.Records++
+		rec.LogType = src.LogType
+		rec.LoadTest = rec.LoadTest || src.Shadow
+		if !opts.Filter.Match(rec) {
+			return nil
+		}
+		return fn(rec)
+	})
+	st.Overlong = over
+	return st, err
+}
+
+// ScanFile is ScanRecords over one digest file (decompressed when gzipped).
+func ScanFile(df DigestFile, opts ReadOptions, fn func(*Record) error) (Stats, error) {
+	rc, err := df.Open()
+	if err != nil {
+		return Stats{}, err
+	}
+	defer rc.Close()
+	st, err := ScanRecords(rc, df, opts, fn)
+	if err != nil {
+		err = fmt.Errorf("%s: %w", df.Path, err)
+	}
+	return st, err
+}
+
+// CollectTrace reads every file and returns the records of one trace, in reading order, with the
+// summed stats. opts.Filter is replaced by a filter on traceID. A file that cannot be read stops the
+// collection with an error naming it.
+func CollectTrace(files []DigestFile, traceID string, opts ReadOptions) ([]*Record, Stats, error) {
+	opts.Filter = &Filter{TraceID: traceID}
+	var out []*Record
+	var total Stats
+	for _, df := range files {
+		st, err := ScanFile(df, opts, func(r *Record) error {
+			out = append(out, r)
+			return nil
+		})
+		total.Add(st)
+		if err != nil {
+			return out, total, err
+		}
+	}
+	return out, total, nil
+}
+
+func isBlank(line []byte) bool {
+	for _, c := range line {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
