@@ -1,0 +1,13 @@
+// Package asyncwriter takes writes off the caller's path with a disruptor-style ring: many
+// producers claim slots with atomics, fill them in place and publish them; one consumer goroutine
+// takes every published slot in a batch. Ring[T] carries any items to a Handler; Writer, built on
+// it, is an io.Writer that turns each batch of lines into one Write on its destination.
+//
+// Block policy never loses an accepted item; Discard policy never waits and counts every drop.
+// Close drains everything and stops the goroutine.
+//
+//	w, err := asyncwriter.NewWriter(file)
+//	if err != nil { ... }
+//	defer w.Close()
+//	w.Write([]byte("one whole line\n"))
+package asyncwriter

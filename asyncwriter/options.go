@@ -1,0 +1,209 @@
+package asyncwriter
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Policy says what a producer does when the ring is full.
+type Policy int
+
+const (
+	// Block makes a producer wait for a free slot when the ring is full. Nothing accepted is ever
+	// dropped. This is the default.
+	Block Policy = iota
+	// Discard never makes a producer wait: when the ring is full the new item is refused with
+	// ErrFull and counted in Stats.Discarded (and reported through the discard callback).
+	Discard
+)
+
+// String returns "block" or "discard".
+func (p Policy) String() string {
+	switch p {
+	case Block:
+		return "block"
+	case Discard:
+		return "discard"
+	}
+	return fmt.Sprintf("Policy(%d)", int(p))
+}
+
+// WaitStrategy says what the consumer goroutine does when it finds nothing to handle.
+type WaitStrategy int
+
+const (
+	// WaitPark parks the consumer (it uses no CPU) until a producer publishes; a producer pays for
+	// a wake-up only when the consumer is parked. This is the default, and the right choice on
+	// small machines.
+	WaitPark WaitStrategy = iota
+	// WaitYield makes the idle consumer loop on runtime.Gosched: lowest latency, but it keeps one
+	// CPU busy while idle. Producers never pay for a wake-up.
+	WaitYield
+	// WaitSleep makes the idle consumer sleep SleepInterval between looks. Producers never pay for
+	// a wake-up; items wait up to SleepInterval before being handled.
+	WaitSleep
+)
+
+// SleepInterval is how long an idle consumer sleeps under WaitSleep.
+const SleepInterval = 500 * time.Microsecond
+
+// String returns "park", "yield" or "sleep".
+func (s WaitStrategy) String() string {
+	switch s {
+	case WaitPark:
+		return "park"
+	case WaitYield:
+		return "yield"
+	case WaitSleep:
+		return "sleep"
+	}
+	return fmt.Sprintf("WaitStrategy(%d)", int(s))
+}
+
+// Defaults of the options.
+const (
+	DefaultCapacity       = 1024
+	DefaultSlotSize       = 512
+	DefaultMaxBatchBytes  = 1 << 20
+	DefaultReportInterval = time.Second
+	// MaxCapacity is the largest ring capacity accepted.
+	MaxCapacity = 1 << 24
+	// MaxSlotSize is the largest slot size accepted (longer lines are still written: see Writer).
+	MaxSlotSize = 1 << 20
+)
+
+// Option configures a Ring or a Writer. Options that only make sense for one of them (for example
+// WithSlotSize for a Writer) are documented so; passing such an option to the other is an error
+// only where silently ignoring it would change behaviour (the discard callbacks).
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	capacity       int
+	policy         Policy
+	wait           WaitStrategy
+	slotSize       int
+	maxBatchBytes  int
+	closeDst       bool
+	reportInterval time.Duration
+	onError        func(err error, total uint64)
+	onDiscard      any // func(*T, uint64) for a Ring[T]
+	onLineDiscard  func(line []byte, total uint64)
+}
+
+func newConfig(opts []Option) (config, error) {
+	c := config{
+		capacity:       DefaultCapacity,
+		policy:         Block,
+		wait:           WaitPark,
+		slotSize:       DefaultSlotSize,
+		maxBatchBytes:  DefaultMaxBatchBytes,
+		reportInterval: DefaultReportInterval,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	if c.capacity < 1 || c.capacity > MaxCapacity {
+		return c, fmt.Errorf("asyncwriter: capacity %d out of range [1, %d]", c.capacity, MaxCapacity)
+	}
+	c.capacity = ceilPow2(c.capacity)
+	if c.policy != Block && c.policy != Discard {
+		return c, fmt.Errorf("asyncwriter: unknown %v", c.policy)
+	}
+	if c.wait < WaitPark || c.wait > WaitSleep {
+		return c, fmt.Errorf("asyncwriter: unknown %v", c.wait)
+	}
+	if c.slotSize < 1 || c.slotSize > MaxSlotSize {
+		return c, fmt.Errorf("asyncwriter: slot size %d out of range [1, %d]", c.slotSize, MaxSlotSize)
+	}
+	if c.maxBatchBytes < 1 {
+		return c, fmt.Errorf("asyncwriter: max batch bytes %d must be positive", c.maxBatchBytes)
+	}
+	if c.reportInterval < 0 {
+		return c, errors.New("asyncwriter: negative report interval")
+	}
+	return c, nil
+}
+
+func ceilPow2(n int) int {
+	p := 1
+	for p < n {
+		p <<= 1
+	}
+	return p
+}
+
+// WithCapacity sets the number of slots; it is rounded up to a power of two. Default 1024.
+func WithCapacity(n int) Option {
+	return optionFunc(func(c *config) { c.capacity = n })
+}
+
+// WithPolicy sets what a producer does when the ring is full. Default Block.
+func WithPolicy(p Policy) Option {
+	return optionFunc(func(c *config) { c.policy = p })
+}
+
+// WithWaitStrategy sets what the idle consumer does. Default WaitPark.
+func WithWaitStrategy(s WaitStrategy) Option {
+	return optionFunc(func(c *config) { c.wait = s })
+}
+
+// WithSlotSize sets the bytes reserved per slot of a Writer (default 512). A line up to this size
+// is copied into its slot without allocating; a longer line is copied to the heap instead (one
+// allocation), never split. Writer only.
+func WithSlotSize(n int) Option {
+	return optionFunc(func(c *config) { c.slotSize = n })
+}
+
+// WithMaxBatchBytes caps the bytes a Writer gathers into one Write on its destination (default
+// 1 MiB). A batch larger than this is written in several Writes, each made of whole lines. Writer
+// only.
+func WithMaxBatchBytes(n int) Option {
+	return optionFunc(func(c *config) { c.maxBatchBytes = n })
+}
+
+// WithCloseDestination makes Writer.Close close the destination (when it is an io.Closer) after
+// draining. Writer only.
+func WithCloseDestination() Option {
+	return optionFunc(func(c *config) { c.closeDst = true })
+}
+
+// WithReportInterval sets the least time between two calls of the error or discard callbacks
+// (default 1 s). Zero reports every event.
+func WithReportInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.reportInterval = d })
+}
+
+// WithErrorFunc sets a callback told about write errors of a Writer's destination and about
+// panics of a handler or destination (as *PanicError). total is the number of such errors so far.
+// It is called on the consumer goroutine, at most once per report interval, so it must not call
+// Flush or Close.
+func WithErrorFunc(fn func(err error, total uint64)) Option {
+	return optionFunc(func(c *config) { c.onError = fn })
+}
+
+// WithDiscardFunc sets a callback for a Ring[T] told about items refused because the ring was
+// full. dropped is a scratch copy of the refused item, filled by the producer's fill function
+// (so a tracer can name the dropped trace id); it is nil in the last report made by Close. total
+// is the number dropped so far. It runs on the producer's goroutine, at most once per report
+// interval, so it must be quick. NewRing fails if T does not match the Ring's type; NewWriter
+// fails if given this option (use WithLineDiscardFunc).
+func WithDiscardFunc[T any](fn func(dropped *T, total uint64)) Option {
+	return optionFunc(func(c *config) { c.onDiscard = fn })
+}
+
+// WithLineDiscardFunc sets a callback for a Writer told about lines refused because the ring was
+// full. line is the refused line (valid only during the call; nil in the last report made by
+// Close), total the number dropped so far. It runs on the producer's goroutine, at most once per
+// report interval. Writer only.
+func WithLineDiscardFunc(fn func(line []byte, total uint64)) Option {
+	return optionFunc(func(c *config) { c.onLineDiscard = fn })
+}
