@@ -1,0 +1,140 @@
+package propagation
+
+import (
+	"sort"
+	"strings"
+)
+
+// Header names of the SOFA B3 format, in net/http's canonical spelling (HTTP header names are
+// case-insensitive; a peer's "X-B3-TraceId" is the same header).
+const (
+	HeaderB3TraceID      = "X-B3-Traceid"
+	HeaderB3SpanID       = "X-B3-Spanid"
+	HeaderB3ParentSpanID = "X-B3-Parentspanid"
+	HeaderB3Sampled      = "X-B3-Sampled"
+	// B3 baggage headers are "baggage-<key>" (biz) and "baggage-sys-<key>" (sys).
+	b3BaggagePrefix = "baggage-"
+	b3SysPrefix     = "baggage-sys-"
+)
+
+// encodeB3 writes r as SOFA B3 headers. Baggage keys must be HTTP tokens, and a biz key must not start
+// with "sys-" (it would come back as sys baggage); such entries are left out and ErrInvalidBaggageKey is
+// returned with everything else written. Values are escaped with EscapeSOFA.
+func encodeB3(r *record, c Carrier) error {
+	c.Set(HeaderB3TraceID, r.traceID)
+	c.Set(HeaderB3SpanID, r.spanID)
+	if r.parentID != "" {
+		c.Set(HeaderB3ParentSpanID, r.parentID)
+	}
+	if r.sampled {
+		c.Set(HeaderB3Sampled, "true")
+	} else {
+		c.Set(HeaderB3Sampled, "false")
+	}
+	var err error
+	for _, e := range r.sys {
+		if e.value == "" {
+			continue
+		}
+		if !isToken(e.key) {
+			err = ErrInvalidBaggageKey
+			continue
+		}
+		c.Set(b3SysPrefix+e.key, EscapeSOFA(e.value))
+	}
+	for _, e := range r.biz {
+		if e.value == "" {
+			continue
+		}
+		if !isToken(e.key) || hasPrefixFold(e.key, "sys-") {
+			err = ErrInvalidBaggageKey
+			continue
+		}
+		c.Set(b3BaggagePrefix+e.key, EscapeSOFA(e.value))
+	}
+	return err
+}
+
+// b3Baggage is a baggage header found while ranging over a carrier.
+type b3Baggage struct {
+	raw   string // header name as the carrier spells it
+	key   string // lower-case key without prefix
+	value string
+	sys   bool
+}
+
+// decodeB3 reads SOFA B3 headers. present is false when neither id header is there (the caller then
+// tries other formats or starts a root). Both ids must be present (ErrMissingID otherwise), as a
+// SOFATracer server requires. Baggage header names are matched case-insensitively and their keys come
+// back in lower case (net/http does not keep a header name's case); sys baggage is only sys baggage.
+func decodeB3(c Carrier) (r record, present bool, err error) {
+	r.traceID = c.Get(HeaderB3TraceID)
+	r.spanID = c.Get(HeaderB3SpanID)
+	if r.traceID == "" && r.spanID == "" {
+		return record{}, false, nil
+	}
+	if r.traceID == "" || r.spanID == "" {
+		return record{}, true, ErrMissingID
+	}
+	r.parentID = c.Get(HeaderB3ParentSpanID)
+	r.sampled = true
+	if s := c.Get(HeaderB3Sampled); s != "" {
+		var ok bool
+		if r.sampled, ok = parseBool(s); !ok {
+			return record{}, true, ErrInvalidSampled
+		}
+	}
+	if err := r.checkIDs(); err != nil {
+		return record{}, true, err
+	}
+	var found []b3Baggage
+	tooMany := false
+	c.Range(func(k, v string) bool {
+		if !hasPrefixFold(k, b3BaggagePrefix) {
+			return true
+		}
+		if len(found) >= 4*MaxBaggageEntries { // duplicates in other spellings aside, this is too many
+			tooMany = true
+			return false
+		}
+		b := b3Baggage{raw: k, value: v}
+		if hasPrefixFold(k, b3SysPrefix) {
+			b.sys, b.key = true, strings.ToLower(k[len(b3SysPrefix):])
+		} else {
+			b.key = strings.ToLower(k[len(b3BaggagePrefix):])
+		}
+		if b.key != "" && v != "" {
+			found = append(found, b)
+		}
+		return true
+	})
+	if tooMany {
+		return record{}, true, ErrTooManyBaggage
+	}
+	if len(found) == 0 {
+		return r, true, nil
+	}
+	// Carriers are maps: sort so that the result, and which spelling wins, never depends on map order.
+	sort.Slice(found, func(i, j int) bool {
+		if found[i].key != found[j].key {
+			return found[i].key < found[j].key
+		}
+		return found[i].raw < found[j].raw
+	})
+	var budget baggageBudget
+	for _, b := range found {
+		v := UnescapeSOFA(b.value)
+		var added bool
+		if b.sys {
+			r.sys, added = addEntry(r.sys, b.key, v)
+		} else {
+			r.biz, added = addEntry(r.biz, b.key, v)
+		}
+		if added {
+			if err := budget.add(b.sys, b.key, v); err != nil {
+				return record{}, true, err
+			}
+		}
+	}
+	return r, true, nil
+}

@@ -1,0 +1,68 @@
+package propagation
+
+import "errors"
+
+// Limits enforced on extraction. Input beyond them is rejected with an error, never truncated silently.
+const (
+	// MaxIDLength is the longest trace, span or parent id accepted, in bytes.
+	MaxIDLength = 64
+	// MaxBaggageEntries is the most biz baggage entries, and separately the most sys baggage entries,
+	// accepted from one carrier.
+	MaxBaggageEntries = 64
+	// MaxBaggageSize is the largest biz baggage, and separately the largest sys baggage, accepted: the
+	// sum of len(key)+len(value) over the decoded entries, in bytes (SOFATracer's declared limit).
+	MaxBaggageSize = 1024
+	// maxHeaderValue bounds the raw length of one header value that is parsed at all (sftc_head, W3C
+	// baggage). Anything longer is rejected before parsing, so hostile input costs O(1).
+	maxHeaderValue = 8192
+)
+
+// Errors that Extract and Inject report, wrapped in an *Error naming the propagator and field. Test for
+// them with errors.Is. Their messages never contain the rejected input.
+var (
+	// ErrInvalidTraceID: a trace id that is empty, longer than MaxIDLength, or has a character outside
+	// [0-9A-Za-z._-] (or, for traceparent, is not 32 lowercase hex digits, not all zero).
+	ErrInvalidTraceID = errors.New("invalid trace id")
+	// ErrInvalidSpanID: like ErrInvalidTraceID, for the span id (traceparent: 16 lowercase hex digits).
+	ErrInvalidSpanID = errors.New("invalid span id")
+	// ErrInvalidParentID: like ErrInvalidTraceID, for the parent span id.
+	ErrInvalidParentID = errors.New("invalid parent span id")
+	// ErrMissingID: one of the two ids that must come together (trace id and span id) is absent.
+	ErrMissingID = errors.New("trace id or span id missing")
+	// ErrInvalidSampled: a sampled flag other than 1, 0, true or false.
+	ErrInvalidSampled = errors.New("invalid sampled flag")
+	// ErrMalformedTraceparent: a traceparent header that does not follow W3C Trace Context.
+	ErrMalformedTraceparent = errors.New("malformed traceparent")
+	// ErrMalformedBaggage: a baggage entry or header that cannot be parsed.
+	ErrMalformedBaggage = errors.New("malformed baggage")
+	// ErrInvalidBaggageKey: a baggage key that the format cannot carry (for example not an HTTP token
+	// in a header name or W3C baggage, or one that would be read back as another field).
+	ErrInvalidBaggageKey = errors.New("invalid baggage key")
+	// ErrBaggageTooLarge: biz or sys baggage over MaxBaggageSize, or a header too long to parse.
+	ErrBaggageTooLarge = errors.New("baggage over the size limit")
+	// ErrTooManyBaggage: more than MaxBaggageEntries baggage entries.
+	ErrTooManyBaggage = errors.New("too many baggage entries")
+	// ErrIncompatibleIDs: Inject was given ids the format cannot carry (W3C needs 32/16 hex ids, as made
+	// by the tracer's W3C id generator). Nothing is written.
+	ErrIncompatibleIDs = errors.New("span context ids cannot be carried by this format")
+)
+
+// Error is the error Extract and Inject return: which propagator and which field (header name) failed,
+// and why (one of the Err* values above, or an error from the trace package's validation).
+type Error struct {
+	Propagator string // "b3", "sftc_head", "sofa-rpcid" or "w3c"
+	Field      string // the header name, e.g. "X-B3-TraceId"
+	Err        error
+}
+
+// Error describes the failure without repeating the input.
+func (e *Error) Error() string {
+	return "propagation: " + e.Propagator + ": " + e.Field + ": " + e.Err.Error()
+}
+
+// Unwrap returns the cause, so errors.Is(err, ErrInvalidTraceID) works.
+func (e *Error) Unwrap() error { return e.Err }
+
+func newError(prop, field string, err error) *Error {
+	return &Error{Propagator: prop, Field: field, Err: err}
+}

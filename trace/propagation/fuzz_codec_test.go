@@ -1,0 +1,125 @@
+package propagation
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// entriesFrom splits s at NUL bytes into alternating keys and values.
+func entriesFrom(s string) []entry {
+	parts := strings.Split(s, "\x00")
+	var out []entry
+	for i := 0; i+1 < len(parts); i += 2 {
+		out = append(out, entry{parts[i], parts[i+1]})
+	}
+	return out
+}
+
+// dedupe keeps the first entry of each key and the entries keep(e) accepts, at most one more than
+// MaxBaggageEntries (enough to cross the limit; more would only make the fuzzer slow).
+func dedupe(in []entry, keep func(entry) bool) []entry {
+	var out []entry
+	for _, e := range in {
+		if len(out) > MaxBaggageEntries {
+			break
+		}
+		if keep(e) {
+			out, _ = addEntry(out, e.key, e.value)
+		}
+	}
+	return out
+}
+
+func withinLimits(es []entry) bool {
+	var b baggageBudget
+	for _, e := range es {
+		if b.add(false, e.key, e.value) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzBaggageCodec checks decode(encode(x)) == x for the three baggage encodings (SOFA escaping,
+// sftc_head, W3C baggage), and that decoding arbitrary text never panics and is stable.
+func FuzzBaggageCodec(f *testing.F) {
+	for _, s := range []string{
+		"mark\x00T",
+		"k%\x00v%25&=\x00amp&\x00=eq=",
+		"uni\x00你好, wörld;\x00sys-x\x00y",
+		"tcid\x00evil\x00_sys_a\x00b",
+		"a\x00\x00\x00v",
+		"ctl\x00line\nbreak\x7f\x00pct\x00%zz%4",
+		"mark=T,pct=100%25=x&y%2Cz%3Bw,uni=%E4%BD%A0",
+		"tcid=abc&spid=0.1&pspid=0&sample=true&_sys_zone=gz&mark=T&",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		// SOFA escaping is exact for every string, and its output carries no separator or control byte.
+		esc := EscapeSOFA(s)
+		if got := UnescapeSOFA(esc); got != s {
+			t.Fatalf("UnescapeSOFA(EscapeSOFA(%q)) = %q", s, got)
+		}
+		if strings.ContainsAny(esc, "&=\r\n\x00") {
+			t.Fatalf("EscapeSOFA(%q) = %q keeps a separator", s, esc)
+		}
+		in := entriesFrom(s)
+
+		// W3C baggage: keys must be tokens; empty values are carried.
+		w3c := dedupe(in, func(e entry) bool { return isToken(e.key) })
+		enc, err := encodeW3CBaggage(w3c)
+		if err != nil {
+			t.Fatalf("encode %+v: %v", w3c, err)
+		}
+		dec, err := decodeW3CBaggage(enc)
+		switch {
+		case len(enc) > maxHeaderValue || !withinLimits(w3c):
+			if !errors.Is(err, ErrBaggageTooLarge) && !errors.Is(err, ErrTooManyBaggage) {
+				t.Fatalf("decode over-limit %q: err %v", enc, err)
+			}
+		case err != nil:
+			t.Fatalf("decode(encode(%+v)) = %q: %v", w3c, enc, err)
+		case !reflect.DeepEqual(dec, w3c):
+			t.Fatalf("decode(encode(%+v)) = %+v via %q", w3c, dec, enc)
+		}
+
+		// sftc_head: biz and sys baggage with non-empty keys and values, biz keys not reserved.
+		biz := dedupe(in, func(e entry) bool { return e.key != "" && e.value != "" && !reservedSofaKey(e.key) })
+		sys := dedupe(in, func(e entry) bool { return e.key != "" && e.value != "" })
+		r := record{traceID: "0ad1348f1403169275002100356696", spanID: "0.1", parentID: "0", sampled: true, sys: sys, biz: biz}
+		head, err := encodeSofaHead(&r)
+		if err != nil {
+			t.Fatalf("encodeSofaHead: %v", err)
+		}
+		back, err := decodeSofaHead(head)
+		switch {
+		case len(head) > maxHeaderValue || !withinLimits(sys) || !withinLimits(biz):
+			if !errors.Is(err, ErrBaggageTooLarge) && !errors.Is(err, ErrTooManyBaggage) {
+				t.Fatalf("decode over-limit head: err %v", err)
+			}
+		case err != nil:
+			t.Fatalf("decodeSofaHead(%q): %v", head, err)
+		case !reflect.DeepEqual(back, r):
+			t.Fatalf("decodeSofaHead(encodeSofaHead(%+v)) = %+v", r, back)
+		}
+
+		// Arbitrary input: never panics, and what decodes re-encodes to the same entries.
+		if got, err := decodeW3CBaggage(s); err == nil {
+			again, err := encodeW3CBaggage(got)
+			if err != nil {
+				t.Fatalf("re-encode %+v: %v", got, err)
+			}
+			if got2, err := decodeW3CBaggage(again); err != nil || !reflect.DeepEqual(got2, got) {
+				t.Fatalf("unstable: %q -> %+v -> %q -> %+v, %v", s, got, again, got2, err)
+			}
+		}
+		if got, err := decodeSofaHead(s); err == nil {
+			if got.checkIDs() != nil {
+				t.Fatalf("decodeSofaHead(%q) accepted bad ids %+v", s, got)
+			}
+		}
+	})
+}

@@ -1,0 +1,248 @@
+package propagation
+
+import (
+	"strings"
+)
+
+// Header names of W3C Trace Context and W3C Baggage, in net/http's canonical spelling.
+const (
+	HeaderTraceparent = "Traceparent"
+	HeaderTracestate  = "Tracestate"
+	HeaderBaggage     = "Baggage"
+)
+
+
+// isLowerHex reports whether s is all lowercase hex digits and not all zeros.
+func isLowerHexNonZero(s string) bool {
+	nonZero := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f':
+		default:
+			return false
+		}
+		if c != '0' {
+			nonZero = true
+		}
+	}
+	return nonZero
+}
+
+// IsW3CTraceID reports whether id can be a W3C trace id: 32 lowercase hex digits, not all zero.
+func IsW3CTraceID(id string) bool { return len(id) == 32 && isLowerHexNonZero(id) }
+
+// IsW3CSpanID reports whether id can be a W3C span (parent) id: 16 lowercase hex digits, not all zero.
+func IsW3CSpanID(id string) bool { return len(id) == 16 && isLowerHexNonZero(id) }
+
+// parseTraceparent reads a W3C traceparent value: version-traceid-parentid-flags. Version 00 must be
+// exactly 55 characters; a higher version may carry more fields after a '-', which are ignored (as the
+// specification asks); version ff is invalid.
+func parseTraceparent(s string) (traceID, spanID string, sampled bool, err error) {
+	s = strings.TrimSpace(s)
+	if len(s) < 55 || s[2] != '-' || s[35] != '-' || s[52] != '-' {
+		return "", "", false, ErrMalformedTraceparent
+	}
+	ver := s[:2]
+	if !isHex2(ver) || ver == "ff" {
+		return "", "", false, ErrMalformedTraceparent
+	}
+	if ver == "00" && len(s) != 55 {
+		return "", "", false, ErrMalformedTraceparent
+	}
+	if len(s) > 55 && s[55] != '-' {
+		return "", "", false, ErrMalformedTraceparent
+	}
+	traceID, spanID, flags := s[3:35], s[36:52], s[53:55]
+	if !IsW3CTraceID(traceID) {
+		return "", "", false, ErrInvalidTraceID
+	}
+	if !IsW3CSpanID(spanID) {
+		return "", "", false, ErrInvalidSpanID
+	}
+	if !isHex2(flags) {
+		return "", "", false, ErrMalformedTraceparent
+	}
+	lo, _ := unhex(flags[1])
+	return traceID, spanID, lo&1 == 1, nil
+}
+
+func isHex2(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return len(s) == 2
+}
+
+// formatTraceparent writes version 00 with the sampled flag as the only flag. The ids must already be
+// W3C ids.
+func formatTraceparent(traceID, spanID string, sampled bool) string {
+	var b [55]byte
+	b[0], b[1], b[2] = '0', '0', '-'
+	copy(b[3:35], traceID)
+	b[35] = '-'
+	copy(b[36:52], spanID)
+	b[52], b[53], b[54] = '-', '0', '0'
+	if sampled {
+		b[54] = '1'
+	}
+	return string(b[:])
+}
+
+// validTracestate applies the cheap checks of W3C tracestate that decide whether it is carried at all:
+// at most 512 characters of printable ASCII. It is otherwise passed on unchanged, as the specification
+// asks of a participant that does not add its own entry.
+func validTracestate(s string) bool {
+	if len(s) > 512 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// isBaggageOctet reports whether c may appear unencoded in a W3C baggage value. '%' is allowed by the
+// grammar but always encoded here, so that decoding is exact.
+func isBaggageOctet(c byte) bool {
+	return c == 0x21 || (0x23 <= c && c <= 0x2b && c != '%') || (0x2d <= c && c <= 0x3a) ||
+		(0x3c <= c && c <= 0x5b) || (0x5d <= c && c <= 0x7e)
+}
+
+// escapeBaggageValue percent-encodes every byte of s that is not a baggage-octet (and '%').
+func escapeBaggageValue(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isBaggageOctet(c) {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(upperHex[c>>4])
+		b.WriteByte(upperHex[c&15])
+	}
+}
+
+// unescapeBaggageValue decodes %XX sequences; any other '%' is an error, as is a byte outside the
+// baggage-octet range.
+func unescapeBaggageValue(s string) (string, bool) {
+	if strings.IndexByte(s, '%') < 0 {
+		for i := 0; i < len(s); i++ {
+			if !isBaggageOctet(s[i]) {
+				return "", false
+			}
+		}
+		return s, true
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' {
+			if i+2 >= len(s) {
+				return "", false
+			}
+			hi, ok1 := unhex(s[i+1])
+			lo, ok2 := unhex(s[i+2])
+			if !ok1 || !ok2 {
+				return "", false
+			}
+			b.WriteByte(hi<<4 | lo)
+			i += 2
+			continue
+		}
+		if !isBaggageOctet(c) {
+			return "", false
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), true
+}
+
+// encodeW3CBaggage writes entries as a W3C baggage header value: key=value pairs joined by ',', values
+// percent-encoded. Keys must be tokens; other entries are left out and ErrInvalidBaggageKey is returned
+// with the rest written.
+func encodeW3CBaggage(entries []entry) (string, error) {
+	var (
+		b   strings.Builder
+		err error
+	)
+	for _, e := range entries {
+		if !isToken(e.key) {
+			err = ErrInvalidBaggageKey
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(e.key)
+		b.WriteByte('=')
+		escapeBaggageValue(&b, e.value)
+	}
+	return b.String(), err
+}
+
+func isOWS(c byte) bool { return c == ' ' || c == '\t' }
+
+func trimOWS(s string) string {
+	for len(s) > 0 && isOWS(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isOWS(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// decodeW3CBaggage parses a W3C baggage header value. Empty list members are skipped; properties (after
+// ';') are accepted and dropped; for a key given twice the first value wins. A member without '=', a key
+// that is not a token, or a value with a bad character or percent sequence is ErrMalformedBaggage;
+// limits give ErrTooManyBaggage and ErrBaggageTooLarge.
+func decodeW3CBaggage(s string) ([]entry, error) {
+	if len(s) > maxHeaderValue {
+		return nil, ErrBaggageTooLarge
+	}
+	var (
+		out    []entry
+		budget baggageBudget
+	)
+	for len(s) > 0 {
+		var member string
+		if i := strings.IndexByte(s, ','); i >= 0 {
+			member, s = s[:i], s[i+1:]
+		} else {
+			member, s = s, ""
+		}
+		if i := strings.IndexByte(member, ';'); i >= 0 {
+			member = member[:i] // properties carry nothing this tracer keeps
+		}
+		member = trimOWS(member)
+		if member == "" {
+			continue
+		}
+		eq := strings.IndexByte(member, '=')
+		if eq < 0 {
+			return nil, ErrMalformedBaggage
+		}
+		k, rawV := trimOWS(member[:eq]), trimOWS(member[eq+1:])
+		if !isToken(k) {
+			return nil, ErrMalformedBaggage
+		}
+		v, ok := unescapeBaggageValue(rawV)
+		if !ok {
+			return nil, ErrMalformedBaggage
+		}
+		var added bool
+		if out, added = addEntry(out, k, v); added {
+			if err := budget.add(false, k, v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
