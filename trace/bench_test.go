@@ -1,0 +1,54 @@
+package trace
+
+import (
+	"context"
+	"testing"
+)
+
+type nopReporter struct{}
+
+func (nopReporter) Report(*FinishedSpan) {}
+
+func BenchmarkStartFinish(b *testing.B) {
+	ctx := context.Background()
+	b.Run("root", func(b *testing.B) {
+		tr := New("bench", WithoutMDC(), WithReporter(nopReporter{}))
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			_, s := tr.Start(ctx, "op")
+			s.Finish()
+		}
+	})
+	b.Run("child", func(b *testing.B) {
+		tr := New("bench", WithoutMDC(), WithReporter(nopReporter{}))
+		pctx, parent := tr.Start(ctx, "parent")
+		defer parent.Finish()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			_, s := tr.Start(pctx, "op")
+			s.Finish()
+		}
+	})
+	b.Run("child_mdc", func(b *testing.B) {
+		tr := New("bench", WithReporter(nopReporter{}))
+		pctx, parent := tr.Start(ctx, "parent")
+		defer parent.Finish()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			_, s := tr.Start(pctx, "op")
+			s.Finish()
+		}
+	})
+}
+
+func BenchmarkTraceID(b *testing.B) {
+	g := SOFAIDGenerator()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		_ = g.TraceID()
+	}
+}

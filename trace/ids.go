@@ -1,0 +1,164 @@
+package trace
+
+import (
+	"math/rand/v2"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// IDGenerator makes trace and span ids. Implementations must be safe for concurrent use and return
+// ids of [0-9A-Za-z._-] only, so that NewSpanContext accepts them from a peer.
+type IDGenerator interface {
+	// TraceID returns a new trace id.
+	TraceID() string
+	// RootSpanID returns the span id of a root span.
+	RootSpanID() string
+	// ChildSpanID returns the span id of the n-th child (n = 1, 2, 3…) of the span parent.
+	ChildSpanID(parent string, n uint64) string
+}
+
+// SOFAIDGenerator returns the default generator, compatible with SOFATracer.
+//
+// Trace id: IP8 + millis13 + counter4 + pidHex, no separators, e.g.
+// "0ad1348f1403169275002100356696": IP8 is the first non-loopback IPv4 address of the host, two
+// lowercase hex digits per octet ("ffffffff" if there is none); millis13 the Unix time in
+// milliseconds; counter4 a number in 1000..9000; pidHex the process id in lowercase hex.
+//
+// The (millis, counter) pair is drawn from one atomic sequence, so ids of a process never repeat:
+// the counter restarts at 1000 when the millisecond changes, and when 8001 ids are taken within
+// one millisecond, or the clock steps back, the millis part runs ahead of the clock until it
+// catches up (SOFATracer would repeat ids in both cases).
+//
+// Span ids are rpcId style: a root is "0", the n-th child of span p is p + "." + n ("0.1", "0.1.1").
+func SOFAIDGenerator() IDGenerator { return defaultSOFA() }
+
+var defaultSOFA = sync.OnceValue(func() *sofaIDs {
+	return newSOFAIDs(localIP8(), strconv.FormatInt(int64(os.Getpid()), 16), func() int64 {
+		return time.Now().UnixMilli()
+	})
+})
+
+// sofaIDs is the SOFA id generator; its fields are fixed at construction except seq.
+type sofaIDs struct {
+	ip8, pid string
+	now      func() int64 // Unix milliseconds
+	seq      atomic.Uint64
+}
+
+func newSOFAIDs(ip8, pid string, now func() int64) *sofaIDs {
+	return &sofaIDs{ip8: ip8, pid: pid, now: now}
+}
+
+const (
+	counterMin   = 1000
+	counterSpan  = 8001 // 1000..9000 inclusive
+	maxIDBufSize = 96
+)
+
+// next returns the millis and counter of a new trace id. seq = millis*counterSpan + (counter-1000);
+// it only grows, so no two calls return the same pair.
+func (g *sofaIDs) next() (int64, uint64) {
+	base := uint64(g.now()) * counterSpan
+	for {
+		old := g.seq.Load()
+		n := base
+		if n <= old {
+			n = old + 1
+		}
+		if g.seq.CompareAndSwap(old, n) {
+			return int64(n / counterSpan), counterMin + n%counterSpan
+		}
+	}
+}
+
+func (g *sofaIDs) TraceID() string {
+	ms, c := g.next()
+	var buf [maxIDBufSize]byte
+	b := append(buf[:0], g.ip8...)
+	b = strconv.AppendInt(b, ms, 10)
+	b = strconv.AppendUint(b, c, 10)
+	b = append(b, g.pid...)
+	return string(b)
+}
+
+func (g *sofaIDs) RootSpanID() string { return "0" }
+
+func (g *sofaIDs) ChildSpanID(parent string, n uint64) string {
+	var buf [maxIDBufSize]byte
+	b := append(buf[:0], parent...)
+	b = append(b, '.')
+	b = strconv.AppendUint(b, n, 10)
+	return string(b)
+}
+
+// localIP8 returns the first non-loopback IPv4 address as 8 lowercase hex digits, or "ffffffff".
+func localIP8() string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return "ffffffff"
+	}
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		if ip4 := ipn.IP.To4(); ip4 != nil && !ip4.IsLoopback() && !ip4.IsUnspecified() {
+			return ip8(ip4)
+		}
+	}
+	return "ffffffff"
+}
+
+func ip8(ip4 net.IP) string {
+	const hex = "0123456789abcdef"
+	var b [8]byte
+	for i, o := range ip4[:4] {
+		b[2*i] = hex[o>>4]
+		b[2*i+1] = hex[o&0xf]
+	}
+	return string(b[:])
+}
+
+// W3CIDGenerator returns a generator of W3C Trace Context ids, for OpenTelemetry and Zipkin peers:
+// 32 lowercase hex digits for a trace id and 16 for a span id, random (never all zero). A child's
+// span id is random too; the parent id links it.
+func W3CIDGenerator() IDGenerator { return w3cIDs{} }
+
+type w3cIDs struct{}
+
+func (w3cIDs) TraceID() string {
+	hi, lo := rand.Uint64(), rand.Uint64()
+	for hi == 0 && lo == 0 {
+		lo = rand.Uint64()
+	}
+	var b [32]byte
+	putHex(b[:16], hi)
+	putHex(b[16:], lo)
+	return string(b[:])
+}
+
+func (w3cIDs) RootSpanID() string { return w3cSpanID() }
+
+func (w3cIDs) ChildSpanID(string, uint64) string { return w3cSpanID() }
+
+func w3cSpanID() string {
+	v := rand.Uint64()
+	for v == 0 {
+		v = rand.Uint64()
+	}
+	var b [16]byte
+	putHex(b[:], v)
+	return string(b[:])
+}
+
+func putHex(dst []byte, v uint64) {
+	const hex = "0123456789abcdef"
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = hex[v&0xf]
+		v >>= 4
+	}
+}

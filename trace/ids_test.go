@@ -1,0 +1,163 @@
+package trace
+
+import (
+	"context"
+	"net"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestIP8(t *testing.T) {
+	if got := ip8(net.IPv4(10, 209, 52, 143).To4()); got != "0ad1348f" {
+		t.Fatalf("ip8 = %q, want 0ad1348f", got)
+	}
+	if got := localIP8(); !regexp.MustCompile(`^[0-9a-f]{8}$`).MatchString(got) || strings.HasPrefix(got, "7f") {
+		t.Fatalf("localIP8 = %q: want 8 lowercase hex digits, not a loopback address", got)
+	}
+}
+
+func TestSOFATraceIDFormat(t *testing.T) {
+	g := newSOFAIDs("0ad1348f", "56696", func() int64 { return 1403169275002 })
+	if got, want := g.TraceID(), "0ad1348f"+"1403169275002"+"1000"+"56696"; got != want {
+		t.Fatalf("first id %q, want %q", got, want)
+	}
+	if got, want := g.TraceID(), "0ad1348f140316927500210015669"+"6"; got != want {
+		t.Fatalf("second id %q, want %q", got, want)
+	}
+
+	// The real generator: IP8 + millis13 + counter4 + pidHex, millis taken during the call.
+	re := regexp.MustCompile(`^([0-9a-f]{8})([0-9]{13})([0-9]{4})([0-9a-f]+)$`)
+	before := time.Now().UnixMilli()
+	id := SOFAIDGenerator().TraceID()
+	after := time.Now().UnixMilli()
+	m := re.FindStringSubmatch(id)
+	if m == nil {
+		t.Fatalf("trace id %q does not match %s", id, re)
+	}
+	pid := defaultSOFA().pid
+	if m[4] != pid || len(id) != 25+len(pid) {
+		t.Fatalf("trace id %q: pid part %q, want %q, length %d", id, m[4], pid, len(id))
+	}
+	ms, _ := strconv.ParseInt(m[2], 10, 64)
+	// The millis part never lags the clock; it runs ahead only after a burst of more than 8001 ids
+	// per millisecond (an earlier test), by at most one millisecond per 8001 ids.
+	if ms < before || ms > after+1000 {
+		t.Fatalf("trace id %q: millis %d outside [%d, %d]", id, ms, before, after)
+	}
+	if c, _ := strconv.Atoi(m[3]); c < 1000 || c > 9000 {
+		t.Fatalf("counter %d outside 1000..9000", c)
+	}
+}
+
+// TestSOFATraceIDFrozenClock takes more ids within one millisecond than the counter has values,
+// from several goroutines, and after the clock steps back: every id stays unique and well formed.
+func TestSOFATraceIDFrozenClock(t *testing.T) {
+	var mu sync.Mutex
+	clock := int64(1_700_000_000_000)
+	now := func() int64 { mu.Lock(); defer mu.Unlock(); return clock }
+	g := newSOFAIDs("c0a80001", "1f", now)
+	const workers, per = 4, 6000 // 24000 ids > 8001 per millisecond
+	ids := collect(t, workers, per, g.TraceID)
+	mu.Lock()
+	clock -= 60_000 // a step back of one minute
+	mu.Unlock()
+	ids = append(ids, collect(t, workers, per, g.TraceID)...)
+	checkUnique(t, ids)
+	re := regexp.MustCompile(`^c0a80001[0-9]{13}[0-9]{4}1f$`)
+	for _, id := range ids {
+		if !re.MatchString(id) {
+			t.Fatalf("malformed id %q", id)
+		}
+		if c, _ := strconv.Atoi(id[21:25]); c < 1000 || c > 9000 {
+			t.Fatalf("id %q: counter %d outside 1000..9000", id, c)
+		}
+	}
+}
+
+func TestSOFATraceIDUnique(t *testing.T) {
+	g := SOFAIDGenerator()
+	ids := collect(t, 4, 250_000, g.TraceID)
+	checkUnique(t, ids)
+}
+
+func TestW3CIDs(t *testing.T) {
+	g := W3CIDGenerator()
+	tr := regexp.MustCompile(`^[0-9a-f]{32}$`)
+	sp := regexp.MustCompile(`^[0-9a-f]{16}$`)
+	ids := collect(t, 4, 10_000, g.TraceID)
+	checkUnique(t, ids)
+	for _, id := range ids {
+		if !tr.MatchString(id) || id == strings.Repeat("0", 32) {
+			t.Fatalf("bad W3C trace id %q", id)
+		}
+	}
+	for _, id := range []string{g.RootSpanID(), g.ChildSpanID("00f067aa0ba902b7", 1)} {
+		if !sp.MatchString(id) || id == strings.Repeat("0", 16) {
+			t.Fatalf("bad W3C span id %q", id)
+		}
+	}
+}
+
+func TestChildSpanIDsUnique(t *testing.T) {
+	tr := New("app", WithoutMDC())
+	ctx, parent := tr.Start(context.Background(), "parent")
+	defer parent.Finish()
+	const workers, per = 4, 25_000
+	ids := collect(t, workers, per, func() string {
+		_, s := tr.Start(ctx, "child")
+		s.Finish()
+		return s.SpanID()
+	})
+	checkUnique(t, ids)
+	// Exactly 0.1 … 0.100000: no gap, no repeat.
+	ns := make([]int, 0, len(ids))
+	for _, id := range ids {
+		rest, ok := strings.CutPrefix(id, "0.")
+		n, err := strconv.Atoi(rest)
+		if !ok || err != nil {
+			t.Fatalf("child id %q is not 0.<n>", id)
+		}
+		ns = append(ns, n)
+	}
+	slices.Sort(ns)
+	for i, n := range ns {
+		if n != i+1 {
+			t.Fatalf("child numbers: position %d holds %d, want %d", i, n, i+1)
+		}
+	}
+}
+
+func collect(t *testing.T, workers, per int, gen func() string) []string {
+	t.Helper()
+	out := make([][]string, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids := make([]string, per)
+			for i := range ids {
+				ids[i] = gen()
+			}
+			out[w] = ids
+		}()
+	}
+	wg.Wait()
+	return slices.Concat(out...)
+}
+
+func checkUnique(t *testing.T, ids []string) {
+	t.Helper()
+	s := slices.Clone(ids)
+	slices.Sort(s)
+	for i := 1; i < len(s); i++ {
+		if s[i] == s[i-1] {
+			t.Fatalf("duplicate id %q among %d", s[i], len(s))
+		}
+	}
+}

@@ -1,0 +1,463 @@
+package trace
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Kind is the role of a span: "span.kind" in a digest line.
+type Kind uint8
+
+// The span kinds.
+const (
+	KindInternal Kind = iota // local work; the zero Kind
+	KindClient               // an outbound call
+	KindServer               // the handling of an inbound call
+)
+
+// String returns "internal", "client" or "server".
+func (k Kind) String() string {
+	switch k {
+	case KindClient:
+		return "client"
+	case KindServer:
+		return "server"
+	}
+	return "internal"
+}
+
+// ServerSpanMode decides the span id of a span started from a remote parent (WithRemoteParent).
+type ServerSpanMode uint8
+
+// The server span modes.
+const (
+	// ServerSpanChild makes the span a child of the remote span: inbound "0.1" gives span id
+	// "0.1.1" with parent id "0.1". SOFATracer's HTTP servers do this. It is the default.
+	ServerSpanChild ServerSpanMode = iota
+	// ServerSpanKeep keeps the remote span id and parent id: inbound "0.1" (parent "0") gives span
+	// id "0.1" with parent id "0". SOFARPC servers do this.
+	ServerSpanKeep
+)
+
+// String returns "child" or "keep".
+func (m ServerSpanMode) String() string {
+	if m == ServerSpanKeep {
+		return "keep"
+	}
+	return "child"
+}
+
+// Span is one timed operation of a trace. Start makes one with Tracer.Start, ends it with Finish;
+// in between it takes tags, a result code, an error and baggage. All methods are safe for
+// concurrent use; after Finish (which is idempotent) the mutators do nothing. A nil *Span and the
+// span SpanFromContext returns for a context without one are no-op spans: every method is safe and
+// does nothing.
+//
+// The ids (TraceID, SpanID, ParentID) and Sampled are fixed at start.
+type Span struct {
+	parent   context.Context // the context Start was given; the span is a context derived from it
+	children atomic.Uint64
+	sys, biz atomic.Pointer[bag] // replaced whole under mu
+	mu       sync.Mutex
+	depth    int32 // components of a SOFA span id; fixed at start
+	finished bool
+	rec      FinishedSpan // written under mu until finished, immutable after; rec.tracer is nil for a no-op span
+}
+
+// noopSpan is what SpanFromContext returns when there is no span; it is born finished.
+var noopSpan = &Span{finished: true}
+
+// spanKey is the context key of the span.
+type spanKey struct{}
+
+// spanCtx is a Span seen as the context.Context it is derived from, with the span in it: the span
+// and its context are one allocation.
+type spanCtx Span
+
+func (c *spanCtx) Deadline() (time.Time, bool) { return c.parent.Deadline() }
+func (c *spanCtx) Done() <-chan struct{}       { return c.parent.Done() }
+func (c *spanCtx) Err() error                  { return c.parent.Err() }
+func (c *spanCtx) String() string              { return "trace.Span(" + c.rec.spanID + ")" }
+
+func (c *spanCtx) Value(key any) any {
+	if _, ok := key.(spanKey); ok {
+		return (*Span)(c)
+	}
+	return c.parent.Value(key)
+}
+
+// spanRef carries a span in a context other than the one it was started with.
+type spanRef struct {
+	context.Context
+	s *Span
+}
+
+func (r *spanRef) Value(key any) any {
+	if _, ok := key.(spanKey); ok {
+		return r.s
+	}
+	return r.Context.Value(key)
+}
+
+// SpanFromContext returns the span of ctx, or a no-op span when there is none (or ctx is nil). It
+// never returns nil.
+func SpanFromContext(ctx context.Context) *Span {
+	if s := spanOf(ctx); s != nil {
+		return s
+	}
+	return noopSpan
+}
+
+func spanOf(ctx context.Context) *Span {
+	if ctx == nil {
+		return nil
+	}
+	s, _ := ctx.Value(spanKey{}).(*Span)
+	return s
+}
+
+// ContextWithSpan returns a copy of ctx carrying s, for handing a span to work that runs under
+// another context. It does not change the MDC of ctx: spans started under the result are children
+// of s, and their MDC shows their own ids.
+func ContextWithSpan(ctx context.Context, s *Span) context.Context {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if s == nil {
+		s = noopSpan
+	}
+	return &spanRef{Context: ctx, s: s}
+}
+
+// IsLoadTest reports whether the span of ctx carries the load-test mark (biz baggage mark=T).
+func IsLoadTest(ctx context.Context) bool {
+	return SpanFromContext(ctx).IsLoadTest()
+}
+
+func (s *Span) live() bool { return s != nil && s.rec.tracer != nil }
+
+// Tracer returns the tracer that started s, nil for a no-op span.
+func (s *Span) Tracer() *Tracer {
+	if s == nil {
+		return nil
+	}
+	return s.rec.tracer
+}
+
+// TraceID returns the trace id ("" for a no-op span).
+func (s *Span) TraceID() string {
+	if s == nil {
+		return ""
+	}
+	return s.rec.traceID
+}
+
+// SpanID returns the span id ("" for a no-op span).
+func (s *Span) SpanID() string {
+	if s == nil {
+		return ""
+	}
+	return s.rec.spanID
+}
+
+// ParentID returns the parent span id, "" for a root.
+func (s *Span) ParentID() string {
+	if s == nil {
+		return ""
+	}
+	return s.rec.parentID
+}
+
+// Sampled reports whether the span's trace is sampled.
+func (s *Span) Sampled() bool { return s != nil && s.rec.sampled }
+
+// Context returns the span's context: its ids, sampled flag and current baggage.
+func (s *Span) Context() SpanContext {
+	if !s.live() {
+		return SpanContext{}
+	}
+	return SpanContext{
+		traceID:  s.rec.traceID,
+		spanID:   s.rec.spanID,
+		parentID: s.rec.parentID,
+		sampled:  s.rec.sampled,
+		sys:      Baggage{s.sys.Load()},
+		biz:      Baggage{s.biz.Load()},
+	}
+}
+
+// SetTag sets a string tag. A key set again keeps its position and takes the new value.
+func (s *Span) SetTag(key, value string) { s.setTag(String(key, value)) }
+
+// SetTagInt sets an integer tag.
+func (s *Span) SetTagInt(key string, value int64) { s.setTag(Int64(key, value)) }
+
+// SetTagBool sets a boolean tag.
+func (s *Span) SetTagBool(key string, value bool) { s.setTag(Bool(key, value)) }
+
+// SetTags sets several tags, in order.
+func (s *Span) SetTags(tags ...Tag) {
+	if !s.live() {
+		return
+	}
+	s.mu.Lock()
+	if !s.finished {
+		for _, t := range tags {
+			s.rec.tags.set(t)
+		}
+	}
+	s.mu.Unlock()
+}
+
+func (s *Span) setTag(t Tag) {
+	if !s.live() {
+		return
+	}
+	s.mu.Lock()
+	if !s.finished {
+		s.rec.tags.set(t)
+	}
+	s.mu.Unlock()
+}
+
+// SetResultCode sets the result code ("result.code" in a digest line): the HTTP status, or SOFA's
+// "00" success, "99" error, "03" timeout.
+func (s *Span) SetResultCode(code string) {
+	if !s.live() {
+		return
+	}
+	s.mu.Lock()
+	if !s.finished {
+		s.rec.resultCode = code
+	}
+	s.mu.Unlock()
+}
+
+// SetError records err as the span's error; a nil err clears it. The message is taken now.
+func (s *Span) SetError(err error) {
+	if !s.live() {
+		return
+	}
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	s.mu.Lock()
+	if !s.finished {
+		s.rec.err, s.rec.errMsg = err, msg
+	}
+	s.mu.Unlock()
+}
+
+// SetBaggageItem sets a biz baggage entry, carried to every later child and, by propagators, to
+// other processes; an empty value deletes the key. An entry over the tracer's limit (see
+// WithBaggageLimit) or past MaxBaggageEntries is refused whole, counted in Stats.BaggageRefused and
+// reported to the ErrorReporters as a *BaggageError.
+func (s *Span) SetBaggageItem(key, value string) { s.setBaggage(key, value, false) }
+
+// BaggageItem returns the biz baggage value of key.
+func (s *Span) BaggageItem(key string) string {
+	if !s.live() {
+		return ""
+	}
+	v, _ := Baggage{s.biz.Load()}.Get(key)
+	return v
+}
+
+// SetSysBaggageItem sets a sys baggage entry, as SetBaggageItem does for biz baggage.
+func (s *Span) SetSysBaggageItem(key, value string) { s.setBaggage(key, value, true) }
+
+// SysBaggageItem returns the sys baggage value of key.
+func (s *Span) SysBaggageItem(key string) string {
+	if !s.live() {
+		return ""
+	}
+	v, _ := Baggage{s.sys.Load()}.Get(key)
+	return v
+}
+
+// SetLoadTest sets (mark=T) or removes the load-test mark in the biz baggage. The mark reaches the
+// MDC only of spans started after it is set: mark a request before starting its span
+// (WithLoadTest), or rely on the propagated baggage.
+func (s *Span) SetLoadTest(on bool) {
+	v := ""
+	if on {
+		v = "T"
+	}
+	s.setBaggage(BaggageKeyLoadTest, v, false)
+}
+
+// IsLoadTest reports whether the span carries the load-test mark.
+func (s *Span) IsLoadTest() bool {
+	if !s.live() {
+		return false
+	}
+	v, _ := Baggage{s.biz.Load()}.Get(BaggageKeyLoadTest)
+	return v == "T"
+}
+
+func (s *Span) setBaggage(key, value string, sys bool) {
+	if !s.live() {
+		return
+	}
+	p, limit := &s.biz, s.rec.tracer.cfg.bizLimit
+	if sys {
+		p, limit = &s.sys, s.rec.tracer.cfg.sysLimit
+	}
+	s.mu.Lock()
+	if s.finished {
+		s.mu.Unlock()
+		return
+	}
+	nb, err := Baggage{p.Load()}.set(key, value, limit, sys)
+	p.Store(nb.b)
+	s.mu.Unlock()
+	if err != nil {
+		s.rec.tracer.stats.baggageRefused.Add(1)
+		s.rec.tracer.report(err)
+	}
+}
+
+// Finish ends the span now. Only the first Finish (or FinishAt) counts; later calls do nothing.
+func (s *Span) Finish() {
+	if !s.live() {
+		return
+	}
+	s.FinishAt(time.Now())
+}
+
+// FinishAt ends the span at t: the span's record is sealed, the extensions' OnFinish hooks run
+// (last registered first), then the reporters get the record. Only the first call counts. An end
+// before the start gives a zero Duration.
+func (s *Span) FinishAt(t time.Time) {
+	if !s.live() {
+		return
+	}
+	s.mu.Lock()
+	if s.finished {
+		s.mu.Unlock()
+		return
+	}
+	r := &s.rec
+	r.end = t
+	r.sys, r.biz = Baggage{s.sys.Load()}, Baggage{s.biz.Load()}
+	if v, _ := r.biz.Get(BaggageKeyLoadTest); v == "T" {
+		r.loadTest = true
+	}
+	s.finished = true
+	s.mu.Unlock()
+	s.rec.tracer.finish(s)
+}
+
+// Finished reports whether the span has been finished.
+func (s *Span) Finished() bool {
+	if s == nil {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.finished
+}
+
+// Record returns the finished-span record, or nil before Finish (and for a no-op span).
+func (s *Span) Record() *FinishedSpan {
+	if !s.live() {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.finished {
+		return nil
+	}
+	return &s.rec
+}
+
+// FinishedSpan is the immutable record of a finished span: everything a digest line needs. A
+// Reporter may keep it after Report returns, and read it from any goroutine.
+type FinishedSpan struct {
+	tracer                    *Tracer
+	operation, logType        string
+	kind                      Kind
+	sampled, loadTest         bool
+	traceID, spanID, parentID string
+	sys, biz                  Baggage
+	start, end                time.Time
+	resultCode                string
+	err                       error
+	errMsg                    string
+	tags                      tagList
+}
+
+// App returns the application name of the tracer ("local.app").
+func (f *FinishedSpan) App() string { return f.tracer.app }
+
+// Operation returns the operation name given to Start.
+func (f *FinishedSpan) Operation() string { return f.operation }
+
+// Kind returns the span kind.
+func (f *FinishedSpan) Kind() Kind { return f.kind }
+
+// LogType returns the log type (digest file family, e.g. "http-server"); "" when not set.
+func (f *FinishedSpan) LogType() string { return f.logType }
+
+// TraceID returns the trace id.
+func (f *FinishedSpan) TraceID() string { return f.traceID }
+
+// SpanID returns the span id.
+func (f *FinishedSpan) SpanID() string { return f.spanID }
+
+// ParentID returns the parent span id, "" for a root.
+func (f *FinishedSpan) ParentID() string { return f.parentID }
+
+// Sampled reports whether the span is sampled. Reporters write no digest line for an unsampled span
+// but still count it in stat logs.
+func (f *FinishedSpan) Sampled() bool { return f.sampled }
+
+// LoadTest reports whether the span carried the load-test mark (biz baggage mark=T) at finish.
+func (f *FinishedSpan) LoadTest() bool { return f.loadTest }
+
+// Start returns the start time.
+func (f *FinishedSpan) Start() time.Time { return f.start }
+
+// End returns the end time ("time" of a digest line).
+func (f *FinishedSpan) End() time.Time { return f.end }
+
+// Duration returns End - Start (with the monotonic clock when both times have it), at least 0.
+func (f *FinishedSpan) Duration() time.Duration {
+	if d := f.end.Sub(f.start); d > 0 {
+		return d
+	}
+	return 0
+}
+
+// ResultCode returns the result code, "" when not set.
+func (f *FinishedSpan) ResultCode() string { return f.resultCode }
+
+// Err returns the error given to SetError, nil when none.
+func (f *FinishedSpan) Err() error { return f.err }
+
+// ErrorMessage returns the message of Err, taken when SetError was called; "" when none.
+func (f *FinishedSpan) ErrorMessage() string { return f.errMsg }
+
+// SysBaggage returns the sys baggage at finish.
+func (f *FinishedSpan) SysBaggage() Baggage { return f.sys }
+
+// BizBaggage returns the biz baggage at finish.
+func (f *FinishedSpan) BizBaggage() Baggage { return f.biz }
+
+// SpanContext returns the span's context at finish.
+func (f *FinishedSpan) SpanContext() SpanContext {
+	return SpanContext{traceID: f.traceID, spanID: f.spanID, parentID: f.parentID, sampled: f.sampled, sys: f.sys, biz: f.biz}
+}
+
+// NumTags returns the number of tags.
+func (f *FinishedSpan) NumTags() int { return f.tags.len() }
+
+// Tags calls fn for every tag, in the order the keys were first set, until fn returns false. It
+// does not allocate; use it in a range loop: for t := range rec.Tags { ... }.
+func (f *FinishedSpan) Tags(fn func(Tag) bool) { f.tags.each(fn) }
+
+// Tag returns the value of the tag key.
+func (f *FinishedSpan) Tag(key string) (TagValue, bool) { return f.tags.get(key) }

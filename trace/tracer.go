@@ -1,0 +1,551 @@
+package trace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/tracemdc/tracemdc/mdc"
+)
+
+// Reporter receives every finished span, sampled or not. Report is called synchronously from
+// Finish, on the finishing goroutine, so it must be quick (hand the record to a queue) and safe for
+// concurrent use. The record is immutable: Report may keep it and read it from any goroutine. A
+// panic in Report is recovered and counted; the caller of Finish never sees it.
+type Reporter interface {
+	Report(s *FinishedSpan)
+}
+
+// ReporterFunc is a Reporter made of a function.
+type ReporterFunc func(s *FinishedSpan)
+
+// Report calls f.
+func (f ReporterFunc) Report(s *FinishedSpan) { f(s) }
+
+// ErrorReporter is implemented by reporters that also take the tracer's own errors: recovered
+// panics (*PanicError), refused baggage (*BaggageError), the depth limit (ErrDepthLimit), and what
+// integrations pass to Tracer.ReportError (such as a malformed inbound header). The digest reporter
+// writes them, rate-limited, to tracer-self.log. ReportError must be safe for concurrent use.
+type ErrorReporter interface {
+	ReportError(err error)
+}
+
+// Extension is a start/finish hook. OnStart runs when a span starts, after its ids are set, and
+// returns the context Start gives back (ctx itself, or a context derived from it); OnFinish runs
+// when it finishes, after its record is sealed (s.Record() is not nil) and before the reporters.
+// Hooks run in registration order at start and in reverse order at finish; they run for unsampled
+// spans too. A panic in a hook is recovered and counted; OnStart's context is then left as it was.
+// Implementations must be safe for concurrent use.
+type Extension interface {
+	OnStart(ctx context.Context, s *Span) context.Context
+	OnFinish(s *Span)
+}
+
+// Stats counts what went wrong inside the tracer without reaching the business code.
+type Stats struct {
+	ReporterPanics  uint64 // panics recovered from Reporter.Report and ErrorReporter.ReportError
+	ExtensionPanics uint64 // panics recovered from Extension hooks
+	BaggageRefused  uint64 // baggage entries refused (span setters, and *BaggageError in ReportError)
+	DepthResets     uint64 // children past MaxDepth started as new roots
+	Errors          uint64 // errors handed to the ErrorReporters, all of the above included
+}
+
+// Tracer starts spans for one application. It is safe for concurrent use and holds no goroutine or
+// other resource, so it needs no Close; reporters own their resources.
+type Tracer struct {
+	app   string
+	cfg   config
+	errRs []ErrorReporter
+	stats struct {
+		reporterPanics, extensionPanics, baggageRefused, depthResets, errors atomic.Uint64
+	}
+}
+
+// config is built by New from the options.
+type config struct {
+	sampler    Sampler
+	reporters  []Reporter
+	exts       []Extension
+	ids        IDGenerator
+	mode       ServerSpanMode
+	bizLimit   int
+	sysLimit   int
+	mdcOn      bool
+	mdcParent  bool
+	mdcSampled bool
+}
+
+// Option configures a Tracer.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithSampler sets the sampler deciding at the roots of traces (default AlwaysSample). A nil
+// sampler is ignored.
+func WithSampler(s Sampler) Option {
+	return optionFunc(func(c *config) {
+		if s != nil {
+			c.sampler = s
+		}
+	})
+}
+
+// WithReporter adds a reporter; repeat it for several. Reporters get each finished span in the
+// order they were added. A nil reporter is ignored.
+func WithReporter(r Reporter) Option {
+	return optionFunc(func(c *config) {
+		if r != nil {
+			c.reporters = append(c.reporters, r)
+		}
+	})
+}
+
+// WithExtension adds a start/finish hook; repeat it for several. The MDC extension, on by default,
+// runs before all of them. A nil extension is ignored.
+func WithExtension(e Extension) Option {
+	return optionFunc(func(c *config) {
+		if e != nil {
+			c.exts = append(c.exts, e)
+		}
+	})
+}
+
+// WithIDGenerator sets the id generator: SOFAIDGenerator (the default) or W3CIDGenerator, or a
+// custom one. A nil generator is ignored.
+func WithIDGenerator(g IDGenerator) Option {
+	return optionFunc(func(c *config) {
+		if g != nil {
+			c.ids = g
+		}
+	})
+}
+
+// WithServerSpanMode sets the default mode for spans started from a remote parent (default
+// ServerSpanChild); WithServerMode overrides it for one Start.
+func WithServerSpanMode(m ServerSpanMode) Option {
+	return optionFunc(func(c *config) { c.mode = m })
+}
+
+// WithBaggageLimit sets the size limits, in bytes (len(key)+len(value) summed), of the biz and the
+// sys baggage of a span. A value of 0 or less keeps DefaultBaggageLimit (1024).
+func WithBaggageLimit(biz, sys int) Option {
+	return optionFunc(func(c *config) {
+		if biz > 0 {
+			c.bizLimit = biz
+		}
+		if sys > 0 {
+			c.sysLimit = sys
+		}
+	})
+}
+
+// WithoutMDC turns the MDC extension off: Start then leaves the MDC of the context alone.
+func WithoutMDC() Option {
+	return optionFunc(func(c *config) { c.mdcOn = false })
+}
+
+// WithMDCParentID makes the MDC extension also write the parent span id (mdc.KeyParentSpanID;
+// a root removes it). Off by default, as in SOFATracer.
+func WithMDCParentID(on bool) Option {
+	return optionFunc(func(c *config) { c.mdcParent = on })
+}
+
+// WithMDCSampled makes the MDC extension also write mdc.KeySampled ("true" or "false"). Off by
+// default.
+func WithMDCSampled(on bool) Option {
+	return optionFunc(func(c *config) { c.mdcSampled = on })
+}
+
+// New returns a tracer for the application app ("local.app" in digest lines).
+//
+// By default it samples every trace, makes SOFA ids, makes server spans children of their remote
+// parent, limits each baggage to 1024 bytes, and writes the trace id and span id of every span into
+// the MDC (mdc.KeyTraceID, mdc.KeySpanID, plus mdc.KeyLoadTest=T for load-test spans) of the
+// context Start returns. It has no reporter until WithReporter adds one.
+func New(app string, opts ...Option) *Tracer {
+	t := &Tracer{app: app, cfg: config{
+		sampler:  AlwaysSample(),
+		ids:      SOFAIDGenerator(),
+		mode:     ServerSpanChild,
+		bizLimit: DefaultBaggageLimit,
+		sysLimit: DefaultBaggageLimit,
+		mdcOn:    true,
+	}}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&t.cfg)
+		}
+	}
+	for _, r := range t.cfg.reporters {
+		if er, ok := r.(ErrorReporter); ok {
+			t.errRs = append(t.errRs, er)
+		}
+	}
+	return t
+}
+
+// App returns the application name.
+func (t *Tracer) App() string {
+	if t == nil {
+		return ""
+	}
+	return t.app
+}
+
+// BaggageLimits returns the biz and sys baggage size limits in bytes, for SpanContextConfig.
+func (t *Tracer) BaggageLimits() (biz, sys int) {
+	if t == nil {
+		return DefaultBaggageLimit, DefaultBaggageLimit
+	}
+	return t.cfg.bizLimit, t.cfg.sysLimit
+}
+
+// IDGenerator returns the tracer's id generator.
+func (t *Tracer) IDGenerator() IDGenerator {
+	if t == nil {
+		return SOFAIDGenerator()
+	}
+	return t.cfg.ids
+}
+
+// Stats returns a snapshot of the tracer's error counters.
+func (t *Tracer) Stats() Stats {
+	if t == nil {
+		return Stats{}
+	}
+	return Stats{
+		ReporterPanics:  t.stats.reporterPanics.Load(),
+		ExtensionPanics: t.stats.extensionPanics.Load(),
+		BaggageRefused:  t.stats.baggageRefused.Load(),
+		DepthResets:     t.stats.depthResets.Load(),
+		Errors:          t.stats.errors.Load(),
+	}
+}
+
+// ReportError hands err to the tracer's ErrorReporters and counts it, for integrations whose errors
+// must not reach the business code (a propagator's extract error, say). Each *BaggageError in err
+// (errors.Join trees included) also counts in Stats.BaggageRefused. A nil err is ignored.
+func (t *Tracer) ReportError(err error) {
+	if t == nil || err == nil {
+		return
+	}
+	if n := countBaggageErrors(err); n > 0 {
+		t.stats.baggageRefused.Add(uint64(n))
+	}
+	t.report(err)
+}
+
+func countBaggageErrors(err error) int {
+	switch e := err.(type) {
+	case *BaggageError:
+		return 1
+	case interface{ Unwrap() []error }:
+		n := 0
+		for _, x := range e.Unwrap() {
+			n += countBaggageErrors(x)
+		}
+		return n
+	}
+	if u := errors.Unwrap(err); u != nil {
+		return countBaggageErrors(u)
+	}
+	return 0
+}
+
+func (t *Tracer) report(err error) {
+	t.stats.errors.Add(1)
+	for _, r := range t.errRs {
+		t.callReportError(r, err)
+	}
+}
+
+func (t *Tracer) callReportError(r ErrorReporter, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			// Not reported again: the error path must not loop.
+			t.stats.reporterPanics.Add(1)
+		}
+	}()
+	r.ReportError(err)
+}
+
+// StartOption configures one Start call. It is a small value rather than an interface so that
+// passing options allocates nothing.
+type StartOption struct {
+	code     optCode
+	kind     Kind
+	mode     ServerSpanMode
+	str      string
+	t        time.Time
+	sc       SpanContext
+	tags     []Tag
+	tag      Tag
+	loadTest bool
+}
+
+type optCode uint8
+
+const (
+	optNone optCode = iota
+	optKind
+	optLogType
+	optRemote
+	optMode
+	optTime
+	optTags
+	optTag
+	optLoadTest
+	optNewRoot
+)
+
+// WithKind sets the span kind (default KindInternal).
+func WithKind(k Kind) StartOption { return StartOption{code: optKind, kind: k} }
+
+// WithLogType sets the log type: the digest file family the reporter writes the span to, such as
+// "http-server" or "http-client".
+func WithLogType(logType string) StartOption { return StartOption{code: optLogType, str: logType} }
+
+// WithRemoteParent makes the span a child of a span in another process (see ServerSpanMode),
+// taking its trace id, sampled flag and baggage. It wins over a span in the context. An invalid
+// SpanContext is ignored.
+func WithRemoteParent(sc SpanContext) StartOption { return StartOption{code: optRemote, sc: sc} }
+
+// WithServerMode sets the server span mode of this Start, overriding WithServerSpanMode.
+func WithServerMode(m ServerSpanMode) StartOption { return StartOption{code: optMode, mode: m} }
+
+// WithStartTime sets the start time (default time.Now()).
+func WithStartTime(t time.Time) StartOption { return StartOption{code: optTime, t: t} }
+
+// WithTags sets initial tags, in order.
+func WithTags(tags ...Tag) StartOption { return StartOption{code: optTags, tags: tags} }
+
+// WithTag sets one initial string tag.
+func WithTag(key, value string) StartOption {
+	return StartOption{code: optTag, tag: String(key, value)}
+}
+
+// WithLoadTest puts the load-test mark (biz baggage mark=T) on the span from its start, so the MDC
+// and every child carry it.
+func WithLoadTest() StartOption { return StartOption{code: optLoadTest, loadTest: true} }
+
+// WithNewRoot starts a new trace even when the context carries a span (a background job, say);
+// a remote parent given with WithRemoteParent is ignored too.
+func WithNewRoot() StartOption { return StartOption{code: optNewRoot} }
+
+// Start starts a span named operation and returns it with a context carrying it (and, with the
+// MDC extension, its ids in the MDC). The parent is, in this order: none with WithNewRoot, the
+// remote parent of WithRemoteParent, the span of ctx; without one the span is the root of a new
+// trace, sampled as the Sampler decides. A child inherits the trace id, the sampled flag and both
+// baggages of its parent.
+//
+// The returned context is derived from ctx: ctx itself is unchanged, so after the child finishes the
+// caller goes on logging with ctx and its parent's ids. A nil ctx is treated as
+// context.Background(); a nil *Tracer returns ctx and a no-op span.
+func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOption) (context.Context, *Span) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if t == nil {
+		return ctx, noopSpan
+	}
+	var (
+		kind    Kind
+		logType string
+		remote  SpanContext
+		mode    = t.cfg.mode
+		start   time.Time
+		newRoot bool
+		load    bool
+	)
+	ntags := 0
+	for i := range opts {
+		o := &opts[i]
+		switch o.code {
+		case optKind:
+			kind = o.kind
+		case optLogType:
+			logType = o.str
+		case optRemote:
+			remote = o.sc
+		case optMode:
+			mode = o.mode
+		case optTime:
+			start = o.t
+		case optTags:
+			ntags += len(o.tags)
+		case optTag:
+			ntags++
+		case optLoadTest:
+			load = true
+		case optNewRoot:
+			newRoot = true
+		}
+	}
+	if start.IsZero() {
+		start = time.Now()
+	}
+
+	s := &Span{parent: ctx}
+	r := &s.rec
+	r.tracer, r.operation, r.kind, r.logType, r.start = t, operation, kind, logType, start
+
+	var parent *Span
+	if !newRoot && !remote.IsValid() {
+		parent = spanOf(ctx)
+		if parent != nil && parent.rec.tracer == nil {
+			parent = nil // a no-op span carried by ContextWithSpan
+		}
+	}
+	switch {
+	case newRoot:
+		t.root(s, kind, logType, operation)
+	case remote.IsValid():
+		r.traceID, r.sampled = remote.traceID, remote.sampled
+		s.sys.Store(remote.sys.b)
+		s.biz.Store(remote.biz.b)
+		d := int32(depthOf(remote.spanID))
+		if mode == ServerSpanKeep {
+			r.spanID, r.parentID, s.depth = remote.spanID, remote.parentID, d
+		} else if d < MaxDepth {
+			r.spanID, r.parentID, s.depth = t.cfg.ids.ChildSpanID(remote.spanID, 1), remote.spanID, d+1
+		} else {
+			t.depthReset(s, kind, logType, operation, remote.traceID)
+		}
+	case parent != nil:
+		s.sys.Store(parent.sys.Load())
+		s.biz.Store(parent.biz.Load())
+		if parent.depth < MaxDepth {
+			r.traceID, r.sampled = parent.rec.traceID, parent.rec.sampled
+			n := parent.children.Add(1)
+			r.spanID, r.parentID, s.depth = t.cfg.ids.ChildSpanID(parent.rec.spanID, n), parent.rec.spanID, parent.depth+1
+		} else {
+			t.depthReset(s, kind, logType, operation, parent.rec.traceID)
+		}
+	default:
+		t.root(s, kind, logType, operation)
+	}
+
+	if ntags > 0 {
+		for i := range opts {
+			switch o := &opts[i]; o.code {
+			case optTags:
+				for _, tg := range o.tags {
+					r.tags.set(tg)
+				}
+			case optTag:
+				r.tags.set(o.tag)
+			}
+		}
+	}
+	if load {
+		nb, err := Baggage{s.biz.Load()}.set(BaggageKeyLoadTest, "T", t.cfg.bizLimit, false)
+		s.biz.Store(nb.b)
+		if err != nil {
+			t.stats.baggageRefused.Add(1)
+			t.report(err)
+		}
+	}
+
+	out := context.Context((*spanCtx)(s))
+	if t.cfg.mdcOn {
+		out = t.mdcStart(out, s)
+	}
+	for _, e := range t.cfg.exts {
+		out = t.callStart(e, out, s)
+	}
+	return out, s
+}
+
+func (t *Tracer) root(s *Span, kind Kind, logType, op string) {
+	r := &s.rec
+	r.traceID = t.cfg.ids.TraceID()
+	r.spanID, r.parentID, s.depth = t.cfg.ids.RootSpanID(), "", 1
+	r.sampled = t.cfg.sampler.ShouldSample(SamplingParameters{TraceID: r.traceID, Operation: op, Kind: kind, LogType: logType})
+}
+
+// depthReset starts s as a new root keeping only the biz baggage it already took from its parent.
+func (t *Tracer) depthReset(s *Span, kind Kind, logType, op, oldTrace string) {
+	s.sys.Store(nil)
+	t.root(s, kind, logType, op)
+	t.stats.depthResets.Add(1)
+	t.report(fmt.Errorf("%w: trace %s continues as trace %s", ErrDepthLimit, oldTrace, s.rec.traceID))
+}
+
+func (t *Tracer) mdcStart(ctx context.Context, s *Span) context.Context {
+	var buf [5]mdc.Pair
+	ps := append(buf[:0], mdc.Pair{Key: mdc.KeyTraceID, Value: s.rec.traceID}, mdc.Pair{Key: mdc.KeySpanID, Value: s.rec.spanID})
+	dropParent := false
+	if t.cfg.mdcParent {
+		if s.rec.parentID != "" {
+			ps = append(ps, mdc.Pair{Key: mdc.KeyParentSpanID, Value: s.rec.parentID})
+		} else {
+			_, dropParent = mdc.Get(ctx, mdc.KeyParentSpanID)
+		}
+	}
+	if t.cfg.mdcSampled {
+		v := "false"
+		if s.rec.sampled {
+			v = "true"
+		}
+		ps = append(ps, mdc.Pair{Key: mdc.KeySampled, Value: v})
+	}
+	if s.IsLoadTest() {
+		ps = append(ps, mdc.Pair{Key: mdc.KeyLoadTest, Value: "T"})
+	}
+	ctx = mdc.WithPairs(ctx, ps...)
+	if dropParent {
+		ctx = mdc.Without(ctx, mdc.KeyParentSpanID)
+	}
+	return ctx
+}
+
+func (t *Tracer) callStart(e Extension, ctx context.Context, s *Span) (out context.Context) {
+	out = ctx
+	defer func() {
+		if v := recover(); v != nil {
+			out = ctx
+			t.stats.extensionPanics.Add(1)
+			t.report(&PanicError{Hook: "extension start", Value: v, Stack: debug.Stack()})
+		}
+	}()
+	if c := e.OnStart(ctx, s); c != nil {
+		out = c
+	}
+	return out
+}
+
+func (t *Tracer) callFinish(e Extension, s *Span) {
+	defer func() {
+		if v := recover(); v != nil {
+			t.stats.extensionPanics.Add(1)
+			t.report(&PanicError{Hook: "extension finish", Value: v, Stack: debug.Stack()})
+		}
+	}()
+	e.OnFinish(s)
+}
+
+func (t *Tracer) callReport(r Reporter, f *FinishedSpan) {
+	defer func() {
+		if v := recover(); v != nil {
+			t.stats.reporterPanics.Add(1)
+			t.report(&PanicError{Hook: "reporter", Value: v, Stack: debug.Stack()})
+		}
+	}()
+	r.Report(f)
+}
+
+func (t *Tracer) finish(s *Span) {
+	for i := len(t.cfg.exts) - 1; i >= 0; i-- {
+		t.callFinish(t.cfg.exts[i], s)
+	}
+	for _, r := range t.cfg.reporters {
+		t.callReport(r, &s.rec)
+	}
+}
