@@ -130,7 +130,7 @@ var logTimeLayouts = []string{
 	"2006-01-02 15:04:05.000",
 	"2006-01-02 15:04:05",
 	"2006-01-02T15:04:05.999999999", // no zone
-	"2006/01/02 15:04:05.999999",   // log package
+	"2006/01/02 15:04:05.999999",    // log package
 	"2006/01/02 15:04:05",
 }
 
@@ -301,8 +301,8 @@ func RenderTimeline(w io.Writer, t *Tree, logs []LogLine, opts RenderOptions) er
 	fmt.Fprintf(&b, "timeline %s  spans=%d  log lines=%d\n", traceID, len(entries)-len(logs), len(logs))
 	for _, e := range entries {
 		if n := e.span; n != nil {
-			row := fmt.Sprintf("%-23s  %-*s  %s %s %s %s %s %s", opts.time(e.at), srcW, "span", n.SpanID, n.App, n.Kind,
-				strings.TrimSpace(n.Method+" "+n.URL), n.ResultCode, FormatCost(n.Cost))
+			row := fmt.Sprintf("%-23s  %-*s  [%s] %s %s %s %s %s", opts.time(e.at), srcW, "span", n.SpanID, n.App,
+				n.Kind, n.ResultCode, FormatCost(n.Cost), strings.TrimSpace(n.Method+" "+n.URL))
 			if !n.Success() {
 				row += " " + opts.paint(ansiRed, "ERROR")
 			}

@@ -71,14 +71,12 @@ func ScanRecords(r io.Reader, src DigestFile, opts ReadOptions, fn func(*Record)
 			return nil
 		}
 		st.Lines++
-		rec, err := ParseLine(line, opts.Location)
+		rec, err := src.ParseLine(line, opts.Location)
 		if err != nil {
 			st.Malformed++
 			return nil
 		}
 		st.Records++
-		rec.LogType = src.LogType
-		rec.LoadTest = rec.LoadTest || src.Shadow
 		if !opts.Filter.Match(rec) {
 			return nil
 		}
@@ -86,6 +84,17 @@ func ScanRecords(r io.Reader, src DigestFile, opts ReadOptions, fn func(*Record)
 	})
 	st.Overlong = over
 	return st, err
+}
+
+// ParseLine parses a line read from the file: ParseLine, then the log type and shadow mark of df.
+func (df DigestFile) ParseLine(line []byte, loc *time.Location) (*Record, error) {
+	rec, err := ParseLine(line, loc)
+	if err != nil {
+		return nil, err
+	}
+	rec.LogType = df.LogType
+	rec.LoadTest = rec.LoadTest || df.Shadow
+	return rec, nil
 }
 
 // ScanFile is ScanRecords over one digest file (decompressed when gzipped).

@@ -1,0 +1,410 @@
+// Command tracetail reads tracemdc (and SOFATracer) digest logs: it filters and follows them, shows
+// one trace as a tree with a waterfall, and joins the business log lines that carry its trace id.
+//
+// Usage:
+//
+//	tracetail [flags] [paths...]
+//
+// Paths are digest files or directories (walked for <type>-digest.log files); the default is the
+// digest directory of the log root ($TRACEMDC_LOG_PATH, else $SOFA_TRACER_LOGGING_PATH, else
+// $HOME/logs, then tracelog/). Examples:
+//
+//	tracetail -errors -slow 200ms            # failed spans that took 200 ms or more
+//	tracetail -f -type spring-mvc            # follow, like tail -F
+//	tracetail -tree 0ad1348f1403169275002100356696 -logs app.log
+//
+// Malformed and overlong lines are skipped; their counts are printed on stderr at exit.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tracemdc/tracemdc/internal/digestread"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main without the process: it returns the exit code (0 fine, 1 failure, 2 usage).
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runContext(ctx, args, stdout, stderr)
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+type config struct {
+	follow  bool
+	last    int
+	filter  digestread.Filter
+	json    bool
+	color   bool
+	tree    string
+	logs    listFlag
+	loc     *time.Location
+	maxLine int
+	poll    time.Duration
+	width   int
+	paths   []string
+	typeW   int
+}
+
+func parseFlags(args []string, stdout, stderr io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("tracetail", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tracetail [flags] [digest files or directories...]")
+		fs.PrintDefaults()
+	}
+	fs.BoolVar(&c.follow, "f", false, "follow the files like tail -F (rotation, truncation, re-creation)")
+	fs.IntVar(&c.last, "n", -1, "start with the last `N` lines of each file (default: all; 10 with -f)")
+	fs.StringVar(&c.filter.TraceID, "trace", "", "only spans of this trace `id`")
+	fs.StringVar(&c.filter.LogType, "type", "", "only this log `type` (file name prefix, e.g. spring-mvc)")
+	fs.DurationVar(&c.filter.Slow, "slow", 0, "only spans that took at least this `duration`")
+	fs.BoolVar(&c.filter.Errors, "errors", false, "only spans whose result code is not a success")
+	fs.BoolVar(&c.filter.LoadTest, "load-test", false, "only load-test spans (mark=T, or shadow/ files)")
+	since := fs.String("since", "", "only spans that ended at or after `time` (2006-01-02 15:04:05[.000], RFC 3339, a date, or a duration ago like 15m)")
+	fs.BoolVar(&c.json, "json", false, "print the original lines instead of columns")
+	color := fs.String("color", "auto", "colour: `auto` (only on a terminal), always or never")
+	fs.StringVar(&c.tree, "tree", "", "show the trace `id` as a tree, from all digest files and backups")
+	fs.Var(&c.logs, "logs", "business log `files` to join with -tree (repeat or separate by commas)")
+	tz := fs.String("tz", "Local", "time `zone` of the digest times (Local, UTC, or an IANA name)")
+	fs.IntVar(&c.maxLine, "max-line", digestread.DefaultMaxLine, "longest line in `bytes`; longer lines are skipped")
+	fs.DurationVar(&c.poll, "poll", 250*time.Millisecond, "with -f, time between two looks at the files")
+	fs.IntVar(&c.width, "width", 40, "cells of the -tree waterfall bar")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	c.paths = fs.Args()
+	var err error
+	if c.loc, err = time.LoadLocation(*tz); err != nil {
+		return nil, fmt.Errorf("-tz: %w", err)
+	}
+	if *since != "" {
+		if c.filter.Since, err = parseSince(*since, time.Now(), c.loc); err != nil {
+			return nil, err
+		}
+	}
+	nSet := false
+	fs.Visit(func(f *flag.Flag) { nSet = nSet || f.Name == "n" })
+	if c.follow && !nSet {
+		c.last = 10
+	}
+	switch *color {
+	case "always":
+		c.color = true
+	case "never":
+	case "auto":
+		c.color = isTerminal(stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	default:
+		return nil, fmt.Errorf("-color must be auto, always or never, not %q", *color)
+	}
+	switch {
+	case len(c.logs) > 0 && c.tree == "":
+		return nil, errors.New("-logs needs -tree ID")
+	case c.tree != "" && c.follow:
+		return nil, errors.New("-tree and -f do not go together")
+	case c.maxLine <= 0 || c.width <= 0 || c.poll <= 0:
+		return nil, errors.New("-max-line, -width and -poll must be positive")
+	}
+	if len(c.paths) == 0 {
+		c.paths = []string{digestread.DigestDir(digestread.DefaultRoot())}
+	}
+	return c, nil
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func parseSince(s string, now time.Time, loc *time.Location) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	for _, l := range []string{digestread.TimeLayout, "2006-01-02 15:04:05", "2006-01-02T15:04:05", time.RFC3339Nano, "2006-01-02"} {
+		if t, err := time.ParseInLocation(l, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("-since: cannot read %q as a time or a duration", s)
+}
+
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, err := parseFlags(args, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tracetail:", err)
+		return 2
+	}
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	switch {
+	case c.tree != "":
+		err = showTree(c, out, stderr)
+	case c.follow:
+		err = follow(ctx, c, out, stderr)
+	default:
+		err = scan(c, out, stderr)
+	}
+	if ferr := out.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tracetail:", err)
+		return 1
+	}
+	return 0
+}
+
+// skips reports skipped lines per file on stderr.
+func reportSkips(stderr io.Writer, name string, st digestread.Stats, maxLine int) {
+	if st.Malformed > 0 {
+		fmt.Fprintf(stderr, "tracetail: %s: skipped %d malformed line(s)\n", name, st.Malformed)
+	}
+	if st.Overlong > 0 {
+		fmt.Fprintf(stderr, "tracetail: %s: skipped %d line(s) longer than %d bytes\n", name, st.Overlong, maxLine)
+	}
+}
+
+func (c *config) readOptions() digestread.ReadOptions {
+	return digestread.ReadOptions{Location: c.loc, MaxLine: c.maxLine, Filter: &c.filter}
+}
+
+func (c *config) setTypeWidth(files []digestread.DigestFile) {
+	c.typeW = 10
+	for _, df := range files {
+		c.typeW = max(c.typeW, len(df.LogType))
+	}
+}
+
+// printRecord writes one record: the original line with -json, else aligned columns.
+func (c *config) printRecord(w *bufio.Writer, r *digestread.Record) {
+	if c.json {
+		w.WriteString(r.Raw)
+		w.WriteByte('\n')
+		return
+	}
+	code := fmt.Sprintf("%-4s", r.ResultCode)
+	if c.color && !r.Success() {
+		code = "\x1b[31m" + code + "\x1b[0m"
+	}
+	fmt.Fprintf(w, "%-23s  %-*s  %-32s  %-10s  %s  %7s  %s", r.Time.In(c.loc).Format(digestread.TimeLayout),
+		c.typeW, r.LogType, r.TraceID, r.SpanID, code, digestread.FormatCost(r.Cost),
+		strings.TrimSpace(r.Method+" "+r.URL))
+	if r.LoadTest {
+		mark := "LOADTEST"
+		if c.color {
+			mark = "\x1b[33m" + mark + "\x1b[0m"
+		}
+		w.WriteString("  " + mark)
+	}
+	w.WriteByte('\n')
+}
+
+// missing reports the paths that do not exist.
+func missing(paths []string, stderr io.Writer) int {
+	n := 0
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			fmt.Fprintln(stderr, "tracetail:", err)
+			n++
+		}
+	}
+	return n
+}
+
+func scan(c *config, out *bufio.Writer, stderr io.Writer) error {
+	bad := missing(c.paths, stderr)
+	files := digestread.FindFiles(false, c.paths...)
+	if len(files) == 0 {
+		return fmt.Errorf("no digest files in %s", strings.Join(c.paths, ", "))
+	}
+	c.setTypeWidth(files)
+	opts := c.readOptions()
+	for _, df := range files {
+		st, err := scanFile(df, c.last, opts, func(r *digestread.Record) error {
+			c.printRecord(out, r)
+			return nil
+		})
+		reportSkips(stderr, df.Path, st, c.maxLine)
+		if err != nil {
+			return err
+		}
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d path(s) not found", bad)
+	}
+	return nil
+}
+
+// scanFile reads one file, or only its last `last` lines when last >= 0.
+func scanFile(df digestread.DigestFile, last int, opts digestread.ReadOptions, fn func(*digestread.Record) error) (digestread.Stats, error) {
+	if last < 0 {
+		return digestread.ScanFile(df, opts, fn)
+	}
+	if df.Gzip {
+		return lastOfStream(df, last, opts, fn)
+	}
+	f, err := os.Open(df.Path)
+	if err != nil {
+		return digestread.Stats{}, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return digestread.Stats{}, err
+	}
+	off, err := digestread.TailOffset(f, st.Size(), last)
+	if err != nil {
+		return digestread.Stats{}, fmt.Errorf("%s: %w", df.Path, err)
+	}
+	return digestread.ScanRecords(io.NewSectionReader(f, off, st.Size()-off), df, opts, fn)
+}
+
+// lastOfStream keeps the last `last` lines of a file that cannot be read backwards (gzip).
+func lastOfStream(df digestread.DigestFile, last int, opts digestread.ReadOptions, fn func(*digestread.Record) error) (digestread.Stats, error) {
+	rc, err := df.Open()
+	if err != nil {
+		return digestread.Stats{}, err
+	}
+	defer rc.Close()
+	ring := make([][]byte, 0, last)
+	next := 0
+	over, err := digestread.ScanLines(rc, opts.MaxLine, func(line []byte) error {
+		if last == 0 {
+			return nil
+		}
+		if len(ring) < last {
+			ring = append(ring, slices.Clone(line))
+			return nil
+		}
+		ring[next] = append(ring[next][:0], line...)
+		next = (next + 1) % last
+		return nil
+	})
+	if err != nil {
+		return digestread.Stats{Overlong: over}, fmt.Errorf("%s: %w", df.Path, err)
+	}
+	var buf []byte
+	for i := range ring {
+		buf = append(buf, ring[(next+i)%len(ring)]...)
+		buf = append(buf, '\n')
+	}
+	st, err := digestread.ScanRecords(strings.NewReader(string(buf)), df, opts, fn)
+	st.Overlong += over
+	return st, err
+}
+
+func follow(ctx context.Context, c *config, out *bufio.Writer, stderr io.Writer) error {
+	c.setTypeWidth(digestread.FindFiles(false, c.paths...))
+	fl := digestread.NewFollower(digestread.FollowOptions{Poll: c.poll, MaxLine: c.maxLine, Last: c.last}, c.paths...)
+	stats := map[string]*digestread.Stats{}
+	var order []string
+	err := fl.Run(ctx, func(path string, line []byte) error {
+		st := stats[path]
+		if st == nil {
+			st = &digestread.Stats{}
+			stats[path] = st
+			order = append(order, path)
+		}
+		df, ok := digestread.ParseDigestPath(path)
+		if !ok {
+			df = digestread.DigestFile{Path: path}
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			return nil
+		}
+		st.Lines++
+		r, err := df.ParseLine(line, c.loc)
+		if err != nil {
+			st.Malformed++
+			return nil
+		}
+		st.Records++
+		if !c.filter.Match(r) {
+			return nil
+		}
+		c.printRecord(out, r)
+		return out.Flush()
+	})
+	for _, p := range order {
+		reportSkips(stderr, p, *stats[p], c.maxLine)
+	}
+	if n := fl.Overlong(); n > 0 {
+		fmt.Fprintf(stderr, "tracetail: skipped %d line(s) longer than %d bytes\n", n, c.maxLine)
+	}
+	return err
+}
+
+func showTree(c *config, out *bufio.Writer, stderr io.Writer) error {
+	bad := missing(c.paths, stderr)
+	files := digestread.FindFiles(true, c.paths...)
+	opts := c.readOptions()
+	recs, st, err := digestread.CollectTrace(files, c.tree, opts)
+	reportSkips(stderr, fmt.Sprintf("%d file(s)", len(files)), st, c.maxLine)
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		if bad > 0 {
+			return fmt.Errorf("%d path(s) not found", bad)
+		}
+		return fmt.Errorf("no span of trace %s in %d digest file(s) under %s", c.tree, len(files), strings.Join(c.paths, ", "))
+	}
+	tree := digestread.BuildTree(recs)
+	ropts := digestread.RenderOptions{Width: c.width, Color: c.color, Location: c.loc}
+	if c.json {
+		tree.Walk(func(n *digestread.Node) bool {
+			out.WriteString(n.Raw + "\n")
+			return true
+		})
+	} else if err := digestread.RenderTree(out, tree, ropts); err != nil {
+		return err
+	}
+	if len(c.logs) == 0 {
+		return nil
+	}
+	lines, over, err := digestread.JoinLogs(c.logs, c.tree, opts)
+	if over > 0 {
+		fmt.Fprintf(stderr, "tracetail: business logs: skipped %d line(s) longer than %d bytes\n", over, c.maxLine)
+	}
+	if err != nil {
+		return err
+	}
+	out.WriteString("\n")
+	return digestread.RenderTimeline(out, tree, lines, ropts)
+}
