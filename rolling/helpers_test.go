@@ -37,9 +37,9 @@ func newFakeClock(t time.Time) *fakeClock {
 	return c
 }
 
-func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.ns.Load()).In(c.loc) }
-func (c *fakeClock) Set(t time.Time)         { c.ns.Store(t.UnixNano()) }
-func (c *fakeClock) Add(d time.Duration)     { c.ns.Add(int64(d)) }
+func (c *fakeClock) Now() time.Time      { return time.Unix(0, c.ns.Load()).In(c.loc) }
+func (c *fakeClock) Set(t time.Time)     { c.ns.Store(t.UnixNano()) }
+func (c *fakeClock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
 func newYork(t testing.TB) *time.Location {
 	t.Helper()

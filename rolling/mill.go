@@ -41,16 +41,24 @@ func (f *File) millLoop() {
 // millOnce applies retention (age, then count) and compresses the backups
 // kept.
 func (f *File) millOnce() error {
-	if f.maxAge < 0 && f.maxBackups == 0 && !f.compress {
+	var cutoff time.Time
+	if f.maxAge >= 0 {
+		cutoff = retentionCutoff(f.clock(), f.loc, f.maxAge)
+	}
+	// New backups are stamped with the live file's period, which is not
+	// before the cutoff of the run that followed the previous roll; so
+	// without compression or a count limit a scan is needed only when
+	// the cutoff has moved (at most once a day), not after every size roll.
+	if !f.compress && f.maxBackups == 0 && cutoff.Equal(f.lastCutoff) {
 		return nil
 	}
 	bs, err := scanBackups(f.dir, f.base)
 	if err != nil {
 		return fmt.Errorf("rolling: cleanup: %w", err)
 	}
+	f.lastCutoff = cutoff
 	remove := make(map[string]bool) // by backup key
 	if f.maxAge >= 0 {
-		cutoff := retentionCutoff(f.clock(), f.loc, f.maxAge)
 		for _, b := range bs {
 			if t, err := b.time(f.loc); err == nil && t.Before(cutoff) {
 				remove[b.key()] = true

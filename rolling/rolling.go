@@ -165,6 +165,8 @@ type File struct {
 	idxStamp    string      // stamp idxMax belongs to
 	idxMax      int         // highest backup index used or seen for idxStamp
 
+	lastCutoff time.Time // retention cutoff of the last scan; cleanup goroutine only
+
 	millReq chan struct{} // wakes the cleanup goroutine (capacity 1)
 	stop    chan struct{} // closed by Close
 	done    chan struct{} // closed when the cleanup goroutine returns
