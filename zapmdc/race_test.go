@@ -1,0 +1,5 @@
+//go:build race
+
+package zapmdc_test
+
+const raceEnabled = true

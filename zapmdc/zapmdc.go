@@ -1,0 +1,324 @@
+// Package zapmdc renders the MDC of a context (see package mdc) in zap log lines. Wrap the core with
+// NewCore and pass the context as a field, Ctx(ctx): the wrapper expands it into the trace id, span
+// id and other MDC values, under the names a mdc.Naming chooses, after the level check and only for
+// lines that are written. Every other core sees the carrier as a skipped field and prints nothing.
+//
+//	logger := zap.New(zapmdc.NewCore(core))
+//	logger.Info("paid", zapmdc.Ctx(ctx), zap.Int("amount", 42)) // {"msg":"paid","traceId":"…","amount":42}
+//
+// The carrier works at the call site, bound with logger.With (child loggers inherit it), with the
+// sugared logger (sugar.Infow("paid", zapmdc.Ctx(ctx))) and through zapcore.NewTee. Code that cannot
+// wrap its core can call Fields instead. Fields given by the caller win over MDC fields of the same
+// name; see "Collisions" in package mdc.
+package zapmdc
+
+import (
+	"context"
+	"io"
+	"os"
+	"reflect"
+	"slices"
+	"sync"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/tracemdc/tracemdc/mdc"
+)
+
+// carrierKey names the carrier field. Cores other than the wrapper skip the field whatever its key;
+// the key only helps a reader of a debugger or of zaptest/observer output.
+const carrierKey = "zapmdc.ctx"
+
+// Ctx returns a field that carries ctx to a core made by NewCore, which replaces it with the MDC
+// fields of ctx. Other cores print nothing for it (its type is zapcore.SkipType). A nil ctx carries
+// nothing. Ctx does not allocate.
+func Ctx(ctx context.Context) zap.Field {
+	f := zap.Field{Key: carrierKey, Type: zapcore.SkipType}
+	if ctx != nil {
+		f.Interface = ctx
+	}
+	return f
+}
+
+// carried returns the context of a carrier field.
+func carried(f *zapcore.Field) (context.Context, bool) {
+	if f.Type != zapcore.SkipType || f.Key != carrierKey {
+		return nil, false
+	}
+	ctx, ok := f.Interface.(context.Context)
+	return ctx, ok
+}
+
+// Option configures a core made by NewCore.
+type Option interface {
+	apply(*config)
+}
+
+type config struct {
+	naming *mdc.Naming
+	errOut zapcore.WriteSyncer
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithNaming sets the field names and the keys that are rendered. The default (also for a nil
+// Naming) is mdc.NewNaming(mdc.PresetDefault).
+func WithNaming(n *mdc.Naming) Option {
+	return optionFunc(func(c *config) { c.naming = n })
+}
+
+// WithErrorOutput sets where write errors of a wrapped core other than a zapcore.NewCore core are
+// reported (the wrapper hands each line to such a core's own Check and Write, whose errors zap
+// cannot pass back). The default is
+// standard error, zap's own default. A nil w keeps the default.
+func WithErrorOutput(w zapcore.WriteSyncer) Option {
+	return optionFunc(func(c *config) {
+		if w != nil {
+			c.errOut = w
+		}
+	})
+}
+
+var stderr = zapcore.Lock(os.Stderr)
+
+// core is the zapcore.Core returned by NewCore. It is immutable; With returns a copy.
+type core struct {
+	zapcore.Core      // the wrapped core, with the fields bound so far
+	direct       bool // Core is a zap ioCore: see emit
+	naming       *mdc.Naming
+	errOut       zapcore.WriteSyncer
+
+	ctx   context.Context // carried by a field bound with With; the last one wins
+	bound []string        // top-level keys bound with With, the first Namespace's name included
+
+	// root is the wrapped core before the With that bound the first Namespace, nil before that;
+	// after holds the fields bound since (that Namespace included). With a namespace open, Write
+	// binds the MDC fields to root and replays after, so they land at the top level.
+	root  zapcore.Core
+	after []zapcore.Field
+}
+
+var (
+	_ zapcore.Core         = (*core)(nil)
+	_ zapcore.LevelEnabler = (*core)(nil)
+)
+
+// NewCore wraps next so that the carrier fields made by Ctx, at the call site or bound with With,
+// are replaced by the MDC fields of their context. Each line is then checked and written by next as
+// usual: its level, a sampler or the per-core levels of a zapcore.NewTee decide as they would
+// without the wrapper (a plain zapcore.NewCore core is written to directly, as only its level
+// matters). The fields slice given to next's Write is reused after Write returns.
+// A nil next is replaced by zapcore.NewNopCore().
+func NewCore(next zapcore.Core, opts ...Option) zapcore.Core {
+	c := config{errOut: stderr}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	if next == nil {
+		next = zapcore.NewNopCore()
+	}
+	return &core{Core: next, direct: isDirect(next), naming: c.naming, errOut: c.errOut}
+}
+
+// Level returns the minimum level the wrapped core writes.
+func (c *core) Level() zapcore.Level { return zapcore.LevelOf(c.Core) }
+
+// With returns a core with fields bound; a carrier among them becomes the MDC source of every line
+// written through the returned core (a carrier at the call site takes precedence).
+func (c *core) With(fields []zapcore.Field) zapcore.Core {
+	if len(fields) == 0 {
+		return c
+	}
+	n := *c
+	n.Core = c.Core.With(fields)
+	n.direct = isDirect(n.Core)
+	if c.root != nil {
+		n.after = append(slices.Clip(c.after), fields...)
+	}
+	n.bound = slices.Clip(c.bound)
+	for i := range fields {
+		f := &fields[i]
+		if ctx, ok := carried(f); ok {
+			n.ctx = ctx
+			continue
+		}
+		if n.root != nil || f.Type == zapcore.SkipType {
+			continue
+		}
+		n.bound = append(n.bound, f.Key)
+		if f.Type == zapcore.NamespaceType {
+			n.root = c.Core
+			n.after = slices.Clone(fields)
+		}
+	}
+	return &n
+}
+
+// Check adds the wrapper to ce when the wrapped core is enabled at the entry's level. The MDC is not
+// read here: that waits for Write, which a disabled level never reaches.
+func (c *core) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.Core.Enabled(ent.Level) {
+		return ce.AddCore(ent, c)
+	}
+	return ce
+}
+
+// fieldBuf recycles the slices Write builds.
+type fieldBuf struct{ fs []zapcore.Field }
+
+var bufPool = sync.Pool{New: func() any { return &fieldBuf{fs: make([]zapcore.Field, 0, 8)} }}
+
+// Write replaces the carriers in fields by the MDC fields of the carried context (or the one bound
+// with With), placed before the caller's fields, and hands the line to the wrapped core (see
+// NewCore). It returns the error of a wrapped zapcore.NewCore core; the errors of any other core go
+// to the error output (see WithErrorOutput).
+func (c *core) Write(ent zapcore.Entry, fields []zapcore.Field) error {
+	ctx := c.ctx
+	for i := range fields {
+		if x, ok := carried(&fields[i]); ok {
+			ctx = x
+		}
+	}
+	m := mdc.From(ctx)
+	if m.Len() == 0 {
+		return c.emit(c.Core, c.direct, ent, fields)
+	}
+	// Top-level keys given at the call site: those before the first Namespace.
+	top := fields
+	for i := range fields {
+		if fields[i].Type == zapcore.NamespaceType {
+			top = fields[:i+1] // the namespace's own name is a top-level key too
+			break
+		}
+	}
+	b := bufPool.Get().(*fieldBuf)
+	err := c.expand(b, ent, fields, m, top)
+	// Not cleared: the sync.Pool drops idle buffers within two garbage collections, which bounds how
+	// long the values they point to stay reachable, and clearing costs more than the rest of Write.
+	b.fs = b.fs[:0]
+	bufPool.Put(b)
+	return err
+}
+
+// expand builds the line's fields in b and writes them; see Write.
+func (c *core) expand(b *fieldBuf, ent zapcore.Entry, fields []zapcore.Field, m mdc.Map, top []zapcore.Field) error {
+	taken := func(f string) bool {
+		for i := range c.bound {
+			if c.bound[i] == f {
+				return true
+			}
+		}
+		if c.root != nil {
+			return false
+		}
+		for i := range top {
+			if top[i].Key == f && top[i].Type != zapcore.SkipType {
+				return true
+			}
+		}
+		return false
+	}
+	group := c.naming.GroupName()
+	if group == "" {
+		c.naming.Range(m, func(f, v string) bool {
+			if !taken(f) && !has(b.fs, f) {
+				b.fs = append(b.fs, zap.String(f, v))
+			}
+			return true
+		})
+	} else if !taken(group) {
+		var obj object
+		c.naming.Range(m, func(f, v string) bool {
+			if !has(obj, f) {
+				obj = append(obj, zap.String(f, v))
+			}
+			return true
+		})
+		if len(obj) > 0 {
+			b.fs = append(b.fs, zap.Object(group, obj))
+		}
+	}
+	if len(b.fs) == 0 {
+		return c.emit(c.Core, c.direct, ent, fields)
+	}
+	if c.root != nil {
+		// A namespace is open: bind the MDC fields where it is not, then the caller's fields.
+		target := c.root.With(slices.Clone(b.fs)).With(c.after)
+		return c.emit(target, isDirect(target), ent, fields)
+	}
+	for i := range fields {
+		if _, ok := carried(&fields[i]); !ok {
+			b.fs = append(b.fs, fields[i])
+		}
+	}
+	return c.emit(c.Core, c.direct, ent, b.fs)
+}
+
+// emit hands the line to target. A zap ioCore (what zapcore.NewCore returns) checks nothing but
+// its level, which Check has done, so it gets the line directly and its error is returned; any other
+// core checks the entry first, as the logger would have, so that a sampler or the cores of a tee
+// apply their own rules, and its errors go to the error output.
+func (c *core) emit(target zapcore.Core, direct bool, ent zapcore.Entry, fields []zapcore.Field) error {
+	if direct {
+		return target.Write(ent, fields)
+	}
+	if ce := target.Check(ent, nil); ce != nil {
+		ce.ErrorOutput = c.errOut
+		ce.Write(fields...)
+	}
+	return nil
+}
+
+// ioCoreType is the type zapcore.NewCore returns.
+var ioCoreType = reflect.TypeOf(zapcore.NewCore(zapcore.NewJSONEncoder(zapcore.EncoderConfig{}), zapcore.AddSync(io.Discard), zapcore.DebugLevel))
+
+// isDirect reports whether core is a zap ioCore, whose Check only tests its level.
+func isDirect(core zapcore.Core) bool { return reflect.TypeOf(core) == ioCoreType }
+
+func has(fs []zapcore.Field, key string) bool {
+	for i := range fs {
+		if fs[i].Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// object renders MDC fields as one group.
+type object []zapcore.Field
+
+// MarshalLogObject adds the fields to enc.
+func (o object) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	for i := range o {
+		o[i].AddTo(enc)
+	}
+	return nil
+}
+
+// Fields returns the MDC of ctx rendered as zap fields with naming n (nil for the default), for code
+// that cannot wrap its core: logger.With(zapmdc.Fields(ctx, nil)...). With a Group, it returns one
+// zap.Object field. Of two keys rendered under one name the first wins; unlike the wrapper, Fields
+// cannot see the caller's fields, so the collision rule is the caller's to keep. A nil ctx, or one
+// without MDC, gives nil.
+func Fields(ctx context.Context, n *mdc.Naming) []zap.Field {
+	m := mdc.From(ctx)
+	if m.Len() == 0 {
+		return nil
+	}
+	var out []zap.Field
+	n.Range(m, func(f, v string) bool {
+		if !has(out, f) {
+			out = append(out, zap.String(f, v))
+		}
+		return true
+	})
+	if g := n.GroupName(); g != "" && len(out) > 0 {
+		return []zap.Field{zap.Object(g, object(out))}
+	}
+	return out
+}
