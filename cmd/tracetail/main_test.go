@@ -1,0 +1,289 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	traceOK   = "0ad1348f1714564802000100032345"
+	traceTree = "0ad1348f1714564800000100012345"
+	traceLoad = "0ad1348f1714564801000100022345"
+	logsDir   = "testdata/logs/tracelog"
+)
+
+// TestGolden runs the tool over the fixtures and compares exit code, stdout and stderr with
+// testdata/golden/<name>.txt (go test -run Golden -update rewrites them).
+func TestGolden(t *testing.T) {
+	biz := "testdata/biz/frontend.json,testdata/biz/orders.json,testdata/biz/inventory.json"
+	for _, c := range []struct {
+		name string
+		args []string
+		env  string // TRACEMDC_LOG_PATH
+	}{
+		{"default-root", nil, "testdata/logs"},
+		{"all-files", []string{logsDir}, ""},
+		{"json-errors", []string{"-json", "-errors", logsDir}, ""},
+		{"type-redis", []string{"-type", "redis", logsDir}, ""},
+		{"slow", []string{"-slow", "300ms", logsDir}, ""},
+		{"load-test", []string{"-load-test", logsDir}, ""},
+		{"since", []string{"-since", "2024-05-01 12:00:00.400", logsDir}, ""},
+		{"trace", []string{"-trace", traceOK, logsDir}, ""},
+		{"last-2", []string{"-n", "2", logsDir + "/spring-mvc-digest.log", logsDir + "/redis-digest.log"}, ""},
+		{"last-1-gzip", []string{"-n", "1", "-json", logsDir + "/httpclient-digest.log.1.gz"}, ""},
+		{"overlong", []string{"-max-line", "400", logsDir + "/inventory-mvc-digest.log"}, ""},
+		{"tree", []string{"-tree", traceTree, logsDir}, ""},
+		{"tree-logs", []string{"-tree", traceTree, "-width", "30", "-logs", biz, "-logs", "testdata/biz/plain.log"}, "testdata/logs"},
+		{"tree-json", []string{"-tree", traceTree, "-json", logsDir}, ""},
+		{"tree-load-test", []string{"-tree", traceLoad, logsDir}, ""},
+		{"tree-unknown", []string{"-tree", "nosuchtrace", logsDir}, ""},
+		{"missing-path", []string{"testdata/nope", logsDir + "/redis-digest.log"}, ""},
+		{"usage-logs-without-tree", []string{"-logs", "x.log"}, ""},
+		{"usage-bad-since", []string{"-since", "soon"}, ""},
+		{"color", []string{"-color", "always", "-errors", logsDir + "/spring-mvc-digest.log"}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("TRACEMDC_LOG_PATH", c.env)
+			var stdout, stderr bytes.Buffer
+			code := run(append([]string{"-tz", "UTC"}, c.args...), &stdout, &stderr)
+			got := fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", code, stdout.String(), stderr.String())
+			golden := filepath.Join("testdata", "golden", c.name+".txt")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", golden, got, want)
+			}
+		})
+	}
+}
+
+func TestParseSince(t *testing.T) {
+	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"15m":                       now.Add(-15 * time.Minute),
+		"2024-05-01 11:00:00.250":   time.Date(2024, 5, 1, 11, 0, 0, 250e6, time.UTC),
+		"2024-05-01 11:00:00":       time.Date(2024, 5, 1, 11, 0, 0, 0, time.UTC),
+		"2024-05-01T11:00:00":       time.Date(2024, 5, 1, 11, 0, 0, 0, time.UTC),
+		"2024-05-01T13:00:00+02:00": time.Date(2024, 5, 1, 11, 0, 0, 0, time.UTC),
+		"2024-04-30":                time.Date(2024, 4, 30, 0, 0, 0, 0, time.UTC),
+	} {
+		got, err := parseSince(in, now, time.UTC)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("parseSince(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := parseSince("later", now, time.UTC); err == nil {
+		t.Error("parseSince accepted nonsense")
+	}
+}
+
+func TestColorAutoOffWhenNotATerminal(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if isTerminal(w) || isTerminal(&bytes.Buffer{}) {
+		t.Error("a pipe or a buffer is not a terminal")
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-errors", logsDir}, &stdout, &stderr); code != 0 || strings.Contains(stdout.String(), "\x1b[") {
+		t.Errorf("exit %d, output with colour codes: %q", code, stdout.String())
+	}
+}
+
+// syncBuffer is stdout for a tool that runs in another goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) lines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.SplitAfter(s.b.String(), "\n")[:strings.Count(s.b.String(), "\n")]
+}
+
+// waitFor waits until out holds n lines. The deadline only ends a run that would hang; no assertion
+// depends on time.
+func waitFor(out *syncBuffer, n int) error {
+	deadline := time.Now().Add(45 * time.Second)
+	for len(out.lines()) < n {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("waited for %d lines, have %d", n, len(out.lines()))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
+}
+
+func digestLine(seq int) string {
+	return fmt.Sprintf(`{"time":"2024-05-01 12:00:00.000","local.app":"app","traceId":"%s","spanId":"0.%d","span.kind":"server","result.code":"200","current.thread.name":"main","time.cost.milliseconds":"1ms","request.url":"/r/%d","method":"GET","req.size.bytes":0,"resp.size.bytes":0,"error":"","sys.baggage":"","biz.baggage":""}`+"\n", traceOK, seq, seq)
+}
+
+// TestFollowRotation follows a file while a writer goroutine rotates it by rename + create, deletes and
+// re-creates it, and truncates it: every line written is printed exactly once, in order.
+func TestFollowRotation(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tracelog")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "app-digest.log")
+	var want []string
+	seq := 0
+	write := func(f *os.File, n int) error {
+		for range n {
+			l := digestLine(seq)
+			seq++
+			want = append(want, l)
+			if _, err := f.WriteString(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	create := func() (*os.File, error) {
+		return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|os.O_TRUNC, 0o644)
+	}
+	// Three lines before the start, of which -n 2 shows the last two, and a malformed one.
+	f, err := create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := write(f, 3); err != nil {
+		t.Fatal(err)
+	}
+	want = want[1:]
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	var stderr bytes.Buffer
+	exit := make(chan int)
+	go func() {
+		exit <- runContext(ctx, []string{"-f", "-n", "2", "-json", "-poll", "1ms", dir}, &out, &stderr)
+	}()
+
+	writerDone := make(chan error)
+	go func() {
+		writerDone <- func() error {
+			if err := waitFor(&out, 2); err != nil { // the follower has opened the file
+				return err
+			}
+			if _, err := f.WriteString("garbage line\n"); err != nil {
+				return err
+			}
+			if err := write(f, 100); err != nil {
+				return err
+			}
+			// Rotation by rename + create, while the follower may be anywhere in the old file; the
+			// old file gets a few more lines after the rename, before the new one exists.
+			if err := os.Rename(path, path+".2024-05-01_12"); err != nil {
+				return err
+			}
+			if err := write(f, 5); err != nil {
+				return err
+			}
+			old := f
+			if f, err = create(); err != nil {
+				return err
+			}
+			old.Close()
+			if err := write(f, 95); err != nil {
+				return err
+			}
+			// A second rotation is only safe once the follower has taken up the new file.
+			if err := waitFor(&out, len(want)); err != nil {
+				return err
+			}
+			// Deletion and re-creation; the deleted file still gets lines through its open handle.
+			if err := os.Remove(path); err != nil {
+				return err
+			}
+			if err := write(f, 5); err != nil {
+				return err
+			}
+			old = f
+			if f, err = create(); err != nil {
+				return err
+			}
+			old.Close()
+			if err := write(f, 95); err != nil {
+				return err
+			}
+			// Truncation (copytruncate style) once everything has been read, then fewer bytes than
+			// before, then more.
+			if err := waitFor(&out, len(want)); err != nil {
+				return err
+			}
+			if err := f.Truncate(0); err != nil {
+				return err
+			}
+			if err := write(f, 10); err != nil {
+				return err
+			}
+			if err := waitFor(&out, len(want)); err != nil {
+				return err
+			}
+			if err := write(f, 90); err != nil {
+				return err
+			}
+			return f.Close()
+		}()
+	}()
+	if err := <-writerDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(&out, len(want)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if code := <-exit; code != 0 {
+		t.Errorf("exit %d, stderr %s", code, stderr.String())
+	}
+	got := out.lines()
+	if !slices.Equal(got, want) {
+		t.Errorf("got %d lines, want %d", len(got), len(want))
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Fatalf("first difference at line %d:\n got %s\nwant %s", i, got[i], want[i])
+			}
+		}
+	}
+	if !strings.Contains(stderr.String(), "skipped 1 malformed line(s)") {
+		t.Errorf("stderr %q does not report the malformed line", stderr.String())
+	}
+}
