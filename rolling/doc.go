@@ -25,9 +25,9 @@
 //
 // The live file is opened, appended to and closed by a
 // gopkg.in/natefinch/lumberjack.v2 Logger (one per File, for the File's whole
-// life). Its own rotation and cleanup are switched off (a MaxSize of 2^31 MB,
-// MaxAge, MaxBackups and Compress left zero) and done here instead, because
-// they carry its known problems:
+// life). Its own rotation and cleanup are switched off (MaxSize set to
+// math.MaxInt32 megabytes, about 2 PiB; MaxAge, MaxBackups and Compress left
+// zero) and done here instead, because they carry its known problems:
 //
 //   - Backup names with millisecond resolution: two rotations in one
 //     millisecond rename onto the same name and the first backup is lost.
@@ -47,18 +47,24 @@
 //     match SOFATracer's daily and hourly names and calendar-day retention
 //     anyway.
 //
-// Rotation, retention and compression are a few renames and a directory scan;
-// the part of lumberjack kept is the file handling, which has no known defect.
+// What is kept from lumberjack is opening, appending to and closing the live
+// file. The File creates the live file itself just before (with FileMode), so
+// lumberjack always finds it and appends; its create path, with a fixed 0600
+// mode and O_TRUNC, is never taken.
 //
 // # The lumberjack goroutine
 //
 // lumberjack v2.2.1 starts one goroutine per Logger (Logger.millRun, started
-// through a sync.Once on the Logger's first open) and never stops it:
-// Logger.Close closes the file only, and the channel the goroutine ranges
-// over is never closed. Because each File keeps a single Logger for its whole
-// life (reopening after a rotation or a deleted file reuses it), each File
-// costs exactly one such goroutine, parked on a channel receive and doing no
-// work (its cleanup is switched off). It outlives [File.Close]; nothing in
-// this package can stop it. The File's own goroutine (compression and
-// retention) does stop in Close.
+// through a sync.Once on the Logger's first open, which New does) and never
+// stops it: Logger.Close closes the file only, and the channel the goroutine
+// ranges over is never closed, so it stays blocked receiving for the rest of
+// the process. Each later open pokes it, and it returns at once because all
+// its cleanup options are zero. Each File keeps a single Logger for its whole
+// life (reopening after a roll or a deleted file reuses it), so each File
+// costs exactly one such goroutine, never one per roll or reopen. It outlives
+// [File.Close]; nothing outside lumberjack can stop it. The File's own
+// goroutine (compression and retention) does stop in Close.
+//
+// Like lumberjack, a File assumes it is the only writer of its Filename: two
+// Files or two processes must not share one.
 package rolling

@@ -46,8 +46,14 @@ func parseNumbered(line []byte) (g, i int, ok bool) {
 // MaxSizeMB 1 and checks that every line is present exactly once across the
 // backups and the live file, none torn, each goroutine's lines in order
 // when the files are read in Backups order, and no backup over the limit.
+//
+// TRACEMDC_STRESS=1 writes 4 x 1M lines instead.
 func TestNoLossConcurrent(t *testing.T) {
-	const goroutines, perG = 4, 100_000
+	const goroutines = 4
+	perG := 100_000
+	if os.Getenv("TRACEMDC_STRESS") != "" {
+		perG = 1_000_000
+	}
 	frozen := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	cases := []struct {
 		name     string
@@ -794,7 +800,9 @@ func TestLumberjackGoroutineBounded(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := lumberjackGoroutines() - before; got > 1 {
-		t.Fatalf("%d lumberjack goroutines after Close, want at most 1", got)
+	// Pins the behaviour the package doc describes: if a lumberjack
+	// upgrade stops its goroutine in Close, update the doc and this test.
+	if got := lumberjackGoroutines() - before; got != 1 {
+		t.Fatalf("%d lumberjack goroutines after Close, want the 1 lumberjack v2.2.1 never stops", got)
 	}
 }
