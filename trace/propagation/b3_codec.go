@@ -3,6 +3,8 @@ package propagation
 import (
 	"sort"
 	"strings"
+
+	"github.com/tracemdc/tracemdc/trace"
 )
 
 // Header names of the SOFA B3 format, in net/http's canonical spelling (HTTP header names are
@@ -17,40 +19,34 @@ const (
 	b3SysPrefix     = "baggage-sys-"
 )
 
-// encodeB3 writes r as SOFA B3 headers. Baggage keys must be HTTP tokens, and a biz key must not start
-// with "sys-" (it would come back as sys baggage); such entries are left out and ErrInvalidBaggageKey is
-// returned with everything else written. Values are escaped with EscapeSOFA.
-func encodeB3(r *record, c Carrier) error {
-	c.Set(HeaderB3TraceID, r.traceID)
-	c.Set(HeaderB3SpanID, r.spanID)
-	if r.parentID != "" {
-		c.Set(HeaderB3ParentSpanID, r.parentID)
+// encodeB3 writes sc as SOFA B3 headers. Baggage keys must be HTTP tokens, and a biz key must not
+// start with "sys-" (it would come back as sys baggage); such entries are left out and
+// ErrInvalidBaggageKey is returned with everything else written. Values are escaped with EscapeSOFA.
+func encodeB3(sc trace.SpanContext, c Carrier) error {
+	c.Set(HeaderB3TraceID, sc.TraceID())
+	c.Set(HeaderB3SpanID, sc.SpanID())
+	if p := sc.ParentID(); p != "" {
+		c.Set(HeaderB3ParentSpanID, p)
 	}
-	if r.sampled {
+	if sc.Sampled() {
 		c.Set(HeaderB3Sampled, "true")
 	} else {
 		c.Set(HeaderB3Sampled, "false")
 	}
 	var err error
-	for _, e := range r.sys {
-		if e.value == "" {
-			continue
-		}
-		if !isToken(e.key) {
+	for k, v := range sc.SysBaggage().Range {
+		if !isToken(k) {
 			err = ErrInvalidBaggageKey
 			continue
 		}
-		c.Set(b3SysPrefix+e.key, EscapeSOFA(e.value))
+		c.Set(b3SysPrefix+k, EscapeSOFA(v))
 	}
-	for _, e := range r.biz {
-		if e.value == "" {
-			continue
-		}
-		if !isToken(e.key) || hasPrefixFold(e.key, "sys-") {
+	for k, v := range sc.BizBaggage().Range {
+		if !isToken(k) || hasPrefixFold(k, "sys-") {
 			err = ErrInvalidBaggageKey
 			continue
 		}
-		c.Set(b3BaggagePrefix+e.key, EscapeSOFA(e.value))
+		c.Set(b3BaggagePrefix+k, EscapeSOFA(v))
 	}
 	return err
 }
@@ -67,7 +63,9 @@ type b3Baggage struct {
 // tries other formats or starts a root). Both ids must be present (ErrMissingID otherwise), as a
 // SOFATracer server requires. Baggage header names are matched case-insensitively and their keys come
 // back in lower case (net/http does not keep a header name's case); sys baggage is only sys baggage.
-func decodeB3(c Carrier) (r record, present bool, err error) {
+// A baggage header name that is not an HTTP token (possible only in a MapCarrier) is
+// ErrInvalidBaggageKey.
+func decodeB3(c Carrier, lim limits) (r record, present bool, err error) {
 	r.traceID = c.Get(HeaderB3TraceID)
 	r.spanID = c.Get(HeaderB3SpanID)
 	if r.traceID == "" && r.spanID == "" {
@@ -88,12 +86,12 @@ func decodeB3(c Carrier) (r record, present bool, err error) {
 		return record{}, true, err
 	}
 	var found []b3Baggage
-	tooMany := false
+	tooMany, badKey := false, false
 	c.Range(func(k, v string) bool {
 		if !hasPrefixFold(k, b3BaggagePrefix) {
 			return true
 		}
-		if len(found) >= 4*MaxBaggageEntries { // duplicates in other spellings aside, this is too many
+		if len(found) >= 4*trace.MaxBaggageEntries { // duplicates in other spellings aside, this is too many
 			tooMany = true
 			return false
 		}
@@ -103,6 +101,10 @@ func decodeB3(c Carrier) (r record, present bool, err error) {
 		} else {
 			b.key = strings.ToLower(k[len(b3BaggagePrefix):])
 		}
+		if !isToken(b.key) && b.key != "" {
+			badKey = true
+			return false
+		}
 		if b.key != "" && v != "" {
 			found = append(found, b)
 		}
@@ -110,6 +112,9 @@ func decodeB3(c Carrier) (r record, present bool, err error) {
 	})
 	if tooMany {
 		return record{}, true, ErrTooManyBaggage
+	}
+	if badKey {
+		return record{}, true, ErrInvalidBaggageKey
 	}
 	if len(found) == 0 {
 		return r, true, nil
@@ -121,7 +126,7 @@ func decodeB3(c Carrier) (r record, present bool, err error) {
 		}
 		return found[i].raw < found[j].raw
 	})
-	var budget baggageBudget
+	budget := baggageBudget{lim: lim.orDefault()}
 	for _, b := range found {
 		v := UnescapeSOFA(b.value)
 		var added bool

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tracemdc/tracemdc/trace"
 )
 
 func TestEscapeSOFA(t *testing.T) {
@@ -54,10 +56,10 @@ func TestEscapeSOFANoAllocWhenClean(t *testing.T) {
 func TestSofaHeadEncode(t *testing.T) {
 	r := record{
 		traceID: "0ad1348f1403169275002100356696", spanID: "0.1", parentID: "0", sampled: true,
-		sys: []entry{{"zone", "gz00a"}},
-		biz: []entry{{"mark", "T"}, {"k&=%", "v&=%"}, {"empty", ""}},
+		sys: []entry{{Key: "zone", Value: "gz00a"}},
+		biz: []entry{{Key: "mark", Value: "T"}, {Key: "k&=%", Value: "v&=%"}, {Key: "empty", Value: ""}},
 	}
-	got, err := encodeSofaHead(&r)
+	got, err := encodeSofaHead(mustSC(t, r))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,8 +70,8 @@ func TestSofaHeadEncode(t *testing.T) {
 }
 
 func TestSofaHeadEncodeReservedBizKey(t *testing.T) {
-	r := record{traceID: "t1", spanID: "0", sampled: false, biz: []entry{{"tcid", "evil"}, {"_sys_x", "y"}, {"ok", "1"}}}
-	got, err := encodeSofaHead(&r)
+	r := record{traceID: "t1", spanID: "0", sampled: false, biz: []entry{{Key: "tcid", Value: "evil"}, {Key: "_sys_x", Value: "y"}, {Key: "ok", Value: "1"}}}
+	got, err := encodeSofaHead(mustSC(t, r))
 	if !errors.Is(err, ErrInvalidBaggageKey) {
 		t.Fatalf("err = %v, want ErrInvalidBaggageKey", err)
 	}
@@ -87,13 +89,13 @@ func TestDecodeSofaHead(t *testing.T) {
 	}{
 		{"full", "tcid=0ad1348f1403169275002100356696&spid=0.1.2&pspid=0.1&sample=false&_sys_zone=gz&mark=T&k%26=v%3D%25&",
 			record{traceID: "0ad1348f1403169275002100356696", spanID: "0.1.2", parentID: "0.1", sampled: false,
-				sys: []entry{{"zone", "gz"}}, biz: []entry{{"mark", "T"}, {"k&", "v=%"}}}, nil},
+				sys: []entry{{Key: "zone", Value: "gz"}}, biz: []entry{{Key: "mark", Value: "T"}, {Key: "k&", Value: "v=%"}}}, nil},
 		{"missing spid is 0, sampled default true", "tcid=abc",
 			record{traceID: "abc", spanID: "0", sampled: true}, nil},
 		{"empty parts, keys and values skipped", "&&tcid=abc&=x&y=&z&spid=0.2&&",
 			record{traceID: "abc", spanID: "0.2", sampled: true}, nil},
 		{"first value wins", "tcid=a&tcid=b&spid=1&spid=2&k=1&k=2&sample=1&sample=x",
-			record{traceID: "a", spanID: "1", sampled: true, biz: []entry{{"k", "1"}}}, nil},
+			record{traceID: "a", spanID: "1", sampled: true, biz: []entry{{Key: "k", Value: "1"}}}, nil},
 		{"sys key only prefix", "tcid=a&_sys_=v",
 			record{traceID: "a", spanID: "0", sampled: true}, nil},
 		{"missing tcid", "spid=0.1&mark=T", record{}, ErrMissingID},
@@ -104,7 +106,7 @@ func TestDecodeSofaHead(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := decodeSofaHead(c.in)
+			got, err := decodeSofaHead(c.in, limits{})
 			if c.err != nil {
 				if !errors.Is(err, c.err) {
 					t.Fatalf("err = %v, want %v", err, c.err)
@@ -134,11 +136,11 @@ func manyEntries(n int) string {
 func TestB3Codec(t *testing.T) {
 	r := record{
 		traceID: "0ad1348f1403169275002100356696", spanID: "0.1", parentID: "0", sampled: false,
-		sys: []entry{{"zone", "a&b"}},
-		biz: []entry{{"mark", "T"}, {"pct", "100%=x&y"}, {"uni", "你好"}},
+		sys: []entry{{Key: "zone", Value: "a&b"}},
+		biz: []entry{{Key: "mark", Value: "T"}, {Key: "pct", Value: "100%=x&y"}, {Key: "uni", Value: "你好"}},
 	}
 	h := http.Header{}
-	if err := encodeB3(&r, HeaderCarrier(h)); err != nil {
+	if err := encodeB3(mustSC(t, r), HeaderCarrier(h)); err != nil {
 		t.Fatal(err)
 	}
 	if h.Get("X-B3-TraceId") != r.traceID || h.Get("x-b3-spanid") != "0.1" || h.Get("X-B3-ParentSpanId") != "0" ||
@@ -148,13 +150,13 @@ func TestB3Codec(t *testing.T) {
 	if h.Get("baggage-sys-zone") == "" || h.Get("baggage-zone") != "" {
 		t.Fatalf("sys baggage must appear only as baggage-sys-: %v", h)
 	}
-	got, present, err := decodeB3(HeaderCarrier(h))
+	got, present, err := decodeB3(HeaderCarrier(h), limits{})
 	if err != nil || !present {
 		t.Fatalf("decode: present=%v err=%v", present, err)
 	}
 	// B3 baggage comes back sorted by key (carriers are maps).
 	want := r
-	want.biz = []entry{{"mark", "T"}, {"pct", "100%=x&y"}, {"uni", "你好"}}
+	want.biz = []entry{{Key: "mark", Value: "T"}, {Key: "pct", Value: "100%=x&y"}, {Key: "uni", Value: "你好"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)
 	}
@@ -162,31 +164,31 @@ func TestB3Codec(t *testing.T) {
 
 func TestB3DecodeCases(t *testing.T) {
 	t.Run("absent", func(t *testing.T) {
-		_, present, err := decodeB3(MapCarrier{"baggage-mark": "T"})
+		_, present, err := decodeB3(MapCarrier{"baggage-mark": "T"}, limits{})
 		if present || err != nil {
 			t.Fatalf("present=%v err=%v", present, err)
 		}
 	})
 	t.Run("only trace id", func(t *testing.T) {
-		_, present, err := decodeB3(MapCarrier{"x-b3-traceid": "abc"})
+		_, present, err := decodeB3(MapCarrier{"x-b3-traceid": "abc"}, limits{})
 		if !present || !errors.Is(err, ErrMissingID) {
 			t.Fatalf("present=%v err=%v", present, err)
 		}
 	})
 	t.Run("only span id", func(t *testing.T) {
-		_, _, err := decodeB3(MapCarrier{"X-B3-SpanId": "0.1"})
+		_, _, err := decodeB3(MapCarrier{"X-B3-SpanId": "0.1"}, limits{})
 		if !errors.Is(err, ErrMissingID) {
 			t.Fatalf("err=%v", err)
 		}
 	})
 	t.Run("sampled values", func(t *testing.T) {
 		for v, want := range map[string]bool{"1": true, "0": false, "true": true, "false": false, "TRUE": true, "False": false} {
-			r, _, err := decodeB3(MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "x-b3-sampled": v})
+			r, _, err := decodeB3(MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "x-b3-sampled": v}, limits{})
 			if err != nil || r.sampled != want {
 				t.Errorf("sampled %q: got %v err %v", v, r.sampled, err)
 			}
 		}
-		_, _, err := decodeB3(MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "x-b3-sampled": "yes"})
+		_, _, err := decodeB3(MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "x-b3-sampled": "yes"}, limits{})
 		if !errors.Is(err, ErrInvalidSampled) {
 			t.Errorf("sampled yes: err %v", err)
 		}
@@ -198,19 +200,19 @@ func TestB3DecodeCases(t *testing.T) {
 		h.Add("X-B3-SpanId", "0.1")
 		h.Add("Baggage-Mark", "T")
 		h.Add("baggage-mark", "F")
-		r, _, err := decodeB3(HeaderCarrier(h))
-		if err != nil || r.traceID != "first" || len(r.biz) != 1 || r.biz[0] != (entry{"mark", "T"}) {
+		r, _, err := decodeB3(HeaderCarrier(h), limits{})
+		if err != nil || r.traceID != "first" || len(r.biz) != 1 || r.biz[0] != (entry{Key: "mark", Value: "T"}) {
 			t.Fatalf("got %+v err %v", r, err)
 		}
 		m := MapCarrier{"x-b3-traceid": "lower", "X-B3-TRACEID": "upper", "x-b3-spanid": "0", "baggage-k": "lower", "BAGGAGE-K": "upper"}
-		r, _, err = decodeB3(m)
-		if err != nil || r.traceID != "upper" || r.biz[0].value != "upper" {
+		r, _, err = decodeB3(m, limits{})
+		if err != nil || r.traceID != "upper" || r.biz[0].Value != "upper" {
 			t.Fatalf("map carrier: got %+v err %v", r, err)
 		}
 	})
 	t.Run("sys not copied into biz", func(t *testing.T) {
-		r, _, err := decodeB3(MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "baggage-sys-k": "v"})
-		if err != nil || len(r.biz) != 0 || !reflect.DeepEqual(r.sys, []entry{{"k", "v"}}) {
+		r, _, err := decodeB3(MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "baggage-sys-k": "v"}, limits{})
+		if err != nil || len(r.biz) != 0 || !reflect.DeepEqual(r.sys, []entry{{Key: "k", Value: "v"}}) {
 			t.Fatalf("got %+v err %v", r, err)
 		}
 	})
@@ -219,22 +221,22 @@ func TestB3DecodeCases(t *testing.T) {
 		for i := 0; i < 65; i++ {
 			m["baggage-k"+strconv.Itoa(i)] = "v"
 		}
-		if _, _, err := decodeB3(m); !errors.Is(err, ErrTooManyBaggage) {
+		if _, _, err := decodeB3(m, limits{}); !errors.Is(err, ErrTooManyBaggage) {
 			t.Fatalf("err %v", err)
 		}
 	})
 	t.Run("too large", func(t *testing.T) {
 		m := MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "baggage-big": strings.Repeat("v", 1022)}
-		if _, _, err := decodeB3(m); !errors.Is(err, ErrBaggageTooLarge) {
+		if _, _, err := decodeB3(m, limits{}); !errors.Is(err, ErrBaggageTooLarge) {
 			t.Fatalf("err %v", err)
 		}
 	})
 }
 
 func TestB3EncodeBadKeys(t *testing.T) {
-	r := record{traceID: "a", spanID: "0", biz: []entry{{"sys-x", "1"}, {"bad key", "2"}, {"ok", "3"}}, sys: []entry{{"a:b", "4"}}}
+	r := record{traceID: "a", spanID: "0", biz: []entry{{Key: "sys-x", Value: "1"}, {Key: "bad key", Value: "2"}, {Key: "ok", Value: "3"}}, sys: []entry{{Key: "a:b", Value: "4"}}}
 	m := MapCarrier{}
-	if err := encodeB3(&r, m); !errors.Is(err, ErrInvalidBaggageKey) {
+	if err := encodeB3(mustSC(t, r), m); !errors.Is(err, ErrInvalidBaggageKey) {
 		t.Fatalf("err %v", err)
 	}
 	want := MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "x-b3-sampled": "false", "baggage-ok": "3"}
@@ -291,28 +293,28 @@ func TestParseTraceparent(t *testing.T) {
 }
 
 func TestW3CBaggageCodec(t *testing.T) {
-	in := []entry{{"mark", "T"}, {"pct", "100%=x&y,z;w"}, {"uni", "你好 world"}, {"empty", ""}}
-	s, err := encodeW3CBaggage(in)
+	in := []entry{{Key: "mark", Value: "T"}, {Key: "pct", Value: "100%=x&y,z;w"}, {Key: "uni", Value: "你好 world"}, {Key: "empty", Value: ""}}
+	s, err := encodeW3CBaggage(entriesRange(in))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "mark=T,pct=100%25=x&y%2Cz%3Bw,uni=%E4%BD%A0%E5%A5%BD%20world,empty="; s != want {
 		t.Fatalf("encode = %q, want %q", s, want)
 	}
-	out, err := decodeW3CBaggage(s)
+	out, err := decodeW3CBaggage(s, limits{})
 	if err != nil || !reflect.DeepEqual(out, in) {
 		t.Fatalf("decode = %+v, %v", out, err)
 	}
-	got, err := decodeW3CBaggage(" a = 1 ;prop=x;flag , ,b=%41%62, a=2")
-	if err != nil || !reflect.DeepEqual(got, []entry{{"a", "1"}, {"b", "Ab"}}) {
+	got, err := decodeW3CBaggage(" a = 1 ;prop=x;flag , ,b=%41%62, a=2", limits{})
+	if err != nil || !reflect.DeepEqual(got, []entry{{Key: "a", Value: "1"}, {Key: "b", Value: "Ab"}}) {
 		t.Fatalf("decode = %+v, %v", got, err)
 	}
 	for _, bad := range []string{"novalue", "a b=1", "k=v v", "k=%zz", "k=%4", `k="q"`, "=v"} {
-		if _, err := decodeW3CBaggage(bad); !errors.Is(err, ErrMalformedBaggage) {
+		if _, err := decodeW3CBaggage(bad, limits{}); !errors.Is(err, ErrMalformedBaggage) {
 			t.Errorf("decode %q: err %v", bad, err)
 		}
 	}
-	if _, err := encodeW3CBaggage([]entry{{"bad key", "v"}}); !errors.Is(err, ErrInvalidBaggageKey) {
+	if _, err := encodeW3CBaggage(entriesRange([]entry{{Key: "bad key", Value: "v"}})); !errors.Is(err, ErrInvalidBaggageKey) {
 		t.Errorf("encode bad key: %v", err)
 	}
 }
@@ -349,4 +351,16 @@ func TestHeaderCarrier(t *testing.T) {
 	if !reflect.DeepEqual(seen, map[string]string{"X-B3-Traceid": "a"}) {
 		t.Fatalf("Range saw %v", seen)
 	}
+}
+
+// mustSC builds the span context r describes.
+func mustSC(t testing.TB, r record) trace.SpanContext {
+	t.Helper()
+	sc, err := trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: r.traceID, SpanID: r.spanID, ParentID: r.parentID, Sampled: r.sampled, Sys: r.sys, Biz: r.biz,
+	})
+	if err != nil {
+		t.Fatalf("NewSpanContext(%+v): %v", r, err)
+	}
+	return sc
 }

@@ -1,32 +1,28 @@
 package propagation
 
-import "errors"
+import (
+	"errors"
+	"fmt"
 
-// Limits enforced on extraction. Input beyond them is rejected with an error, never truncated silently.
-const (
-	// MaxIDLength is the longest trace, span or parent id accepted, in bytes.
-	MaxIDLength = 64
-	// MaxBaggageEntries is the most biz baggage entries, and separately the most sys baggage entries,
-	// accepted from one carrier.
-	MaxBaggageEntries = 64
-	// MaxBaggageSize is the largest biz baggage, and separately the largest sys baggage, accepted: the
-	// sum of len(key)+len(value) over the decoded entries, in bytes (SOFATracer's declared limit).
-	MaxBaggageSize = 1024
-	// maxHeaderValue bounds the raw length of one header value that is parsed at all (sftc_head, W3C
-	// baggage). Anything longer is rejected before parsing, so hostile input costs O(1).
-	maxHeaderValue = 8192
+	"github.com/tracemdc/tracemdc/trace"
 )
+
+// maxHeaderValue bounds the raw length of one header value that is parsed at all (sftc_head, W3C
+// baggage). Anything longer is rejected before parsing, so hostile input costs O(1).
+const maxHeaderValue = 8192
 
 // Errors that Extract and Inject report, wrapped in an *Error naming the propagator and field. Test for
 // them with errors.Is. Their messages never contain the rejected input.
 var (
-	// ErrInvalidTraceID: a trace id that is empty, longer than MaxIDLength, or has a character outside
-	// [0-9A-Za-z._-] (or, for traceparent, is not 32 lowercase hex digits, not all zero).
-	ErrInvalidTraceID = errors.New("invalid trace id")
-	// ErrInvalidSpanID: like ErrInvalidTraceID, for the span id (traceparent: 16 lowercase hex digits).
-	ErrInvalidSpanID = errors.New("invalid span id")
-	// ErrInvalidParentID: like ErrInvalidTraceID, for the parent span id.
-	ErrInvalidParentID = errors.New("invalid parent span id")
+	// ErrInvalidTraceID: a trace id that is empty, longer than trace.MaxTraceIDLen, or has a character
+	// outside [0-9A-Za-z._-] (or, for traceparent, is not 32 lowercase hex digits, not all zero).
+	// It wraps trace.ErrInvalidID.
+	ErrInvalidTraceID = fmt.Errorf("invalid trace id: %w", trace.ErrInvalidID)
+	// ErrInvalidSpanID: like ErrInvalidTraceID, for the span id (at most trace.MaxSpanIDLen bytes;
+	// traceparent: 16 lowercase hex digits).
+	ErrInvalidSpanID = fmt.Errorf("invalid span id: %w", trace.ErrInvalidID)
+	// ErrInvalidParentID: like ErrInvalidSpanID, for the parent span id.
+	ErrInvalidParentID = fmt.Errorf("invalid parent span id: %w", trace.ErrInvalidID)
 	// ErrMissingID: one of the two ids that must come together (trace id and span id) is absent.
 	ErrMissingID = errors.New("trace id or span id missing")
 	// ErrInvalidSampled: a sampled flag other than 1, 0, true or false.
@@ -38,10 +34,12 @@ var (
 	// ErrInvalidBaggageKey: a baggage key that the format cannot carry (for example not an HTTP token
 	// in a header name or W3C baggage, or one that would be read back as another field).
 	ErrInvalidBaggageKey = errors.New("invalid baggage key")
-	// ErrBaggageTooLarge: biz or sys baggage over MaxBaggageSize, or a header too long to parse.
-	ErrBaggageTooLarge = errors.New("baggage over the size limit")
-	// ErrTooManyBaggage: more than MaxBaggageEntries baggage entries.
-	ErrTooManyBaggage = errors.New("too many baggage entries")
+	// ErrBaggageTooLarge: biz or sys baggage over the tracer's limit (trace.DefaultBaggageLimit unless
+	// WithBaggageLimits says otherwise), or a header too long to parse. It wraps trace.ErrBaggageLimit.
+	ErrBaggageTooLarge = fmt.Errorf("baggage over the size limit: %w", trace.ErrBaggageLimit)
+	// ErrTooManyBaggage: more than trace.MaxBaggageEntries biz, or sys, baggage entries. It wraps
+	// trace.ErrBaggageLimit.
+	ErrTooManyBaggage = fmt.Errorf("too many baggage entries: %w", trace.ErrBaggageLimit)
 	// ErrIncompatibleIDs: Inject was given ids the format cannot carry (W3C needs 32/16 hex ids, as made
 	// by the tracer's W3C id generator). Nothing is written.
 	ErrIncompatibleIDs = errors.New("span context ids cannot be carried by this format")
@@ -57,6 +55,9 @@ type Error struct {
 
 // Error describes the failure without repeating the input.
 func (e *Error) Error() string {
+	if e.Field == "" {
+		return "propagation: " + e.Propagator + ": " + e.Err.Error()
+	}
 	return "propagation: " + e.Propagator + ": " + e.Field + ": " + e.Err.Error()
 }
 

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tracemdc/tracemdc/trace"
 )
 
 // entriesFrom splits s at NUL bytes into alternating keys and values.
@@ -12,7 +14,7 @@ func entriesFrom(s string) []entry {
 	parts := strings.Split(s, "\x00")
 	var out []entry
 	for i := 0; i+1 < len(parts); i += 2 {
-		out = append(out, entry{parts[i], parts[i+1]})
+		out = append(out, entry{Key: parts[i], Value: parts[i+1]})
 	}
 	return out
 }
@@ -22,20 +24,20 @@ func entriesFrom(s string) []entry {
 func dedupe(in []entry, keep func(entry) bool) []entry {
 	var out []entry
 	for _, e := range in {
-		if len(out) > MaxBaggageEntries {
+		if len(out) > trace.MaxBaggageEntries {
 			break
 		}
 		if keep(e) {
-			out, _ = addEntry(out, e.key, e.value)
+			out, _ = addEntry(out, e.Key, e.Value)
 		}
 	}
 	return out
 }
 
 func withinLimits(es []entry) bool {
-	var b baggageBudget
+	b := baggageBudget{lim: limits{}.orDefault()}
 	for _, e := range es {
-		if b.add(false, e.key, e.value) != nil {
+		if b.add(false, e.Key, e.Value) != nil {
 			return false
 		}
 	}
@@ -69,12 +71,12 @@ func FuzzBaggageCodec(f *testing.F) {
 		in := entriesFrom(s)
 
 		// W3C baggage: keys must be tokens; empty values are carried.
-		w3c := dedupe(in, func(e entry) bool { return isToken(e.key) })
-		enc, err := encodeW3CBaggage(w3c)
+		w3c := dedupe(in, func(e entry) bool { return isToken(e.Key) })
+		enc, err := encodeW3CBaggage(entriesRange(w3c))
 		if err != nil {
 			t.Fatalf("encode %+v: %v", w3c, err)
 		}
-		dec, err := decodeW3CBaggage(enc)
+		dec, err := decodeW3CBaggage(enc, limits{})
 		switch {
 		case len(enc) > maxHeaderValue || !withinLimits(w3c):
 			if !errors.Is(err, ErrBaggageTooLarge) && !errors.Is(err, ErrTooManyBaggage) {
@@ -87,14 +89,14 @@ func FuzzBaggageCodec(f *testing.F) {
 		}
 
 		// sftc_head: biz and sys baggage with non-empty keys and values, biz keys not reserved.
-		biz := dedupe(in, func(e entry) bool { return e.key != "" && e.value != "" && !reservedSofaKey(e.key) })
-		sys := dedupe(in, func(e entry) bool { return e.key != "" && e.value != "" })
+		biz := dedupe(in, func(e entry) bool { return e.Key != "" && e.Value != "" && !reservedSofaKey(e.Key) })
+		sys := dedupe(in, func(e entry) bool { return e.Key != "" && e.Value != "" })
 		r := record{traceID: "0ad1348f1403169275002100356696", spanID: "0.1", parentID: "0", sampled: true, sys: sys, biz: biz}
-		head, err := encodeSofaHead(&r)
+		head, err := encodeSofaFields(r.traceID, r.spanID, r.parentID, r.sampled, entriesRange(sys), entriesRange(biz))
 		if err != nil {
 			t.Fatalf("encodeSofaHead: %v", err)
 		}
-		back, err := decodeSofaHead(head)
+		back, err := decodeSofaHead(head, limits{})
 		switch {
 		case len(head) > maxHeaderValue || !withinLimits(sys) || !withinLimits(biz):
 			if !errors.Is(err, ErrBaggageTooLarge) && !errors.Is(err, ErrTooManyBaggage) {
@@ -107,16 +109,16 @@ func FuzzBaggageCodec(f *testing.F) {
 		}
 
 		// Arbitrary input: never panics, and what decodes re-encodes to the same entries.
-		if got, err := decodeW3CBaggage(s); err == nil {
-			again, err := encodeW3CBaggage(got)
+		if got, err := decodeW3CBaggage(s, limits{}); err == nil {
+			again, err := encodeW3CBaggage(entriesRange(got))
 			if err != nil {
 				t.Fatalf("re-encode %+v: %v", got, err)
 			}
-			if got2, err := decodeW3CBaggage(again); err != nil || !reflect.DeepEqual(got2, got) {
+			if got2, err := decodeW3CBaggage(again, limits{}); err != nil || !reflect.DeepEqual(got2, got) {
 				t.Fatalf("unstable: %q -> %+v -> %q -> %+v, %v", s, got, again, got2, err)
 			}
 		}
-		if got, err := decodeSofaHead(s); err == nil {
+		if got, err := decodeSofaHead(s, limits{}); err == nil {
 			if got.checkIDs() != nil {
 				t.Fatalf("decodeSofaHead(%q) accepted bad ids %+v", s, got)
 			}

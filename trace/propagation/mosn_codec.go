@@ -1,5 +1,11 @@
 package propagation
 
+import (
+	"strings"
+
+	"github.com/tracemdc/tracemdc/trace"
+)
+
 // Header names MOSN uses over HTTP, in net/http's canonical spelling.
 const (
 	HeaderSofaTraceID = "Sofa-Traceid"
@@ -16,13 +22,16 @@ func decodeMOSN(c Carrier) (r record, present bool, err error) {
 		return record{}, true, ErrMissingID
 	}
 	r.sampled = true
+	if i := strings.LastIndexByte(r.spanID, '.'); i > 0 {
+		r.parentID = r.spanID[:i]
+	}
 	if err := r.checkIDs(); err != nil {
 		return record{}, true, err
 	}
 	return r, true, nil
 }
 
-func encodeMOSN(r *record, c Carrier) {
-	c.Set(HeaderSofaTraceID, r.traceID)
-	c.Set(HeaderSofaRpcID, r.spanID)
+func encodeMOSN(sc trace.SpanContext, c Carrier) {
+	c.Set(HeaderSofaTraceID, sc.TraceID())
+	c.Set(HeaderSofaRpcID, sc.SpanID())
 }

@@ -1,21 +1,49 @@
 package propagation
 
+import "github.com/tracemdc/tracemdc/trace"
+
 // entry is one baggage key/value pair, in the order the carrier gave it.
-type entry struct{ key, value string }
+type entry = trace.BaggageItem
+
+// kvRange is the shape of trace.Baggage.Range: the encoders read baggage through it.
+type kvRange = func(yield func(key, value string) bool)
+
+// entriesRange ranges over a slice of entries.
+func entriesRange(es []entry) kvRange {
+	return func(yield func(key, value string) bool) {
+		for _, e := range es {
+			if !yield(e.Key, e.Value) {
+				return
+			}
+		}
+	}
+}
+
+// limits are the baggage size limits of the tracer the context is extracted for.
+type limits struct{ biz, sys int }
+
+func (l limits) orDefault() limits {
+	if l.biz <= 0 {
+		l.biz = trace.DefaultBaggageLimit
+	}
+	if l.sys <= 0 {
+		l.sys = trace.DefaultBaggageLimit
+	}
+	return l
+}
 
 // record is the plain, format-independent content of a propagated span context: what the codecs read
 // and write. Converting it to and from the trace package's SpanContext is the only place the two meet.
 type record struct {
 	traceID, spanID, parentID string
 	sampled                   bool
-	traceState                string // W3C tracestate, carried unchanged
 	sys, biz                  []entry
 }
 
-// validID reports whether s is an acceptable propagated id: 1 to MaxIDLength bytes of [0-9A-Za-z._-].
-// Such an id is safe to put into an MDC and a log line as is.
-func validID(s string) bool {
-	if len(s) == 0 || len(s) > MaxIDLength {
+// validID reports whether s is an acceptable propagated id: 1 to max bytes of [0-9A-Za-z._-], the
+// rule of trace.NewSpanContext. Such an id is safe to put into an MDC and a log line as is.
+func validID(s string, max int) bool {
+	if len(s) == 0 || len(s) > max {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -31,13 +59,13 @@ func validID(s string) bool {
 
 // checkIDs validates the ids of r, returning the sentinel for the first bad one.
 func (r *record) checkIDs() error {
-	if !validID(r.traceID) {
+	if !validID(r.traceID, trace.MaxTraceIDLen) {
 		return ErrInvalidTraceID
 	}
-	if !validID(r.spanID) {
+	if !validID(r.spanID, trace.MaxSpanIDLen) {
 		return ErrInvalidSpanID
 	}
-	if r.parentID != "" && !validID(r.parentID) {
+	if r.parentID != "" && !validID(r.parentID, trace.MaxSpanIDLen) {
 		return ErrInvalidParentID
 	}
 	return nil
@@ -45,20 +73,21 @@ func (r *record) checkIDs() error {
 
 // baggageBudget enforces MaxBaggageEntries and MaxBaggageSize while a carrier is decoded.
 type baggageBudget struct {
+	lim                                      limits
 	sysEntries, bizEntries, sysSize, bizSize int
 }
 
 func (b *baggageBudget) add(sys bool, key, value string) error {
-	n, size := &b.bizEntries, &b.bizSize
+	n, size, limit := &b.bizEntries, &b.bizSize, b.lim.biz
 	if sys {
-		n, size = &b.sysEntries, &b.sysSize
+		n, size, limit = &b.sysEntries, &b.sysSize, b.lim.sys
 	}
 	*n++
-	if *n > MaxBaggageEntries {
+	if *n > trace.MaxBaggageEntries {
 		return ErrTooManyBaggage
 	}
 	*size += len(key) + len(value)
-	if *size > MaxBaggageSize {
+	if *size > limit {
 		return ErrBaggageTooLarge
 	}
 	return nil
@@ -67,11 +96,11 @@ func (b *baggageBudget) add(sys bool, key, value string) error {
 // addEntry appends key=value to list unless key is already there (the first value wins).
 func addEntry(list []entry, key, value string) ([]entry, bool) {
 	for _, e := range list {
-		if e.key == key {
+		if e.Key == key {
 			return list, false
 		}
 	}
-	return append(list, entry{key, value}), true
+	return append(list, entry{Key: key, Value: value}), true
 }
 
 // parseBool reads a sampled flag: 1, 0, true or false (any case).

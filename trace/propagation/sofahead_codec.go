@@ -2,6 +2,8 @@ package propagation
 
 import (
 	"strings"
+
+	"github.com/tracemdc/tracemdc/trace"
 )
 
 // Keys of the serialized SOFA context.
@@ -23,21 +25,19 @@ func reservedSofaKey(k string) bool {
 	return strings.HasPrefix(k, sofaSysPrefix)
 }
 
-// encodeSofaHead serializes r as SOFATracer does:
+// encodeSofaHead serializes sc as SOFATracer does:
 // tcid=<t>&spid=<s>&pspid=<p>&sample=<true|false>&_sys_<k>=<v>&…<k>=<v>&…
 // Keys and values are escaped with EscapeSOFA; entries with an empty key or value are skipped (a peer
-// skips them too). A biz key that would be read back as another field (tcid, spid, pspid, sample or one
-// starting with _sys_) is left out, and ErrInvalidBaggageKey is returned with the rest written.
-func encodeSofaHead(r *record) (string, error) {
+// skips them too), as is an empty parent id. A biz key that would be read back as another field (tcid,
+// spid, pspid, sample or one starting with _sys_) is left out, and ErrInvalidBaggageKey is returned with
+// the rest written.
+func encodeSofaHead(sc trace.SpanContext) (string, error) {
+	return encodeSofaFields(sc.TraceID(), sc.SpanID(), sc.ParentID(), sc.Sampled(), sc.SysBaggage().Range, sc.BizBaggage().Range)
+}
+
+func encodeSofaFields(traceID, spanID, parentID string, sampled bool, sys, biz kvRange) (string, error) {
 	var b strings.Builder
-	n := len(r.traceID) + len(r.spanID) + len(r.parentID) + 40
-	for _, e := range r.sys {
-		n += len(e.key) + len(e.value) + 7
-	}
-	for _, e := range r.biz {
-		n += len(e.key) + len(e.value) + 2
-	}
-	b.Grow(n)
+	b.Grow(len(traceID) + len(spanID) + len(parentID) + 40)
 	writeKV := func(prefix, k, v string) {
 		b.WriteString(prefix)
 		b.WriteString(EscapeSOFA(k))
@@ -45,31 +45,31 @@ func encodeSofaHead(r *record) (string, error) {
 		b.WriteString(EscapeSOFA(v))
 		b.WriteByte('&')
 	}
-	writeKV("", sofaTraceKey, r.traceID)
-	writeKV("", sofaSpanKey, r.spanID)
-	if r.parentID != "" {
-		writeKV("", sofaParentKey, r.parentID)
+	writeKV("", sofaTraceKey, traceID)
+	writeKV("", sofaSpanKey, spanID)
+	if parentID != "" {
+		writeKV("", sofaParentKey, parentID)
 	}
-	if r.sampled {
+	if sampled {
 		writeKV("", sofaSampledKey, "true")
 	} else {
 		writeKV("", sofaSampledKey, "false")
 	}
-	for _, e := range r.sys {
-		if e.key != "" && e.value != "" {
-			writeKV(sofaSysPrefix, e.key, e.value)
+	for k, v := range sys {
+		if k != "" && v != "" {
+			writeKV(sofaSysPrefix, k, v)
 		}
 	}
 	var err error
-	for _, e := range r.biz {
-		if e.key == "" || e.value == "" {
+	for k, v := range biz {
+		if k == "" || v == "" {
 			continue
 		}
-		if reservedSofaKey(e.key) {
+		if reservedSofaKey(k) {
 			err = ErrInvalidBaggageKey
 			continue
 		}
-		writeKV("", e.key, e.value)
+		writeKV("", k, v)
 	}
 	return b.String(), err
 }
@@ -78,13 +78,13 @@ func encodeSofaHead(r *record) (string, error) {
 // are skipped; for a key given twice the first value wins. A missing spid means "0" (as in SOFATracer);
 // a missing tcid is ErrMissingID (SOFATracer would invent a new trace id; here the caller starts a new
 // root). Ids are validated, baggage is held to the limits, and the sample flag must be a boolean.
-func decodeSofaHead(s string) (record, error) {
+func decodeSofaHead(s string, lim limits) (record, error) {
 	r := record{sampled: true}
 	if len(s) > maxHeaderValue {
 		return record{}, ErrBaggageTooLarge
 	}
 	var (
-		budget     baggageBudget
+		budget     = baggageBudget{lim: lim.orDefault()}
 		haveSample bool
 	)
 	for len(s) > 0 {

@@ -167,22 +167,22 @@ func unescapeBaggageValue(s string) (string, bool) {
 // encodeW3CBaggage writes entries as a W3C baggage header value: key=value pairs joined by ',', values
 // percent-encoded. Keys must be tokens; other entries are left out and ErrInvalidBaggageKey is returned
 // with the rest written.
-func encodeW3CBaggage(entries []entry) (string, error) {
+func encodeW3CBaggage(entries kvRange) (string, error) {
 	var (
 		b   strings.Builder
 		err error
 	)
-	for _, e := range entries {
-		if !isToken(e.key) {
+	for k, v := range entries {
+		if !isToken(k) {
 			err = ErrInvalidBaggageKey
 			continue
 		}
 		if b.Len() > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(e.key)
+		b.WriteString(k)
 		b.WriteByte('=')
-		escapeBaggageValue(&b, e.value)
+		escapeBaggageValue(&b, v)
 	}
 	return b.String(), err
 }
@@ -203,13 +203,13 @@ func trimOWS(s string) string {
 // ';') are accepted and dropped; for a key given twice the first value wins. A member without '=', a key
 // that is not a token, or a value with a bad character or percent sequence is ErrMalformedBaggage;
 // limits give ErrTooManyBaggage and ErrBaggageTooLarge.
-func decodeW3CBaggage(s string) ([]entry, error) {
+func decodeW3CBaggage(s string, lim limits) ([]entry, error) {
 	if len(s) > maxHeaderValue {
 		return nil, ErrBaggageTooLarge
 	}
 	var (
 		out    []entry
-		budget baggageBudget
+		budget = baggageBudget{lim: lim.orDefault()}
 	)
 	for len(s) > 0 {
 		var member string

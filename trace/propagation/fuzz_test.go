@@ -1,0 +1,122 @@
+package propagation_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/tracemdc/tracemdc/trace"
+	"github.com/tracemdc/tracemdc/trace/propagation"
+)
+
+// checkExtracted holds for every context Extract returns: an error or a valid context (never both for
+// a single propagator), ids that are safe to log as they are, and a context that survives its own
+// format's round trip.
+func checkExtracted(t *testing.T, p propagation.Propagator, sc trace.SpanContext, err error) {
+	t.Helper()
+	if err != nil {
+		if sc.IsValid() {
+			t.Fatalf("error %v with a valid context", err)
+		}
+		var pe *propagation.Error
+		if !errors.As(err, &pe) {
+			t.Fatalf("error %T %v is not an *Error", err, err)
+		}
+		return
+	}
+	if !sc.IsValid() {
+		return
+	}
+	for _, id := range []string{sc.TraceID(), sc.SpanID(), sc.ParentID()} {
+		if strings.ContainsFunc(id, func(r rune) bool {
+			return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '.' || r == '_' || r == '-')
+		}) {
+			t.Fatalf("id %q holds an unsafe character", id)
+		}
+	}
+	if sc.BizBaggage().Len() > trace.MaxBaggageEntries || sc.BizBaggage().Size() > trace.DefaultBaggageLimit ||
+		sc.SysBaggage().Len() > trace.MaxBaggageEntries || sc.SysBaggage().Size() > trace.DefaultBaggageLimit {
+		t.Fatalf("baggage over the limits: biz %d/%d sys %d/%d", sc.BizBaggage().Len(), sc.BizBaggage().Size(),
+			sc.SysBaggage().Len(), sc.SysBaggage().Size())
+	}
+	h := http.Header{}
+	if err := p.Inject(context.Background(), sc, propagation.HeaderCarrier(h)); err != nil {
+		t.Fatalf("re-inject: %v", err)
+	}
+	_, back, err := p.Extract(context.Background(), propagation.HeaderCarrier(h))
+	if err != nil {
+		t.Fatalf("re-extract %v: %v", h, err)
+	}
+	if !reflect.DeepEqual(describe(back), describe(sc)) {
+		t.Fatalf("round trip changed the context:\n%+v\n%+v", describe(back), describe(sc))
+	}
+}
+
+func FuzzExtractB3(f *testing.F) {
+	f.Add(sofaTrace, "0.1", "0", "true", "mark", "T", "zone", "gz")
+	f.Add(w3cTrace, w3cSpan, "", "1", "k", "%&=%25", "", "")
+	f.Add("a", "0", "", "d", "sys-x", "你好", "x", "")
+	f.Add("abc\n", "0 1", "x/y", "FALSE", "Bad Key", "v\x00", "k", strings.Repeat("v", 1100))
+	f.Fuzz(func(t *testing.T, traceID, spanID, parentID, sampled, bizKey, bizVal, sysKey, sysVal string) {
+		m := propagation.MapCarrier{
+			"X-B3-TraceId": traceID, "x-b3-spanid": spanID, "X-B3-ParentSpanId": parentID, "x-b3-sampled": sampled,
+			"baggage-" + bizKey: bizVal, "baggage-sys-" + sysKey: sysVal,
+		}
+		p := propagation.B3()
+		_, sc, err := p.Extract(context.Background(), m)
+		checkExtracted(t, p, sc, err)
+		if err == nil && sc.IsValid() && (sc.TraceID() != traceID || sc.SpanID() != spanID) {
+			t.Fatalf("ids changed: %q %q", sc.TraceID(), sc.SpanID())
+		}
+		// The same headers through http.Header, which keeps only what net/http would keep.
+		h := http.Header{}
+		for k, v := range m {
+			h[http.CanonicalHeaderKey(k)] = append(h[http.CanonicalHeaderKey(k)], v)
+		}
+		_, sc, err = p.Extract(context.Background(), propagation.HeaderCarrier(h))
+		checkExtracted(t, p, sc, err)
+	})
+}
+
+func FuzzExtractSofaHead(f *testing.F) {
+	f.Add("tcid=" + sofaTrace + "&spid=0.1&pspid=0&sample=true&_sys_zone=gz&mark=T&")
+	f.Add("tcid=a&spid=0.1&sample=false&k%26=v%3D%25&uni=%E4%BD%A0&")
+	f.Add("spid=0.1&mark=T")
+	f.Add("tcid=a\n&spid=&&=&_sys_=x&tcid=b&sample=maybe")
+	f.Add("tcid=a&" + strings.Repeat("k=v&", 100))
+	f.Fuzz(func(t *testing.T, head string) {
+		p := propagation.SofaHead()
+		_, sc, err := p.Extract(context.Background(), propagation.MapCarrier{"sftc_head": head})
+		checkExtracted(t, p, sc, err)
+	})
+}
+
+func FuzzExtractW3C(f *testing.F) {
+	tp := "00-" + w3cTrace + "-" + w3cSpan + "-01"
+	f.Add(tp, "rojo=00f067aa0ba902b7", "mark=T,user=J%C3%B6rg;p=1")
+	f.Add("01-"+w3cTrace+"-"+w3cSpan+"-00-extra", "", "")
+	f.Add("ff-"+w3cTrace+"-"+w3cSpan+"-01", "x", "k=%zz")
+	f.Add("00-"+strings.Repeat("0", 32)+"-"+w3cSpan+"-01", "", ",,a = b ,")
+	f.Add(tp, "\x00", "k=\"v\"")
+	f.Fuzz(func(t *testing.T, traceparent, tracestate, baggage string) {
+		p := propagation.W3C()
+		m := propagation.MapCarrier{"traceparent": traceparent, "tracestate": tracestate, "baggage": baggage}
+		ctx, sc, err := p.Extract(context.Background(), m)
+		checkExtracted(t, p, sc, err)
+		if sc.IsValid() && (!propagation.IsW3CTraceID(sc.TraceID()) || !propagation.IsW3CSpanID(sc.SpanID())) {
+			t.Fatalf("non-W3C ids accepted: %q %q", sc.TraceID(), sc.SpanID())
+		}
+		if sc.IsValid() {
+			out := propagation.MapCarrier{}
+			if err := p.Inject(ctx, sc, out); err != nil {
+				t.Fatalf("inject: %v", err)
+			}
+			if ts := out.Get("tracestate"); ts != "" && ts != tracestate {
+				t.Fatalf("tracestate changed: %q -> %q", tracestate, ts)
+			}
+		}
+	})
+}
