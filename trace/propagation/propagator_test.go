@@ -280,8 +280,8 @@ func TestExtractErrors(t *testing.T) {
 func TestCompositeOrder(t *testing.T) {
 	m := propagation.MapCarrier{
 		"x-b3-traceid": "b3trace", "x-b3-spanid": "0.1",
-		"sftc_head":    "tcid=headtrace&spid=0.2&",
-		"traceparent":  "00-" + w3cTrace + "-" + w3cSpan + "-01",
+		"sftc_head":   "tcid=headtrace&spid=0.2&",
+		"traceparent": "00-" + w3cTrace + "-" + w3cSpan + "-01",
 	}
 	_, sc, err := propagation.Default().Extract(context.Background(), m)
 	if err != nil || sc.TraceID() != "b3trace" {

@@ -11,7 +11,6 @@ const (
 	HeaderBaggage     = "Baggage"
 )
 
-
 // isLowerHex reports whether s is all lowercase hex digits and not all zeros.
 func isLowerHexNonZero(s string) bool {
 	nonZero := false
