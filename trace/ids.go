@@ -89,10 +89,14 @@ func (g *sofaIDs) RootSpanID() string { return "0" }
 
 func (g *sofaIDs) ChildSpanID(parent string, n uint64) string {
 	var buf [maxIDBufSize]byte
-	b := append(buf[:0], parent...)
-	b = append(b, '.')
-	b = strconv.AppendUint(b, n, 10)
-	return string(b)
+	return string(appendChildID(buf[:0], parent, n))
+}
+
+// appendChildID appends the SOFA id of the n-th child of parent to dst.
+func appendChildID(dst []byte, parent string, n uint64) []byte {
+	dst = append(dst, parent...)
+	dst = append(dst, '.')
+	return strconv.AppendUint(dst, n, 10)
 }
 
 // localIP8 returns the first non-loopback IPv4 address as 8 lowercase hex digits, or "ffffffff".

@@ -59,12 +59,18 @@ func (m ServerSpanMode) String() string {
 type Span struct {
 	parent   context.Context // the context Start was given; the span is a context derived from it
 	children atomic.Uint64
-	sys, biz atomic.Pointer[bag] // replaced whole under mu
 	mu       sync.Mutex
 	depth    int32 // components of a SOFA span id; fixed at start
 	finished bool
+	mono     bool         // rec.start carries a monotonic clock reading
 	rec      FinishedSpan // written under mu until finished, immutable after; rec.tracer is nil for a no-op span
+	// idBuf holds the bytes of a short child span id, so that the id string needs no allocation of
+	// its own (see Tracer.Start); it is written once, before the span is published.
+	idBuf [idBufLen]byte
 }
+
+// idBufLen fits the SOFA span ids of the first levels of a trace ("0.12.3.45.6.78").
+const idBufLen = 16
 
 // noopSpan is what SpanFromContext returns when there is no span; it is born finished.
 var noopSpan = &Span{finished: true}
@@ -136,6 +142,16 @@ func IsLoadTest(ctx context.Context) bool {
 	return SpanFromContext(ctx).IsLoadTest()
 }
 
+// inherit sets the baggage a new span starts with; nil (empty) pointers need no write.
+func (s *Span) inherit(sys, biz *bag) {
+	if sys != nil {
+		s.rec.sys.Store(sys)
+	}
+	if biz != nil {
+		s.rec.biz.Store(biz)
+	}
+}
+
 func (s *Span) live() bool { return s != nil && s.rec.tracer != nil }
 
 // Tracer returns the tracer that started s, nil for a no-op span.
@@ -183,8 +199,8 @@ func (s *Span) Context() SpanContext {
 		spanID:   s.rec.spanID,
 		parentID: s.rec.parentID,
 		sampled:  s.rec.sampled,
-		sys:      Baggage{s.sys.Load()},
-		biz:      Baggage{s.biz.Load()},
+		sys:      Baggage{s.rec.sys.Load()},
+		biz:      Baggage{s.rec.biz.Load()},
 	}
 }
 
@@ -235,18 +251,15 @@ func (s *Span) SetResultCode(code string) {
 	s.mu.Unlock()
 }
 
-// SetError records err as the span's error; a nil err clears it. The message is taken now.
+// SetError records err as the span's error; a nil err clears it. Errors are immutable by Go
+// convention: err is kept, and its message read when a reporter asks for it.
 func (s *Span) SetError(err error) {
 	if !s.live() {
 		return
 	}
-	msg := ""
-	if err != nil {
-		msg = err.Error()
-	}
 	s.mu.Lock()
 	if !s.finished {
-		s.rec.err, s.rec.errMsg = err, msg
+		s.rec.err = err
 	}
 	s.mu.Unlock()
 }
@@ -262,7 +275,7 @@ func (s *Span) BaggageItem(key string) string {
 	if !s.live() {
 		return ""
 	}
-	v, _ := Baggage{s.biz.Load()}.Get(key)
+	v, _ := Baggage{s.rec.biz.Load()}.Get(key)
 	return v
 }
 
@@ -274,7 +287,7 @@ func (s *Span) SysBaggageItem(key string) string {
 	if !s.live() {
 		return ""
 	}
-	v, _ := Baggage{s.sys.Load()}.Get(key)
+	v, _ := Baggage{s.rec.sys.Load()}.Get(key)
 	return v
 }
 
@@ -294,7 +307,7 @@ func (s *Span) IsLoadTest() bool {
 	if !s.live() {
 		return false
 	}
-	v, _ := Baggage{s.biz.Load()}.Get(BaggageKeyLoadTest)
+	v, _ := Baggage{s.rec.biz.Load()}.Get(BaggageKeyLoadTest)
 	return v == "T"
 }
 
@@ -302,9 +315,9 @@ func (s *Span) setBaggage(key, value string, sys bool) {
 	if !s.live() {
 		return
 	}
-	p, limit := &s.biz, s.rec.tracer.cfg.bizLimit
+	p, limit := &s.rec.biz, s.rec.tracer.cfg.bizLimit
 	if sys {
-		p, limit = &s.sys, s.rec.tracer.cfg.sysLimit
+		p, limit = &s.rec.sys, s.rec.tracer.cfg.sysLimit
 	}
 	s.mu.Lock()
 	if s.finished {
@@ -325,7 +338,7 @@ func (s *Span) Finish() {
 	if !s.live() {
 		return
 	}
-	s.FinishAt(time.Now())
+	s.finish(time.Time{}, true)
 }
 
 // FinishAt ends the span at t: the span's record is sealed, the extensions' OnFinish hooks run
@@ -335,16 +348,22 @@ func (s *Span) FinishAt(t time.Time) {
 	if !s.live() {
 		return
 	}
+	s.finish(t, false)
+}
+
+func (s *Span) finish(t time.Time, now bool) {
 	s.mu.Lock()
 	if s.finished {
 		s.mu.Unlock()
 		return
 	}
-	r := &s.rec
-	r.end = t
-	r.sys, r.biz = Baggage{s.sys.Load()}, Baggage{s.biz.Load()}
-	if v, _ := r.biz.Get(BaggageKeyLoadTest); v == "T" {
-		r.loadTest = true
+	switch {
+	case !now:
+		s.rec.dur = t.Sub(s.rec.start)
+	case s.mono:
+		s.rec.dur = time.Since(s.rec.start) // reads the monotonic clock only
+	default:
+		s.rec.dur = time.Now().Sub(s.rec.start)
 	}
 	s.finished = true
 	s.mu.Unlock()
@@ -379,15 +398,15 @@ func (s *Span) Record() *FinishedSpan {
 type FinishedSpan struct {
 	tracer                    *Tracer
 	operation, logType        string
-	kind                      Kind
-	sampled, loadTest         bool
 	traceID, spanID, parentID string
-	sys, biz                  Baggage
-	start, end                time.Time
+	sys, biz                  atomic.Pointer[bag] // replaced whole under the span's mu until finished
+	start                     time.Time
+	dur                       time.Duration // end - start, possibly negative (FinishAt)
 	resultCode                string
 	err                       error
-	errMsg                    string
 	tags                      tagList
+	kind                      Kind
+	sampled                   bool
 }
 
 // App returns the application name of the tracer ("local.app").
@@ -416,18 +435,23 @@ func (f *FinishedSpan) ParentID() string { return f.parentID }
 func (f *FinishedSpan) Sampled() bool { return f.sampled }
 
 // LoadTest reports whether the span carried the load-test mark (biz baggage mark=T) at finish.
-func (f *FinishedSpan) LoadTest() bool { return f.loadTest }
+func (f *FinishedSpan) LoadTest() bool {
+	v, _ := f.BizBaggage().Get(BaggageKeyLoadTest)
+	return v == "T"
+}
 
 // Start returns the start time.
 func (f *FinishedSpan) Start() time.Time { return f.start }
 
-// End returns the end time ("time" of a digest line).
-func (f *FinishedSpan) End() time.Time { return f.end }
+// End returns the end time ("time" of a digest line): Start plus the elapsed time read on the
+// monotonic clock when the span was started and finished with the current time, else the time given
+// to FinishAt.
+func (f *FinishedSpan) End() time.Time { return f.start.Add(f.dur) }
 
 // Duration returns End - Start (with the monotonic clock when both times have it), at least 0.
 func (f *FinishedSpan) Duration() time.Duration {
-	if d := f.end.Sub(f.start); d > 0 {
-		return d
+	if f.dur > 0 {
+		return f.dur
 	}
 	return 0
 }
@@ -438,18 +462,23 @@ func (f *FinishedSpan) ResultCode() string { return f.resultCode }
 // Err returns the error given to SetError, nil when none.
 func (f *FinishedSpan) Err() error { return f.err }
 
-// ErrorMessage returns the message of Err, taken when SetError was called; "" when none.
-func (f *FinishedSpan) ErrorMessage() string { return f.errMsg }
+// ErrorMessage returns the message of Err; "" when none.
+func (f *FinishedSpan) ErrorMessage() string {
+	if f.err == nil {
+		return ""
+	}
+	return f.err.Error()
+}
 
 // SysBaggage returns the sys baggage at finish.
-func (f *FinishedSpan) SysBaggage() Baggage { return f.sys }
+func (f *FinishedSpan) SysBaggage() Baggage { return Baggage{f.sys.Load()} }
 
 // BizBaggage returns the biz baggage at finish.
-func (f *FinishedSpan) BizBaggage() Baggage { return f.biz }
+func (f *FinishedSpan) BizBaggage() Baggage { return Baggage{f.biz.Load()} }
 
 // SpanContext returns the span's context at finish.
 func (f *FinishedSpan) SpanContext() SpanContext {
-	return SpanContext{traceID: f.traceID, spanID: f.spanID, parentID: f.parentID, sampled: f.sampled, sys: f.sys, biz: f.biz}
+	return SpanContext{traceID: f.traceID, spanID: f.spanID, parentID: f.parentID, sampled: f.sampled, sys: f.SysBaggage(), biz: f.BizBaggage()}
 }
 
 // NumTags returns the number of tags.

@@ -93,64 +93,48 @@ func Bool(key string, value bool) Tag {
 	return Tag{Key: key, Value: TagValue{kind: TagBool, n: n}}
 }
 
-// nTagsInline tags live inside the span allocation (more go to a slice); four keep a Span within the
-// 512-byte size class.
-const nTagsInline = 4
-
-// tagList is an ordered tag set with inline storage. A key set again keeps its first position.
+// tagList is an ordered tag set. A key set again keeps its first position. The slice is allocated
+// on the first tag, with room for a typical HTTP span's tags, so a span without tags carries only
+// the slice header.
 type tagList struct {
-	front  [nTagsInline]Tag
-	nFront int
-	back   []Tag
+	tags []Tag
+}
+
+const tagsInitialCap = 6
+
+func (l *tagList) grow(n int) {
+	if l.tags == nil && n > 0 {
+		l.tags = make([]Tag, 0, max(n, tagsInitialCap))
+	}
 }
 
 func (l *tagList) set(t Tag) {
 	if t.Key == "" {
 		return
 	}
-	for i := 0; i < l.nFront; i++ {
-		if l.front[i].Key == t.Key {
-			l.front[i].Value = t.Value
+	for i := range l.tags {
+		if l.tags[i].Key == t.Key {
+			l.tags[i].Value = t.Value
 			return
 		}
 	}
-	for i := range l.back {
-		if l.back[i].Key == t.Key {
-			l.back[i].Value = t.Value
-			return
-		}
-	}
-	if l.nFront < nTagsInline {
-		l.front[l.nFront] = t
-		l.nFront++
-		return
-	}
-	l.back = append(l.back, t)
+	l.grow(1)
+	l.tags = append(l.tags, t)
 }
 
-func (l *tagList) len() int { return l.nFront + len(l.back) }
+func (l *tagList) len() int { return len(l.tags) }
 
 func (l *tagList) get(key string) (TagValue, bool) {
-	for i := 0; i < l.nFront; i++ {
-		if l.front[i].Key == key {
-			return l.front[i].Value, true
-		}
-	}
-	for i := range l.back {
-		if l.back[i].Key == key {
-			return l.back[i].Value, true
+	for i := range l.tags {
+		if l.tags[i].Key == key {
+			return l.tags[i].Value, true
 		}
 	}
 	return TagValue{}, false
 }
 
 func (l *tagList) each(fn func(Tag) bool) {
-	for i := 0; i < l.nFront; i++ {
-		if !fn(l.front[i]) {
-			return
-		}
-	}
-	for _, t := range l.back {
+	for _, t := range l.tags {
 		if !fn(t) {
 			return
 		}

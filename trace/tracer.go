@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/tracemdc/tracemdc/mdc"
 )
@@ -59,6 +60,7 @@ type Tracer struct {
 	app   string
 	cfg   config
 	errRs []ErrorReporter
+	sofa  bool // cfg.ids is the SOFA generator: child ids are built in the span's idBuf
 	stats struct {
 		reporterPanics, extensionPanics, baggageRefused, depthResets, errors atomic.Uint64
 	}
@@ -183,6 +185,7 @@ func New(app string, opts ...Option) *Tracer {
 			o.apply(&t.cfg)
 		}
 	}
+	_, t.sofa = t.cfg.ids.(*sofaIDs)
 	for _, r := range t.cfg.reporters {
 		if er, ok := r.(ErrorReporter); ok {
 			t.errRs = append(t.errRs, er)
@@ -388,14 +391,6 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 			newRoot = true
 		}
 	}
-	if start.IsZero() {
-		start = time.Now()
-	}
-
-	s := &Span{parent: ctx}
-	r := &s.rec
-	r.tracer, r.operation, r.kind, r.logType, r.start = t, operation, kind, logType, start
-
 	var parent *Span
 	if !newRoot && !remote.IsValid() {
 		parent = spanOf(ctx)
@@ -403,13 +398,31 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 			parent = nil // a no-op span carried by ContextWithSpan
 		}
 	}
+
+	s := &Span{parent: ctx}
+	r := &s.rec
+	r.tracer, r.operation, r.kind, r.logType = t, operation, kind, logType
+	switch {
+	case !start.IsZero():
+		r.start = start
+	case parent != nil && parent.mono:
+		// The parent's start plus the monotonic time elapsed since: one read of the monotonic clock
+		// instead of the wall clock and the monotonic clock. Within a minute the wall clock cannot
+		// drift noticeably from it; the times of a trace stay consistent even if it steps.
+		if d := time.Since(parent.rec.start); d >= 0 && d < time.Minute {
+			r.start, s.mono = parent.rec.start.Add(d), true
+			break
+		}
+		fallthrough
+	default:
+		r.start, s.mono = time.Now(), true
+	}
 	switch {
 	case newRoot:
 		t.root(s, kind, logType, operation)
 	case remote.IsValid():
 		r.traceID, r.sampled = remote.traceID, remote.sampled
-		s.sys.Store(remote.sys.b)
-		s.biz.Store(remote.biz.b)
+		s.inherit(remote.sys.b, remote.biz.b)
 		d := int32(depthOf(remote.spanID))
 		if mode == ServerSpanKeep {
 			r.spanID, r.parentID, s.depth = remote.spanID, remote.parentID, d
@@ -419,12 +432,11 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 			t.depthReset(s, kind, logType, operation, remote.traceID)
 		}
 	case parent != nil:
-		s.sys.Store(parent.sys.Load())
-		s.biz.Store(parent.biz.Load())
+		s.inherit(parent.rec.sys.Load(), parent.rec.biz.Load())
 		if parent.depth < MaxDepth {
 			r.traceID, r.sampled = parent.rec.traceID, parent.rec.sampled
 			n := parent.children.Add(1)
-			r.spanID, r.parentID, s.depth = t.cfg.ids.ChildSpanID(parent.rec.spanID, n), parent.rec.spanID, parent.depth+1
+			r.spanID, r.parentID, s.depth = t.childID(s, parent.rec.spanID, n), parent.rec.spanID, parent.depth+1
 		} else {
 			t.depthReset(s, kind, logType, operation, parent.rec.traceID)
 		}
@@ -433,6 +445,7 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 	}
 
 	if ntags > 0 {
+		r.tags.grow(ntags)
 		for i := range opts {
 			switch o := &opts[i]; o.code {
 			case optTags:
@@ -445,8 +458,8 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 		}
 	}
 	if load {
-		nb, err := Baggage{s.biz.Load()}.set(BaggageKeyLoadTest, "T", t.cfg.bizLimit, false)
-		s.biz.Store(nb.b)
+		nb, err := Baggage{s.rec.biz.Load()}.set(BaggageKeyLoadTest, "T", t.cfg.bizLimit, false)
+		s.rec.biz.Store(nb.b)
 		if err != nil {
 			t.stats.baggageRefused.Add(1)
 			t.report(err)
@@ -463,6 +476,26 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 	return out, s
 }
 
+// childID returns the id of the n-th child of parent. A short SOFA id is built in the span's own
+// idBuf and shares its allocation: the bytes are written once, here, before the span is published,
+// and never change, which is what unsafe.String requires.
+func (t *Tracer) childID(s *Span, parent string, n uint64) string {
+	if !t.sofa || len(parent)+1+countDigits(n) > idBufLen {
+		return t.cfg.ids.ChildSpanID(parent, n)
+	}
+	b := appendChildID(s.idBuf[:0], parent, n)
+	return unsafe.String(&s.idBuf[0], len(b))
+}
+
+func countDigits(n uint64) int {
+	d := 1
+	for n >= 10 {
+		n /= 10
+		d++
+	}
+	return d
+}
+
 func (t *Tracer) root(s *Span, kind Kind, logType, op string) {
 	r := &s.rec
 	r.traceID = t.cfg.ids.TraceID()
@@ -472,21 +505,32 @@ func (t *Tracer) root(s *Span, kind Kind, logType, op string) {
 
 // depthReset starts s as a new root keeping only the biz baggage it already took from its parent.
 func (t *Tracer) depthReset(s *Span, kind Kind, logType, op, oldTrace string) {
-	s.sys.Store(nil)
+	s.rec.sys.Store(nil)
 	t.root(s, kind, logType, op)
 	t.stats.depthResets.Add(1)
 	t.report(fmt.Errorf("%w: trace %s continues as trace %s", ErrDepthLimit, oldTrace, s.rec.traceID))
 }
 
+// mdcStart is the MDC extension: it derives a context whose MDC holds the span's ids. Pairs the
+// MDC of ctx already holds with the same value (the trace id, under a local parent) are left out,
+// so that a child usually sets one pair, which mdc.With stores in the smallest node.
 func (t *Tracer) mdcStart(ctx context.Context, s *Span) context.Context {
+	m := mdc.From(ctx)
 	var buf [5]mdc.Pair
-	ps := append(buf[:0], mdc.Pair{Key: mdc.KeyTraceID, Value: s.rec.traceID}, mdc.Pair{Key: mdc.KeySpanID, Value: s.rec.spanID})
+	ps := buf[:0]
+	add := func(k, v string) {
+		if old, ok := m.Get(k); !ok || old != v {
+			ps = append(ps, mdc.Pair{Key: k, Value: v})
+		}
+	}
+	add(mdc.KeyTraceID, s.rec.traceID)
+	add(mdc.KeySpanID, s.rec.spanID)
 	dropParent := false
 	if t.cfg.mdcParent {
 		if s.rec.parentID != "" {
-			ps = append(ps, mdc.Pair{Key: mdc.KeyParentSpanID, Value: s.rec.parentID})
+			add(mdc.KeyParentSpanID, s.rec.parentID)
 		} else {
-			_, dropParent = mdc.Get(ctx, mdc.KeyParentSpanID)
+			_, dropParent = m.Get(mdc.KeyParentSpanID)
 		}
 	}
 	if t.cfg.mdcSampled {
@@ -494,12 +538,18 @@ func (t *Tracer) mdcStart(ctx context.Context, s *Span) context.Context {
 		if s.rec.sampled {
 			v = "true"
 		}
-		ps = append(ps, mdc.Pair{Key: mdc.KeySampled, Value: v})
+		add(mdc.KeySampled, v)
 	}
 	if s.IsLoadTest() {
-		ps = append(ps, mdc.Pair{Key: mdc.KeyLoadTest, Value: "T"})
+		add(mdc.KeyLoadTest, "T")
 	}
-	ctx = mdc.WithPairs(ctx, ps...)
+	switch len(ps) {
+	case 0:
+	case 1:
+		ctx = mdc.With(ctx, ps[0].Key, ps[0].Value)
+	default:
+		ctx = mdc.WithPairs(ctx, ps...)
+	}
 	if dropParent {
 		ctx = mdc.Without(ctx, mdc.KeyParentSpanID)
 	}
