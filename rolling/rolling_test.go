@@ -47,12 +47,12 @@ func parseNumbered(line []byte) (g, i int, ok bool) {
 // backups and the live file, none torn, each goroutine's lines in order
 // when the files are read in Backups order, and no backup over the limit.
 //
-// TRACEMDC_STRESS=1 writes 4 x 1M lines instead.
+// TRACEMDC_STRESS=1 writes ten times as many lines.
 func TestNoLossConcurrent(t *testing.T) {
 	const goroutines = 4
-	perG := 100_000
+	scale := 1
 	if os.Getenv("TRACEMDC_STRESS") != "" {
-		perG = 1_000_000
+		scale = 10
 	}
 	frozen := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	cases := []struct {
@@ -60,17 +60,20 @@ func TestNoLossConcurrent(t *testing.T) {
 		unit     int64 // bytes per "MB"
 		frozen   bool  // every roll at the same instant
 		compress bool
+		perG     int // lines per goroutine
 	}{
 		// 25.6 MB of lines: ~25 rolls at a real megabyte.
-		{name: "1MB_real_clock", unit: megabyte},
+		{name: "1MB_real_clock", unit: megabyte, perG: 100_000},
 		// "1 MB" scaled to 16 KiB: ~1600 rolls, all within the same
 		// millisecond of the clock (lumberjack would name them alike).
-		{name: "16KiB_frozen_clock", unit: 16 << 10, frozen: true},
-		// ~400 rolls, compressed in the background while writing.
-		{name: "64KiB_compress", unit: 64 << 10, frozen: true, compress: true},
+		{name: "16KiB_frozen_clock", unit: 16 << 10, frozen: true, perG: 100_000},
+		// 4 x 10k lines, ~160 rolls, compressed in the background while
+		// writing.
+		{name: "16KiB_compress", unit: 16 << 10, frozen: true, compress: true, perG: 10_000},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			perG := tc.perG * scale
 			dir := t.TempDir()
 			name := filepath.Join(dir, "digest.log")
 			cfg := Config{Filename: name, MaxSizeMB: 1, Rolling: Daily, Location: time.UTC, Compress: tc.compress}
