@@ -1,0 +1,119 @@
+package httptrace
+
+import (
+	"net/http"
+
+	"github.com/tracemdc/tracemdc/trace"
+	"github.com/tracemdc/tracemdc/trace/propagation"
+)
+
+// Log types of the spans this package starts: the digest file families http-server-digest.log and
+// http-client-digest.log.
+const (
+	LogTypeServer = "http-server"
+	LogTypeClient = "http-client"
+)
+
+// Tag keys this package sets, in the order SOFATracer's digest lines show them.
+const (
+	TagRequestURL = "request.url"
+	TagMethod     = "method"
+	TagReqSize    = "req.size.bytes"
+	TagRespSize   = "resp.size.bytes"
+	TagError      = "error"
+	TagRemoteApp  = "remote.app"
+	TagHijacked   = "hijacked"
+)
+
+// Option configures Middleware and NewTransport.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	prop            propagation.Propagator
+	name            func(r *http.Request) string
+	filter          func(r *http.Request) bool
+	query           bool
+	mode            trace.ServerSpanMode
+	remoteApp       string
+	remoteAppHeader string
+}
+
+func newConfig(t *trace.Tracer, opts []Option) config {
+	c := config{mode: trace.ServerSpanChild}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	if c.prop == nil {
+		biz, sys := 0, 0
+		if t != nil {
+			biz, sys = t.BaggageLimits()
+		}
+		c.prop = propagation.Default(propagation.WithBaggageLimits(biz, sys))
+	}
+	if c.name == nil {
+		c.name = defaultName
+	}
+	return c
+}
+
+// defaultName names a span "<METHOD> <path>".
+func defaultName(r *http.Request) string { return r.Method + " " + r.URL.Path }
+
+// WithPropagator sets the propagator that reads (server) and writes (client) the span context. The
+// default is propagation.Default with the tracer's baggage limits: SOFA B3, sftc_head, SOFA-RpcId and
+// W3C on extract; B3, plus W3C for a tracer with W3C ids, on inject.
+func WithPropagator(p propagation.Propagator) Option {
+	return optionFunc(func(c *config) { c.prop = p })
+}
+
+// WithSpanName sets how a span is named from its request (default "<METHOD> <path>"). Keep names of low
+// cardinality: a route pattern rather than a path with ids in it.
+func WithSpanName(f func(r *http.Request) string) Option {
+	return optionFunc(func(c *config) { c.name = f })
+}
+
+// WithFilter decides per request whether it is traced: a request for which f returns false gets no span
+// (the server handler runs untouched, the client request goes out as it is). Use it for health checks.
+func WithFilter(f func(r *http.Request) bool) Option {
+	return optionFunc(func(c *config) { c.filter = f })
+}
+
+// WithSkipPaths leaves requests for exactly these URL paths untraced (health checks, metrics).
+func WithSkipPaths(paths ...string) Option {
+	skip := make(map[string]struct{}, len(paths))
+	for _, p := range paths {
+		skip[p] = struct{}{}
+	}
+	return WithFilter(func(r *http.Request) bool {
+		_, ok := skip[r.URL.Path]
+		return !ok
+	})
+}
+
+// WithQuery records the query string in request.url. Off by default: queries often hold personal data.
+func WithQuery(on bool) Option {
+	return optionFunc(func(c *config) { c.query = on })
+}
+
+// WithServerMode sets how the server span relates to the caller's span: trace.ServerSpanChild (the
+// default, as SOFATracer's HTTP servers: inbound 0.1 gives 0.1.1) or trace.ServerSpanKeep.
+func WithServerMode(m trace.ServerSpanMode) Option {
+	return optionFunc(func(c *config) { c.mode = m })
+}
+
+// WithRemoteApp sets remote.app of client spans: the name of the called application.
+func WithRemoteApp(name string) Option {
+	return optionFunc(func(c *config) { c.remoteApp = name })
+}
+
+// WithRemoteAppHeader makes client spans take remote.app from this response header when the response
+// has it (a server can announce its application name); otherwise WithRemoteApp's name is used.
+func WithRemoteAppHeader(name string) Option {
+	return optionFunc(func(c *config) { c.remoteAppHeader = http.CanonicalHeaderKey(name) })
+}

@@ -1,0 +1,249 @@
+package httptrace
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/tracemdc/tracemdc/trace"
+	"github.com/tracemdc/tracemdc/trace/propagation"
+)
+
+// Middleware returns server middleware that traces every request with tracer.
+//
+// For each request it extracts the caller's span context (a malformed one is handed to
+// tracer.ReportError, which counts it, and the request starts a new root), starts a server span (log
+// type "http-server", kind server, a child of the caller's span unless WithServerMode says otherwise),
+// and serves the request with a context carrying the span and its ids in the MDC. When the handler
+// returns it records request.url (scheme, host and path; the query only WithQuery(true)), method,
+// req.size.bytes, resp.size.bytes (the body bytes actually written) and the status as result code, and
+// finishes the span. If the handler panics, the span gets the error tag and result code 500, finishes,
+// and the panic goes on.
+//
+// The ResponseWriter the handler gets counts what is written and passes everything else through:
+// it implements http.Flusher, http.Hijacker and io.ReaderFrom, and Unwrap for http.ResponseController.
+func Middleware(tracer *trace.Tracer, opts ...Option) func(http.Handler) http.Handler {
+	cfg := newConfig(tracer, opts)
+	return func(next http.Handler) http.Handler {
+		return &handler{next: next, tracer: tracer, cfg: cfg}
+	}
+}
+
+type handler struct {
+	next   http.Handler
+	tracer *trace.Tracer
+	cfg    config
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.filter != nil && !h.cfg.filter(r) {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	ctx, remote, err := h.cfg.prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	if err != nil {
+		h.tracer.ReportError(err)
+	}
+	ctx, span := h.tracer.Start(ctx, h.cfg.name(r),
+		trace.WithKind(trace.KindServer), trace.WithLogType(LogTypeServer),
+		trace.WithRemoteParent(remote), trace.WithServerMode(h.cfg.mode))
+
+	rw := &responseWriter{ResponseWriter: w}
+	r = r.WithContext(ctx)
+	var body *countingBody
+	if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
+		body = &countingBody{ReadCloser: r.Body}
+		r.Body = body
+	}
+	finished := false
+	defer func() {
+		if finished {
+			return
+		}
+		p := recover()
+		if p == nil { // runtime.Goexit in the handler: no panic to record or continue
+			h.finish(span, r, rw, body, statusText(rw.status()), "")
+			return
+		}
+		span.SetError(panicError{p})
+		h.finish(span, r, rw, body, "500", panicError{p}.Error())
+		panic(p)
+	}()
+	h.next.ServeHTTP(rw, r)
+	finished = true
+	h.finish(span, r, rw, body, statusText(rw.status()), "")
+}
+
+func (h *handler) finish(span *trace.Span, r *http.Request, rw *responseWriter, body *countingBody, code, errMsg string) {
+	span.SetTag(TagRequestURL, requestURL(r, r.Host, h.cfg.query))
+	span.SetTag(TagMethod, r.Method)
+	reqSize := r.ContentLength
+	if body != nil {
+		reqSize = body.n.Load()
+	}
+	span.SetTagInt(TagReqSize, reqSize)
+	span.SetTagInt(TagRespSize, rw.written.Load())
+	if errMsg != "" {
+		span.SetTag(TagError, errMsg)
+	}
+	if rw.hijacked.Load() {
+		span.SetTagBool(TagHijacked, true)
+	}
+	span.SetResultCode(code)
+	span.Finish()
+}
+
+// panicError is the error a handler panic is recorded as.
+type panicError struct{ v any }
+
+func (e panicError) Error() string {
+	if err, ok := e.v.(error); ok {
+		return "panic: " + err.Error()
+	}
+	return fmt.Sprint("panic: ", e.v)
+}
+
+func (e panicError) Unwrap() error {
+	err, _ := e.v.(error)
+	return err
+}
+
+// requestURL renders scheme://host/path[?query].
+func requestURL(r *http.Request, host string, query bool) string {
+	scheme := r.URL.Scheme
+	if scheme == "" {
+		scheme = "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+	}
+	if host == "" {
+		host = r.URL.Host
+	}
+	path := r.URL.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	if query && r.URL.RawQuery != "" {
+		return scheme + "://" + host + path + "?" + r.URL.RawQuery
+	}
+	return scheme + "://" + host + path
+}
+
+var statusTexts = func() (s [600]string) {
+	for i := 100; i < len(s); i++ {
+		s[i] = strconv.Itoa(i)
+	}
+	return s
+}()
+
+// statusText returns the decimal status code without allocating for the usual range.
+func statusText(code int) string {
+	if code >= 100 && code < len(statusTexts) {
+		return statusTexts[code]
+	}
+	return strconv.Itoa(code)
+}
+
+// responseWriter records the status and counts the body bytes written.
+type responseWriter struct {
+	http.ResponseWriter
+	code     int
+	written  atomic.Int64
+	hijacked atomic.Bool
+}
+
+// status is the final status: what WriteHeader got, 200 when the handler only wrote or did nothing
+// (net/http sends 200 then), 101 for a hijacked connection without a status (a protocol switch).
+func (w *responseWriter) status() int {
+	switch {
+	case w.code != 0:
+		return w.code
+	case w.hijacked.Load():
+		return http.StatusSwitchingProtocols
+	}
+	return http.StatusOK
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if w.code == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		w.code = code // 1xx informational headers may come first
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.written.Add(int64(n))
+	return n, err
+}
+
+// ReadFrom keeps net/http's sendfile path (io.Copy to the writer) and counts what it sent.
+func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	var (
+		n   int64
+		err error
+	)
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(writerOnly{w.ResponseWriter}, src)
+	}
+	w.written.Add(n)
+	return n, err
+}
+
+// writerOnly hides ReadFrom so io.Copy does not recurse.
+type writerOnly struct{ io.Writer }
+
+// Flush sends buffered data to the client, if the underlying writer can.
+func (w *responseWriter) Flush() {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack takes over the connection, if the underlying writer allows it; bytes written to the
+// connection afterwards are not counted.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil {
+		w.hijacked.Store(true)
+	} else if errors.Is(err, http.ErrNotSupported) {
+		err = fmt.Errorf("httptrace: underlying ResponseWriter cannot hijack: %w", err)
+	}
+	return conn, rw, err
+}
+
+// Unwrap returns the underlying ResponseWriter, for http.ResponseController.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+var (
+	_ http.Flusher  = (*responseWriter)(nil)
+	_ http.Hijacker = (*responseWriter)(nil)
+	_ io.ReaderFrom = (*responseWriter)(nil)
+)
+
+// countingBody counts the bytes read from a request body of unknown length.
+type countingBody struct {
+	io.ReadCloser
+	n atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
