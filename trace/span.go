@@ -357,13 +357,11 @@ func (s *Span) finish(t time.Time, now bool) {
 		s.mu.Unlock()
 		return
 	}
-	switch {
-	case !now:
+	if now {
+		// With a monotonic start (the usual case) this reads the monotonic clock only.
+		s.rec.dur = time.Since(s.rec.start)
+	} else {
 		s.rec.dur = t.Sub(s.rec.start)
-	case s.mono:
-		s.rec.dur = time.Since(s.rec.start) // reads the monotonic clock only
-	default:
-		s.rec.dur = time.Now().Sub(s.rec.start)
 	}
 	s.finished = true
 	s.mu.Unlock()
