@@ -92,15 +92,51 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	group := h.naming.GroupName()
 	if h.root == nil && group == "" {
 		// Fast path: the record's attributes are at the top level, and the record has room for
-		// five inline, so the usual ids cost no allocation. Clone keeps AddAttrs from writing into
-		// an array that a copy of the record shares.
-		r = r.Clone()
-		h.naming.Range(m, func(f, v string) bool {
-			if !h.taken(f) && !recordHas(&r, f) { // recordHas also sees the MDC fields added so far
-				r.AddAttrs(slog.String(f, v))
+		// five inline, so the usual ids cost no allocation.
+		// The names in use are the record's top-level keys, then the MDC fields added. They are
+		// kept in a small array, so each MDC field is checked without walking the record again;
+		// past its size, or when the record has a key-less attribute (an inlined group), recordHas
+		// walks the record. The fields are added in batches: AddAttrs is not cheap.
+		var names [8]string
+		var batch [5]slog.Attr
+		n, nb, walk := 0, 0, false
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "" || n == len(names) {
+				walk = true
+				return false
 			}
+			names[n] = a.Key
+			n++
 			return true
 		})
+		h.naming.Range(m, func(f, v string) bool {
+			if h.taken(f) {
+				return true
+			}
+			if walk {
+				if recordHas(&r, f) || slices.ContainsFunc(batch[:nb], func(a slog.Attr) bool { return a.Key == f }) {
+					return true
+				}
+			} else {
+				if slices.Contains(names[:n], f) {
+					return true
+				}
+				if n < len(names) {
+					names[n] = f
+					n++
+				} else {
+					walk = true
+				}
+			}
+			if nb == len(batch) {
+				addAttrs(&r, batch[:])
+				nb = 0
+			}
+			batch[nb] = slog.String(f, v)
+			nb++
+			return true
+		})
+		addAttrs(&r, batch[:nb])
 		return h.next.Handle(ctx, r)
 	}
 
@@ -124,8 +160,7 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 		attrs = []slog.Attr{{Key: group, Value: slog.GroupValue(attrs...)}}
 	}
 	if h.root == nil {
-		r = r.Clone()
-		r.AddAttrs(attrs...)
+		addAttrs(&r, attrs)
 		return h.next.Handle(ctx, r)
 	}
 	// A group is open: build, for this record, the handler chain with the MDC at the top level.
@@ -173,6 +208,22 @@ func (h *handler) WithGroup(name string) slog.Handler {
 	}
 	c.ops = append(slices.Clip(h.ops), op{group: name})
 	return &c
+}
+
+// inlineAttrs is the number of attributes a slog.Record holds in its own array (nAttrsInline).
+const inlineAttrs = 5
+
+// addAttrs adds as to r, a copy of the caller's record. Attributes past the inline ones go to a
+// slice that copies of a record share; Clone (which clips it) then keeps AddAttrs from writing into
+// the caller's. The inline ones need no Clone, which saves copying the record twice.
+func addAttrs(r *slog.Record, as []slog.Attr) {
+	if len(as) == 0 {
+		return
+	}
+	if r.NumAttrs()+len(as) > inlineAttrs {
+		*r = r.Clone()
+	}
+	r.AddAttrs(as...)
 }
 
 // taken reports whether a top-level attribute bound with WithAttrs has key f.
