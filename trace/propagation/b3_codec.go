@@ -85,35 +85,21 @@ func decodeB3(c Carrier, lim limits) (r record, present bool, err error) {
 	if err := r.checkIDs(); err != nil {
 		return record{}, true, err
 	}
-	var found []b3Baggage
-	tooMany, badKey := false, false
-	c.Range(func(k, v string) bool {
-		if !hasPrefixFold(k, b3BaggagePrefix) {
-			return true
+	col := b3Collector{}
+	if h, ok := c.(HeaderCarrier); ok { // the common case, without a closure that escapes
+		for k, v := range h {
+			if len(v) > 0 && !col.add(k, v[0]) {
+				break
+			}
 		}
-		if len(found) >= 4*trace.MaxBaggageEntries { // duplicates in other spellings aside, this is too many
-			tooMany = true
-			return false
-		}
-		b := b3Baggage{raw: k, value: v}
-		if hasPrefixFold(k, b3SysPrefix) {
-			b.sys, b.key = true, strings.ToLower(k[len(b3SysPrefix):])
-		} else {
-			b.key = strings.ToLower(k[len(b3BaggagePrefix):])
-		}
-		if !isToken(b.key) && b.key != "" {
-			badKey = true
-			return false
-		}
-		if b.key != "" && v != "" {
-			found = append(found, b)
-		}
-		return true
-	})
-	if tooMany {
+	} else {
+		c.Range(col.add)
+	}
+	found := col.found
+	if col.tooMany {
 		return record{}, true, ErrTooManyBaggage
 	}
-	if badKey {
+	if col.badKey {
 		return record{}, true, ErrInvalidBaggageKey
 	}
 	if len(found) == 0 {
@@ -128,6 +114,11 @@ func decodeB3(c Carrier, lim limits) (r record, present bool, err error) {
 	})
 	budget := baggageBudget{lim: lim.orDefault()}
 	for _, b := range found {
+		if b.sys && r.sys == nil {
+			r.sys = make([]entry, 0, len(found))
+		} else if !b.sys && r.biz == nil {
+			r.biz = make([]entry, 0, len(found))
+		}
 		v := UnescapeSOFA(b.value)
 		var added bool
 		if b.sys {
@@ -142,4 +133,34 @@ func decodeB3(c Carrier, lim limits) (r record, present bool, err error) {
 		}
 	}
 	return r, true, nil
+}
+
+// b3Collector gathers baggage headers while ranging over a carrier.
+type b3Collector struct {
+	found           []b3Baggage
+	tooMany, badKey bool
+}
+
+func (col *b3Collector) add(k, v string) bool {
+	if !hasPrefixFold(k, b3BaggagePrefix) {
+		return true
+	}
+	if len(col.found) >= 4*trace.MaxBaggageEntries { // duplicates in other spellings aside, this is too many
+		col.tooMany = true
+		return false
+	}
+	b := b3Baggage{raw: k, value: v}
+	if hasPrefixFold(k, b3SysPrefix) {
+		b.sys, b.key = true, strings.ToLower(k[len(b3SysPrefix):])
+	} else {
+		b.key = strings.ToLower(k[len(b3BaggagePrefix):])
+	}
+	if !isToken(b.key) && b.key != "" {
+		col.badKey = true
+		return false
+	}
+	if b.key != "" && v != "" {
+		col.found = append(col.found, b)
+	}
+	return true
 }
