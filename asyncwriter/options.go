@@ -184,8 +184,8 @@ func WithReportInterval(d time.Duration) Option {
 
 // WithErrorFunc sets a callback told about write errors of a Writer's destination and about
 // panics of a handler or destination (as *PanicError). total is the number of such errors so far.
-// It is called on the consumer goroutine, at most once per report interval, so it must not call
-// Flush or Close.
+// It is called on the consumer goroutine (or in Close), at most once per report interval, so it
+// must not call Flush or Close, nor Write to the same Writer.
 func WithErrorFunc(fn func(err error, total uint64)) Option {
 	return optionFunc(func(c *config) { c.onError = fn })
 }

@@ -100,6 +100,9 @@ type limiter struct {
 }
 
 func (l *limiter) allow() bool {
+	if l.interval == 0 {
+		return true
+	}
 	now := int64(time.Since(l.base)) + 1
 	last := l.last.Load()
 	if last != 0 && now-last < l.interval {

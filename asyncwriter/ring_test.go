@@ -326,3 +326,19 @@ func TestRingCloseWhilePublishing(t *testing.T) {
 		})
 	}
 }
+
+// TestRingZeroAllocs: publishing through a closure that captures locals allocates nothing.
+func TestRingZeroAllocs(t *testing.T) {
+	r, err := NewRing[item](HandlerFunc[item](func(*item, int64, bool) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	p, n := 1, 0
+	if a := testing.AllocsPerRun(10000, func() {
+		n++
+		_ = r.Publish(func(ev *item) { ev.producer, ev.n = p, n })
+	}); a != 0 {
+		t.Fatalf("%v allocations per Publish", a)
+	}
+}

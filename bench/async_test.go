@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"log"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -76,20 +77,20 @@ func BenchmarkAsync(b *testing.B) {
 		w := diode.NewWriter(dst, 1024, 0, func(n int) { missed.Add(int64(n)) })
 		asyncProduce(b, w)
 		// The diode's Close drops what is still queued: wait until every line is delivered or
-		// known missed, or until no progress is seen for a while (missed lines at the tail are
+		// known missed, or until no progress is seen for 2 ms (missed lines at the tail are
 		// never reported).
-		last, idle := int64(-1), 0
-		for idle < 100 {
+		last, since := int64(-1), time.Now()
+		for {
 			got := dst.lines.Load() + missed.Load()
 			if got >= int64(b.N) {
 				break
 			}
-			if got == last {
-				idle++
-			} else {
-				last, idle = got, 0
+			if got != last {
+				last, since = got, time.Now()
+			} else if time.Since(since) > 2*time.Millisecond {
+				break
 			}
-			time.Sleep(10 * time.Microsecond)
+			runtime.Gosched()
 		}
 		_ = w.Close()
 		b.StopTimer()
