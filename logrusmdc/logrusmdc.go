@@ -8,6 +8,10 @@
 // Fields of the entry (WithField, WithFields) win over MDC fields of the same name; see "Collisions"
 // in package mdc. As with any logrus field, an MDC field named like one of the formatter's own keys
 // (time, msg, level) is renamed by logrus to fields.time and so on; keep MDC keys clear of those.
+//
+// Keys and values are passed on unchanged, whatever their size; logrus's JSON formatter (through
+// encoding/json) writes each byte of invalid UTF-8 as U+FFFD; its text formatter writes a value
+// with invalid UTF-8 Go-quoted ("a\xffb") and a key as it is. A nil context has no MDC.
 package logrusmdc
 
 import (

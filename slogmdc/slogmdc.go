@@ -9,6 +9,9 @@
 // the Naming has a Group, then they sit in that one group at the top level). Attributes given at the
 // call site, or bound with WithAttrs before any group, win over MDC fields of the same name; see
 // "Collisions" in package mdc.
+//
+// Keys and values are passed on unchanged, whatever their size; slog's JSON handler writes each byte
+// of invalid UTF-8 as U+FFFD. A nil context has no MDC.
 package slogmdc
 
 import (

@@ -9,7 +9,11 @@
 // The carrier works at the call site, bound with logger.With (child loggers inherit it), with the
 // sugared logger (sugar.Infow("paid", zapmdc.Ctx(ctx))) and through zapcore.NewTee. Code that cannot
 // wrap its core can call Fields instead. Fields given by the caller win over MDC fields of the same
-// name; see "Collisions" in package mdc.
+// name; see "Collisions" in package mdc. Fields added with zap.Inline cannot be seen before they are
+// encoded, so they do not take part in that rule.
+//
+// Keys and values are passed on unchanged, whatever their size; zap's JSON encoder writes each byte
+// of invalid UTF-8 as U+FFFD. A nil context carries no MDC.
 package zapmdc
 
 import (
@@ -135,8 +139,17 @@ func (c *core) With(fields []zapcore.Field) zapcore.Core {
 		return c
 	}
 	n := *c
-	n.Core = c.Core.With(fields)
-	n.direct = isDirect(n.Core)
+	onlyCarriers := true
+	for i := range fields {
+		if _, ok := carried(&fields[i]); !ok {
+			onlyCarriers = false
+			break
+		}
+	}
+	if !onlyCarriers { // the wrapped core would print nothing for a carrier: spare it the clone
+		n.Core = c.Core.With(fields)
+		n.direct = isDirect(n.Core)
+	}
 	if c.root != nil {
 		n.after = append(slices.Clip(c.after), fields...)
 	}
