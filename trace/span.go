@@ -408,7 +408,12 @@ type FinishedSpan struct {
 }
 
 // App returns the application name of the tracer ("local.app").
-func (f *FinishedSpan) App() string { return f.tracer.app }
+func (f *FinishedSpan) App() string {
+	if f.tracer == nil {
+		return ""
+	}
+	return f.tracer.app
+}
 
 // Operation returns the operation name given to Start.
 func (f *FinishedSpan) Operation() string { return f.operation }

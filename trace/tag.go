@@ -34,7 +34,7 @@ type TagValue struct {
 func (v TagValue) Kind() TagKind { return v.kind }
 
 // String returns v as text: the string itself, the decimal integer, or "true"/"false". It
-// allocates only for integers; encoders use AppendText or Int64 instead.
+// allocates only for integers and booleans; encoders use Append or Int64 instead.
 func (v TagValue) String() string {
 	switch v.kind {
 	case TagInt:
@@ -45,8 +45,8 @@ func (v TagValue) String() string {
 	return v.s
 }
 
-// AppendText appends v as String renders it to dst.
-func (v TagValue) AppendText(dst []byte) []byte {
+// Append appends v, as String renders it, to dst.
+func (v TagValue) Append(dst []byte) []byte {
 	switch v.kind {
 	case TagInt:
 		return strconv.AppendInt(dst, v.n, 10)

@@ -276,7 +276,7 @@ func TestFinishedRecord(t *testing.T) {
 	if got := strings.Join(tags, " "); got != want || f.NumTags() != 7 {
 		t.Fatalf("tags %q, want %q", got, want)
 	}
-	if v, ok := f.Tag("req.size.bytes"); !ok || v.Int64() != 12 || string(v.AppendText(nil)) != "12" {
+	if v, ok := f.Tag("req.size.bytes"); !ok || v.Int64() != 12 || string(v.Append(nil)) != "12" {
 		t.Fatal("Tag lookup")
 	}
 	if v, _ := f.Tag("cached"); !v.Bool() {
