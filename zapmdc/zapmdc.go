@@ -238,8 +238,8 @@ func (c *core) expand(b *fieldBuf, ent zapcore.Entry, fields []zapcore.Field, m 
 	}
 	group := c.naming.GroupName()
 	if group == "" {
-		c.naming.Range(m, func(f, v string) bool {
-			if !taken(f) && !has(b.fs, f) {
+		m.Range(func(k, v string) bool {
+			if f, ok := c.naming.Field(k); ok && !taken(f) && !has(b.fs, f) {
 				b.fs = append(b.fs, zap.String(f, v))
 			}
 			return true
