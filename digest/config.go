@@ -1,0 +1,245 @@
+package digest
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tracemdc/tracemdc/internal/digestread"
+	"github.com/tracemdc/tracemdc/rolling"
+)
+
+// Format is the line format of digest and stat logs.
+type Format int
+
+const (
+	// JSON writes one JSON object per line. It is the default.
+	JSON Format = iota
+	// CSV writes comma-separated values in the same field order; '%', ',', '\n' and '\r' inside a
+	// value are written %25, %2C, %0A and %0D.
+	CSV
+)
+
+// String returns "json" or "csv".
+func (f Format) String() string {
+	if f == CSV {
+		return "csv"
+	}
+	return "json"
+}
+
+// Policy says what Report does when the queue is full.
+type Policy int
+
+const (
+	// Discard drops the span (counted in Stats.Discarded and reported in tracer-self.log): the
+	// request never waits for the disk. It is the default, as in SOFATracer.
+	Discard Policy = iota
+	// Block makes Report wait for a free slot: no span is ever lost to a full queue.
+	Block
+)
+
+// String returns "discard" or "block".
+func (p Policy) String() string {
+	if p == Block {
+		return "block"
+	}
+	return "discard"
+}
+
+// Period says when the log files roll by time.
+type Period int
+
+const (
+	// Daily rolls every file on the first write after local midnight (name.log.2024-05-01). It is
+	// the default, as in SOFATracer.
+	Daily Period = iota
+	// Hourly rolls every hour (name.log.2024-05-01_13).
+	Hourly
+	// SizeOnly rolls by size only (Config.MaxSizeMB).
+	SizeOnly
+)
+
+// Defaults of Config.
+const (
+	DefaultQueueCapacity = 1024
+	DefaultStatInterval  = 60 * time.Second
+	DefaultMaxValueBytes = 8 << 10
+	DefaultLogType       = "span"
+	// MaxStatKeys is the most stat keys a log type aggregates in one interval; one more clears them
+	// (as SOFATracer does) and says so in tracer-self.log.
+	MaxStatKeys = 5000
+	// MaxLogTypes is the most distinct log types a reporter opens files for; spans of further log
+	// types go to DefaultLogType (counted in Stats.LogTypeOverflow).
+	MaxLogTypes = 256
+)
+
+// Config configures a Reporter. The zero Config works: JSON lines under $HOME/logs/tracelog (see
+// Root), daily rolling kept 7 days, a queue of 1024 spans that drops when full, stats every minute.
+type Config struct {
+	// Root is the log root; files go to <Root>/tracelog/ and load-test spans to
+	// <Root>/tracelog/shadow/. Empty means $TRACEMDC_LOG_PATH, else $SOFA_TRACER_LOGGING_PATH, else
+	// $HOME/logs.
+	Root string
+	// Format is the line format, JSON (default) or CSV.
+	Format Format
+	// QueueCapacity is the number of spans the queue holds (rounded up to a power of two); 0 means
+	// DefaultQueueCapacity.
+	QueueCapacity int
+	// Policy is what Report does when the queue is full: Discard (default) or Block.
+	Policy Policy
+	// Rolling is the time rolling of every file: Daily (default), Hourly or SizeOnly.
+	Rolling Period
+	// MaxSizeMB rolls a file when it would grow past this many megabytes; 0 means no size limit.
+	MaxSizeMB int
+	// MaxAgeDays is the retention of rolled files in calendar days; 0 means 7, negative forever.
+	MaxAgeDays int
+	// MaxBackups is the most rolled files kept per log file; 0 means no limit.
+	MaxBackups int
+	// Compress gzips rolled files.
+	Compress bool
+	// FileMode is the permission of new files; 0 means 0644.
+	FileMode os.FileMode
+	// Location is the time zone of the time fields and of rolling; nil means time.Local.
+	Location *time.Location
+	// StatInterval is the stat log interval; 0 means DefaultStatInterval, a negative value turns
+	// stat logs off.
+	StatInterval time.Duration
+	// Disabled lists log types that get neither digest nor stat lines; their spans are counted in
+	// Stats.Disabled and go no further.
+	Disabled []string
+	// Encoders maps log types to their encoders. http-server and http-client have built-in
+	// encoders (HTTPServerEncoder, HTTPClientEncoder), which an entry here replaces; other log types
+	// without an entry use GenericEncoder.
+	Encoders map[string]Encoder
+	// DefaultLogType is the log type of spans that have none; empty means DefaultLogType ("span").
+	DefaultLogType string
+	// MaxValueBytes is the longest value written; longer values are cut at a character boundary
+	// and end with "...(truncated N bytes)". 0 means DefaultMaxValueBytes, negative no limit.
+	MaxValueBytes int
+	// LogDroppedIDs writes the trace id and span id of every discarded span to tracer-self.log (at
+	// most 100 a second; the rest are counted), besides the counts that are always written.
+	LogDroppedIDs bool
+	// Zone is the zone written in static-info.log (SOFA's LDC zone); empty by default.
+	Zone string
+	// Clock returns the current time for stat and self-log lines and for rolling; nil means
+	// time.Now. Span times come from the spans. Meant for tests.
+	Clock func() time.Time
+
+	// openFile opens a log file; nil means rolling.New. Tests replace it to inject disk faults.
+	openFile func(rolling.Config) (io.WriteCloser, error)
+}
+
+// config is Config with its defaults filled in.
+type config struct {
+	Config
+	dir      string // <root>/tracelog
+	disabled map[string]bool
+	encoders map[string]Encoder
+	limit    int
+}
+
+func (c Config) resolve() config {
+	cfg := config{Config: c}
+	if cfg.Root == "" {
+		cfg.Root = digestread.DefaultRoot()
+	}
+	cfg.dir = digestread.DigestDir(cfg.Root)
+	if cfg.QueueCapacity <= 0 {
+		cfg.QueueCapacity = DefaultQueueCapacity
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	if cfg.StatInterval == 0 {
+		cfg.StatInterval = DefaultStatInterval
+	}
+	if cfg.DefaultLogType == "" {
+		cfg.DefaultLogType = DefaultLogType
+	}
+	cfg.DefaultLogType = safeName(cfg.DefaultLogType)
+	switch {
+	case cfg.MaxValueBytes == 0:
+		cfg.limit = DefaultMaxValueBytes
+	case cfg.MaxValueBytes > 0:
+		cfg.limit = cfg.MaxValueBytes
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.openFile == nil {
+		cfg.openFile = func(rc rolling.Config) (io.WriteCloser, error) { return rolling.New(rc) }
+	}
+	cfg.disabled = make(map[string]bool, len(cfg.Disabled))
+	for _, t := range cfg.Disabled {
+		cfg.disabled[t] = true
+	}
+	cfg.encoders = map[string]Encoder{LogTypeHTTPServer: httpServerEnc, LogTypeHTTPClient: httpClientEnc}
+	for t, e := range cfg.Encoders {
+		if e != nil {
+			cfg.encoders[t] = e
+		}
+	}
+	return cfg
+}
+
+// rollingConfig returns the rolling configuration of the file name in dir.
+func (c *config) rollingConfig(path string) rolling.Config {
+	rc := rolling.Config{
+		Filename:   path,
+		MaxSizeMB:  c.MaxSizeMB,
+		Location:   c.Location,
+		MaxAgeDays: c.MaxAgeDays,
+		MaxBackups: c.MaxBackups,
+		Compress:   c.Compress,
+		FileMode:   c.FileMode,
+		Clock:      c.Clock,
+	}
+	switch c.Rolling {
+	case Hourly:
+		rc.Rolling = rolling.Hourly
+	case SizeOnly:
+		rc.Rolling = rolling.None
+	default:
+		rc.Rolling = rolling.Daily
+	}
+	return rc
+}
+
+// path returns the path of a log file: <dir>/[shadow/]<name>.
+func (c *config) path(name string, shadow bool) string {
+	if shadow {
+		return filepath.Join(c.dir, "shadow", name)
+	}
+	return filepath.Join(c.dir, name)
+}
+
+// safeName makes a log type usable in a file name: characters outside [0-9A-Za-z._-] become '_',
+// a leading '.' too, and it is cut to 64 bytes. It allocates only for names it changes.
+func safeName(s string) string {
+	ok := s != "" && len(s) <= 64 && s[0] != '.'
+	for i := 0; ok && i < len(s); i++ {
+		ok = nameChar(s[i])
+	}
+	if ok {
+		return s
+	}
+	if s == "" {
+		return "_"
+	}
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if !nameChar(c) || (i == 0 && c == '.') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+func nameChar(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == '_' || c == '-'
+}

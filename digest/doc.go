@@ -1,0 +1,45 @@
+// Package digest writes SOFATracer-compatible digest and stat logs for package trace: a Reporter
+// turns every finished sampled span into exactly one line of <root>/tracelog/<logType>-digest.log
+// (load-test spans: tracelog/shadow/), aggregates every span into <logType>-stat.log lines once per
+// interval, and writes the tracer's own errors, rate-limited, to tracer-self.log. All of it happens
+// off the request path, on one consumer goroutine fed by an asyncwriter.Ring.
+//
+//	r, err := digest.New(digest.Config{}) // JSON, $HOME/logs/tracelog, daily rolling, 1024-span queue
+//	if err != nil { ... }
+//	defer r.Close()
+//	tracer := trace.New("shop", trace.WithReporter(r))
+//
+// # Lines
+//
+// A digest line holds, in this order: time (span end, yyyy-MM-dd HH:mm:ss.SSS in Config.Location),
+// local.app, traceId, spanId, span.kind, result.code, current.thread.name, time.cost.milliseconds
+// ("<n>ms"), then the fields of the log type's Encoder, then sys.baggage and biz.baggage (k=v&k=v&,
+// with '%', '&' and '=' escaped as %25, %26, %3D). The built-in encoders write the SOFA HTTP layouts
+// (http-server: request.url, method, req.size.bytes, resp.size.bytes, error; http-client: the same with
+// remote.app instead of error); other log types get operation and their tags. Go has no thread
+// names: current.thread.name is the span's TagThreadName tag when set, else "goroutine".
+//
+// Every value is escaped (JSON: quotes, control characters, U+2028/2029, invalid UTF-8 replaced;
+// CSV: %, comma, CR, LF as %25, %2C, %0D, %0A) and cut at Config.MaxValueBytes with a
+// "...(truncated N bytes)" marker, so one span is always exactly one line. Encoding reuses the
+// reporter's buffers: no allocation per span once they have grown.
+//
+// # Stat lines
+//
+// Every span, sampled or not, counts in the stat table of its log type, keyed by local.app and
+// request.url + method (log types with an HTTP encoder) or the operation (others), plus success and
+// the load-test mark. Success is SOFA's rule: an HTTP status 1xx, 2xx, 301 or 302 (clients also
+// "00"); "00" for the others. Each interval (Config.StatInterval) prints one line per key with
+// count > 0, and Close prints the partial last interval; load-test keys go to shadow/. A table
+// past MaxStatKeys keys is cleared and the self log says so.
+//
+// # Queue, errors and Close
+//
+// With the Discard policy (the default) a full queue drops the span, counted in Stats.Discarded
+// and written to the self log once a second (with every dropped id when Config.LogDroppedIDs is
+// on); Block makes Report wait instead. Each file's lines of a batch are written with one Write. A
+// failed write is counted, self-logged, and its lines are kept (up to 4 MiB per file) and written
+// with the next batch; beyond that they are counted in Stats.Lost. Close drains the queue, writes
+// the last stat interval and closes every file. Each open log file costs one goroutine of lumberjack
+// that outlives Close (see package rolling).
+package digest

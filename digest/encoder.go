@@ -1,0 +1,304 @@
+package digest
+
+import (
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/tracemdc/tracemdc/internal/digestread"
+	"github.com/tracemdc/tracemdc/trace"
+)
+
+// Built-in log types, as the spans of package trace/httptrace name them.
+const (
+	LogTypeHTTPServer = "http-server"
+	LogTypeHTTPClient = "http-client"
+)
+
+// TagThreadName is the tag whose value a digest line shows as current.thread.name. Go has no thread
+// names: a span without this tag shows DefaultThreadName.
+const TagThreadName = digestread.FieldThreadName
+
+// DefaultThreadName is the current.thread.name of a span without the TagThreadName tag.
+const DefaultThreadName = "goroutine"
+
+// FieldEncoder receives the fields of one digest line, in line order. The same calls make a JSON
+// object member ("key":value) or a comma-separated column (value only, the key is dropped), so one
+// Encoder serves both formats. Strings are escaped and cut at Config.MaxValueBytes.
+type FieldEncoder interface {
+	AddString(key, value string)
+	AddInt(key string, value int64)
+	AddBool(key string, value bool)
+	// AddTag adds a tag value with its type: a JSON number or boolean for int and bool tags.
+	AddTag(key string, value trace.TagValue)
+}
+
+// Encoder writes the component fields of a digest line: the fields between the common fields
+// (time … time.cost.milliseconds, written by the reporter) and the two baggage fields (written by
+// the reporter too). EncodeFields runs on the reporter's consumer goroutine, one span at a time; it
+// must not keep enc or call it after returning. A panic in it is recovered: the span's line is
+// dropped whole and counted (Stats.EncodePanics).
+type Encoder interface {
+	EncodeFields(s *trace.FinishedSpan, enc FieldEncoder)
+}
+
+// EncoderFunc is an Encoder made of a function.
+type EncoderFunc func(s *trace.FinishedSpan, enc FieldEncoder)
+
+// EncodeFields calls f.
+func (f EncoderFunc) EncodeFields(s *trace.FinishedSpan, enc FieldEncoder) { f(s, enc) }
+
+// httpEncoder is the SOFA HTTP layout: request.url, method, req.size.bytes, resp.size.bytes, then
+// error (server) or remote.app (client). Its log types aggregate stats on url and method, with the
+// HTTP success rule.
+type httpEncoder struct{ client bool }
+
+// HTTPServerEncoder returns the built-in encoder of http-server lines (SOFATracer's Spring MVC
+// layout). Register it for other server log types (say "spring-mvc") to get the same layout and the
+// HTTP stat key and success rule.
+func HTTPServerEncoder() Encoder { return httpServerEnc }
+
+// HTTPClientEncoder returns the built-in encoder of http-client lines.
+func HTTPClientEncoder() Encoder { return httpClientEnc }
+
+var (
+	httpServerEnc Encoder = &httpEncoder{client: false}
+	httpClientEnc Encoder = &httpEncoder{client: true}
+	genericEnc    Encoder = genericEncoder{}
+)
+
+// GenericEncoder returns the encoder of log types without one of their own: operation, then every
+// tag in the order its key was first set (tags named like a common or baggage field are left out,
+// and the current.thread.name tag is shown in its common field), then error when the span has an
+// error and no error tag.
+func GenericEncoder() Encoder { return genericEnc }
+
+func (e *httpEncoder) EncodeFields(s *trace.FinishedSpan, enc FieldEncoder) {
+	tagString(s, enc, digestread.FieldRequestURL)
+	tagString(s, enc, digestread.FieldMethod)
+	tagInt(s, enc, digestread.FieldReqSize)
+	tagInt(s, enc, digestread.FieldRespSize)
+	if e.client {
+		tagString(s, enc, digestread.FieldRemoteApp)
+		return
+	}
+	if v, ok := s.Tag(digestread.FieldError); ok {
+		enc.AddTag(digestread.FieldError, v)
+		return
+	}
+	enc.AddString(digestread.FieldError, s.ErrorMessage())
+}
+
+func tagString(s *trace.FinishedSpan, enc FieldEncoder, key string) {
+	v, _ := s.Tag(key)
+	enc.AddTag(key, v) // the zero TagValue is ""
+}
+
+func tagInt(s *trace.FinishedSpan, enc FieldEncoder, key string) {
+	v, ok := s.Tag(key)
+	if !ok {
+		enc.AddInt(key, 0)
+		return
+	}
+	enc.AddTag(key, v)
+}
+
+type genericEncoder struct{}
+
+func (genericEncoder) EncodeFields(s *trace.FinishedSpan, enc FieldEncoder) {
+	enc.AddString(digestread.FieldOperation, s.Operation())
+	hasErr := false
+	for t := range s.Tags {
+		if reservedField(t.Key) {
+			continue
+		}
+		if t.Key == digestread.FieldError {
+			hasErr = true
+		}
+		enc.AddTag(t.Key, t.Value)
+	}
+	if !hasErr && s.Err() != nil {
+		enc.AddString(digestread.FieldError, s.ErrorMessage())
+	}
+}
+
+// reservedField reports whether key is a field the reporter writes itself.
+func reservedField(key string) bool {
+	switch key {
+	case digestread.FieldTime, digestread.FieldLocalApp, digestread.FieldTraceID, digestread.FieldSpanID,
+		digestread.FieldSpanKind, digestread.FieldResultCode, digestread.FieldThreadName, digestread.FieldCost,
+		digestread.FieldOperation, digestread.FieldSysBaggage, digestread.FieldBizBaggage:
+		return true
+	}
+	return false
+}
+
+// lineEncoder appends one line to buf in JSON or CSV. It implements FieldEncoder; the reporter keeps
+// one and reuses it, so encoding allocates nothing once buffers have grown.
+type lineEncoder struct {
+	buf     []byte
+	scratch []byte // baggage text before escaping
+	csv     bool
+	limit   int
+	loc     *time.Location
+}
+
+var _ FieldEncoder = (*lineEncoder)(nil)
+
+// key starts a field: the separator, and for JSON the quoted key and colon.
+func (e *lineEncoder) key(k string) {
+	if e.csv {
+		e.buf = append(e.buf, ',')
+		return
+	}
+	e.buf = append(e.buf, ',')
+	e.buf = appendJSONString(e.buf, k, e.limit)
+	e.buf = append(e.buf, ':')
+}
+
+func (e *lineEncoder) str(s string) {
+	if e.csv {
+		e.buf = appendCSVField(e.buf, s, e.limit)
+	} else {
+		e.buf = appendJSONString(e.buf, s, e.limit)
+	}
+}
+
+func (e *lineEncoder) AddString(key, value string) {
+	e.key(key)
+	e.str(value)
+}
+
+func (e *lineEncoder) AddInt(key string, value int64) {
+	e.key(key)
+	e.buf = strconv.AppendInt(e.buf, value, 10)
+}
+
+func (e *lineEncoder) AddBool(key string, value bool) {
+	e.key(key)
+	e.buf = strconv.AppendBool(e.buf, value)
+}
+
+func (e *lineEncoder) AddTag(key string, value trace.TagValue) {
+	switch value.Kind() {
+	case trace.TagInt:
+		e.AddInt(key, value.Int64())
+	case trace.TagBool:
+		e.AddBool(key, value.Bool())
+	default:
+		// String of a string TagValue returns the string itself: no allocation.
+		e.AddString(key, value.String())
+	}
+}
+
+// begin writes the common fields of s.
+func (e *lineEncoder) begin(s *trace.FinishedSpan) {
+	if e.csv {
+		e.buf = appendTime(e.buf, s.End().In(e.loc))
+	} else {
+		e.buf = append(e.buf, `{"time":"`...)
+		e.buf = appendTime(e.buf, s.End().In(e.loc))
+		e.buf = append(e.buf, '"')
+	}
+	e.AddString(digestread.FieldLocalApp, s.App())
+	e.AddString(digestread.FieldTraceID, s.TraceID())
+	e.AddString(digestread.FieldSpanID, s.SpanID())
+	e.AddString(digestread.FieldSpanKind, s.Kind().String())
+	e.AddString(digestread.FieldResultCode, s.ResultCode())
+	if v, ok := s.Tag(TagThreadName); ok {
+		e.AddTag(digestread.FieldThreadName, v)
+	} else {
+		e.AddString(digestread.FieldThreadName, DefaultThreadName)
+	}
+	e.key(digestread.FieldCost)
+	if !e.csv {
+		e.buf = append(e.buf, '"')
+	}
+	e.buf = strconv.AppendInt(e.buf, s.Duration().Milliseconds(), 10)
+	e.buf = append(e.buf, "ms"...)
+	if !e.csv {
+		e.buf = append(e.buf, '"')
+	}
+}
+
+// end writes the two baggage fields and the line end.
+func (e *lineEncoder) end(s *trace.FinishedSpan) {
+	e.baggage(digestread.FieldSysBaggage, s.SysBaggage())
+	e.baggage(digestread.FieldBizBaggage, s.BizBaggage())
+	if !e.csv {
+		e.buf = append(e.buf, '}')
+	}
+	e.buf = append(e.buf, '\n')
+}
+
+// baggage writes b in SOFA's serialized form, k=v&k=v&, with '%', '&' and '=' of keys and values
+// escaped as %25, %26 and %3D, then escaped again for the line format.
+func (e *lineEncoder) baggage(key string, b trace.Baggage) {
+	sc := e.scratch[:0]
+	for k, v := range b.Range {
+		sc = appendBaggageText(sc, k)
+		sc = append(sc, '=')
+		sc = appendBaggageText(sc, v)
+		sc = append(sc, '&')
+	}
+	e.scratch = sc
+	var text string
+	if len(sc) > 0 {
+		// sc is not modified while text is in use (until the next baggage call).
+		text = unsafe.String(&sc[0], len(sc))
+	}
+	e.AddString(key, text)
+}
+
+func appendBaggageText(b []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '%':
+			esc = "%25"
+		case '&':
+			esc = "%26"
+		case '=':
+			esc = "%3D"
+		default:
+			continue
+		}
+		b = append(b, s[start:i]...)
+		b = append(b, esc...)
+		start = i + 1
+	}
+	return append(b, s[start:]...)
+}
+
+// appendTime appends t as yyyy-MM-dd HH:mm:ss.SSS (digestread.TimeLayout) without allocating.
+func appendTime(b []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	ms := t.Nanosecond() / int(time.Millisecond)
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, digestread.TimeLayout)
+	}
+	b = appendDigits(b, y, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(mo), 2)
+	b = append(b, '-')
+	b = appendDigits(b, d, 2)
+	b = append(b, ' ')
+	b = appendDigits(b, h, 2)
+	b = append(b, ':')
+	b = appendDigits(b, mi, 2)
+	b = append(b, ':')
+	b = appendDigits(b, s, 2)
+	b = append(b, '.')
+	return appendDigits(b, ms, 3)
+}
+
+func appendDigits(b []byte, v, width int) []byte {
+	var tmp [4]byte
+	for i := width - 1; i >= 0; i-- {
+		tmp[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, tmp[:width]...)
+}

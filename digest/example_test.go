@@ -1,0 +1,51 @@
+package digest_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tracemdc/tracemdc/digest"
+	"github.com/tracemdc/tracemdc/trace"
+)
+
+// fixedIDs makes the example's ids predictable.
+type fixedIDs struct{}
+
+func (fixedIDs) TraceID() string                            { return "0ad1348f1403169275002100356696" }
+func (fixedIDs) RootSpanID() string                         { return "0" }
+func (fixedIDs) ChildSpanID(parent string, n uint64) string { return fmt.Sprint(parent, ".", n) }
+
+// A reporter writing JSON digest lines under a temporary log root; the span's times are fixed so the
+// line is predictable.
+func Example() {
+	root, _ := os.MkdirTemp("", "digest-example")
+	defer os.RemoveAll(root)
+
+	r, err := digest.New(digest.Config{Root: root, Location: time.UTC})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	tracer := trace.New("shop", trace.WithReporter(r), trace.WithIDGenerator(fixedIDs{}))
+
+	start := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	_, span := tracer.Start(context.Background(), "GET /orders",
+		trace.WithKind(trace.KindServer), trace.WithLogType(digest.LogTypeHTTPServer), trace.WithStartTime(start))
+	span.SetTag("request.url", "http://shop/orders")
+	span.SetTag("method", "GET")
+	span.SetTagInt("resp.size.bytes", 42)
+	span.SetResultCode("200")
+	span.SetBaggageItem("user", "a&b=c")
+	span.FinishAt(start.Add(15 * time.Millisecond))
+
+	if err := r.Close(); err != nil {
+		fmt.Println(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(root, "tracelog", "http-server-digest.log"))
+	fmt.Print(string(b))
+	// Output:
+	// {"time":"2024-05-01 12:00:00.015","local.app":"shop","traceId":"0ad1348f1403169275002100356696","spanId":"0","span.kind":"server","result.code":"200","current.thread.name":"goroutine","time.cost.milliseconds":"15ms","request.url":"http://shop/orders","method":"GET","req.size.bytes":0,"resp.size.bytes":42,"error":"","sys.baggage":"","biz.baggage":"user=a%26b%3Dc&"}
+}

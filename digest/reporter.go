@@ -1,0 +1,525 @@
+package digest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tracemdc/tracemdc/asyncwriter"
+	"github.com/tracemdc/tracemdc/trace"
+)
+
+const (
+	// writeThreshold is the buffered size at which a file's buffer is written before the end of
+	// the batch.
+	writeThreshold = 256 << 10
+	// maxPending is the most bytes kept for a file whose write failed, to be written again with the
+	// next batch; beyond it the buffered lines are dropped and counted in Stats.Lost.
+	maxPending = 4 << 20
+	// maxDroppedIDs is the most dropped span ids written to the self log per second.
+	maxDroppedIDs = 100
+)
+
+// Stats counts what a Reporter did. After Close, every span given to Report is in exactly one of
+// Discarded, AfterClose, Disabled, Unsampled, Written, Lost, EncodePanics.
+type Stats struct {
+	Accepted     uint64 // spans taken into the queue
+	Discarded    uint64 // spans refused because the queue was full (Discard policy)
+	AfterClose   uint64 // spans reported after Close
+	Disabled     uint64 // spans of disabled log types
+	Unsampled    uint64 // unsampled spans: counted in stat lines, no digest line
+	Written      uint64 // digest lines written to their files
+	Lost         uint64 // digest lines lost to write errors
+	EncodePanics uint64 // spans whose Encoder panicked (no line written)
+	WriteErrors  uint64 // failed opens and writes of digest and stat files
+	StatLines    uint64 // stat lines written
+	StatResets   uint64 // stat tables cleared for holding MaxStatKeys keys
+	Errors       uint64 // errors given to ReportError
+	SelfLogLines uint64 // lines written to tracer-self.log
+	Suppressed   uint64 // self-log lines suppressed by rate limiting
+}
+
+// event is one item of the queue.
+type event struct {
+	span *trace.FinishedSpan
+}
+
+// fileKey names a digest or stat file: the safe log type and the shadow flag.
+type fileKey struct {
+	name   string
+	shadow bool
+}
+
+// dest is one digest file with the lines buffered for it. Owned by the consumer goroutine.
+type dest struct {
+	path  string
+	w     io.WriteCloser
+	buf   []byte
+	lines uint64 // complete lines in buf
+	dirty bool
+}
+
+// typeInfo is what the consumer resolved about a log type.
+type typeInfo struct {
+	name   string // safe for file names
+	enc    Encoder
+	http   bool
+	client bool
+	stat   *statTable
+	dests  [2]*dest // normal, shadow
+}
+
+// Reporter is a trace.Reporter that writes one digest line per sampled span and aggregated stat
+// lines per interval, through a queue and one consumer goroutine, and the tracer's own errors to
+// tracer-self.log (it implements trace.ErrorReporter). All methods are safe for concurrent use.
+type Reporter struct {
+	cfg  config
+	ring *asyncwriter.Ring[event]
+	self *selfLog
+	stat *statAgg // nil when stat logs are off
+
+	// consumer goroutine only (and Close, after the ring stopped)
+	enc   lineEncoder
+	types map[string]*typeInfo
+	dests []*dest
+	dirty []*dest
+
+	// stat writer only (background goroutine, then Close)
+	statFiles   map[fileKey]io.WriteCloser
+	statScratch []statLine
+
+	// discards, from producers
+	dropMu      sync.Mutex
+	dropIDs     []string // trace id, span id pairs
+	dropSec     int64    // Unix second of dropN
+	dropN       int      // ids taken in dropSec
+	dropMore    uint64   // ids not taken
+	lastDiscard uint64
+
+	afterClose, disabled, unsampled, written, lost atomic.Uint64
+	encodePanics, writeErrors, statLines, resets   atomic.Uint64
+	errorsN                                        atomic.Uint64
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var (
+	_ trace.Reporter      = (*Reporter)(nil)
+	_ trace.ErrorReporter = (*Reporter)(nil)
+)
+
+// New makes a Reporter: it creates <root>/tracelog/, opens tracer-self.log, appends a line to
+// static-info.log and starts the consumer and background goroutines. Digest and stat files are
+// opened when their first line is written. Close must be called to write everything and stop the
+// goroutines.
+func New(c Config) (*Reporter, error) {
+	cfg := c.resolve()
+	r := &Reporter{
+		cfg:       cfg,
+		types:     map[string]*typeInfo{},
+		statFiles: map[fileKey]io.WriteCloser{},
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	r.enc = lineEncoder{csv: cfg.Format == CSV, limit: cfg.limit, loc: cfg.Location}
+	if err := writeStaticInfo(cfg.path("static-info.log", false), &r.cfg); err != nil {
+		return nil, fmt.Errorf("digest: %w", err)
+	}
+	sw, err := cfg.openFile(cfg.rollingConfig(cfg.path("tracer-self.log", false)))
+	if err != nil {
+		return nil, fmt.Errorf("digest: %w", err)
+	}
+	r.self = newSelfLog(sw, cfg.Clock, cfg.Location)
+	if cfg.StatInterval > 0 {
+		r.stat = newStatAgg()
+	}
+	opts := []asyncwriter.Option{
+		asyncwriter.WithCapacity(cfg.QueueCapacity),
+		asyncwriter.WithErrorFunc(func(err error, total uint64) {
+			r.self.log(levelError, "queue", "", err.Error()+" (total "+strconv.FormatUint(total, 10)+")")
+		}),
+	}
+	if cfg.Policy == Block {
+		opts = append(opts, asyncwriter.WithPolicy(asyncwriter.Block))
+	} else {
+		opts = append(opts, asyncwriter.WithPolicy(asyncwriter.Discard))
+	}
+	if cfg.LogDroppedIDs {
+		opts = append(opts, asyncwriter.WithReportInterval(0), asyncwriter.WithDiscardFunc(r.onDiscard))
+	}
+	r.ring, err = asyncwriter.NewRing[event](asyncwriter.HandlerFunc[event](r.onEvent), opts...)
+	if err != nil {
+		_ = sw.Close()
+		return nil, fmt.Errorf("digest: %w", err)
+	}
+	go r.background()
+	return r, nil
+}
+
+// Report queues s for its digest and stat lines. With the Discard policy it never waits: when the
+// queue is full s is dropped and counted. After Close, s is dropped and counted in AfterClose.
+func (r *Reporter) Report(s *trace.FinishedSpan) {
+	if s == nil {
+		return
+	}
+	if len(r.cfg.disabled) > 0 && r.cfg.disabled[r.logType(s)] {
+		r.disabled.Add(1)
+		return
+	}
+	if err := r.ring.Publish(func(ev *event) { ev.span = s }); errors.Is(err, asyncwriter.ErrClosed) {
+		r.afterClose.Add(1)
+	}
+}
+
+func (r *Reporter) logType(s *trace.FinishedSpan) string {
+	if lt := s.LogType(); lt != "" {
+		return lt
+	}
+	return r.cfg.DefaultLogType
+}
+
+// ReportError writes err, rate-limited, to tracer-self.log: recovered panics (with their stack) as
+// ERROR, refused baggage, the depth limit and other errors (such as a malformed inbound header
+// reported by httptrace) as WARN. It never blocks on the disk.
+func (r *Reporter) ReportError(err error) {
+	if err == nil {
+		return
+	}
+	r.errorsN.Add(1)
+	var pe *trace.PanicError
+	var be *trace.BaggageError
+	switch {
+	case errors.As(err, &pe):
+		r.self.log(levelError, "panic", "", pe.Error()+"\n"+string(pe.Stack))
+	case errors.As(err, &be):
+		r.self.log(levelWarn, "baggage", "", err.Error())
+	case errors.Is(err, trace.ErrDepthLimit):
+		r.self.log(levelWarn, "depth", "", err.Error())
+	default:
+		r.self.log(levelWarn, "error", "", err.Error())
+	}
+}
+
+// Flush returns when every span reported before the call has been written (or counted as lost),
+// and the self log too. Stat lines still wait for the end of their interval (or Close).
+func (r *Reporter) Flush() {
+	r.ring.Flush()
+	r.self.flush()
+}
+
+// Stats returns the reporter's counters.
+func (r *Reporter) Stats() Stats {
+	rs := r.ring.Stats()
+	return Stats{
+		Accepted:     rs.Accepted,
+		Discarded:    rs.Discarded,
+		AfterClose:   r.afterClose.Load(),
+		Disabled:     r.disabled.Load(),
+		Unsampled:    r.unsampled.Load(),
+		Written:      r.written.Load(),
+		Lost:         r.lost.Load(),
+		EncodePanics: r.encodePanics.Load() + rs.Failed,
+		WriteErrors:  r.writeErrors.Load() + r.self.werrs.Load(),
+		StatLines:    r.statLines.Load(),
+		StatResets:   r.resets.Load(),
+		Errors:       r.errorsN.Load(),
+		SelfLogLines: r.self.lines.Load(),
+		Suppressed:   r.self.suppressed.Load(),
+	}
+}
+
+// Close drains the queue, writes the digest lines and the last (partial) stat interval, writes the
+// discard counts to the self log, closes every file and stops the goroutines. It returns the first
+// error of closing the files. It is idempotent; later calls return the same error.
+func (r *Reporter) Close() error {
+	r.closeOnce.Do(func() {
+		_ = r.ring.Close()
+		// The consumer has stopped: write what a panicking last item may have left buffered.
+		r.writeDirty()
+		close(r.stop)
+		<-r.done
+		if r.stat != nil {
+			r.writeStats()
+		}
+		r.reportDiscards()
+		var first error
+		keep := func(err error) {
+			if err != nil && first == nil {
+				first = err
+			}
+		}
+		for _, d := range r.dests {
+			if d.lines > 0 {
+				r.lost.Add(d.lines)
+				r.self.log(levelError, "write", "", fmt.Sprintf("%d lines for %s lost: the file could not be written", d.lines, d.path))
+			}
+			if d.w != nil {
+				keep(d.w.Close())
+			}
+		}
+		for _, w := range r.statFiles {
+			keep(w.Close())
+		}
+		keep(r.self.close())
+		r.closeErr = first
+	})
+	return r.closeErr
+}
+
+// background writes stat lines every interval, discard counts every second, and self-log lines as
+// soon as they come.
+func (r *Reporter) background() {
+	defer close(r.done)
+	sec := time.NewTicker(time.Second)
+	defer sec.Stop()
+	var statC <-chan time.Time
+	if r.stat != nil {
+		t := time.NewTicker(r.cfg.StatInterval)
+		defer t.Stop()
+		statC = t.C
+	}
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-statC:
+			r.writeStats()
+		case <-sec.C:
+			r.reportDiscards()
+			r.self.flush()
+		case <-r.self.wake:
+			r.self.flush()
+		}
+	}
+}
+
+// onDiscard runs on a producer goroutine for every dropped span when LogDroppedIDs is on.
+func (r *Reporter) onDiscard(ev *event, _ uint64) {
+	if ev == nil || ev.span == nil {
+		return
+	}
+	s := ev.span
+	ev.span = nil
+	sec := r.cfg.Clock().Unix()
+	r.dropMu.Lock()
+	if sec != r.dropSec {
+		r.dropSec, r.dropN = sec, 0
+	}
+	if r.dropN < maxDroppedIDs {
+		r.dropN++
+		r.dropIDs = append(r.dropIDs, s.TraceID(), s.SpanID())
+	} else {
+		r.dropMore++
+	}
+	r.dropMu.Unlock()
+}
+
+// reportDiscards writes to the self log how many spans were dropped since the last report, and
+// which when LogDroppedIDs is on.
+func (r *Reporter) reportDiscards() {
+	total := r.ring.Stats().Discarded
+	r.dropMu.Lock()
+	ids, more := r.dropIDs, r.dropMore
+	r.dropIDs, r.dropMore = nil, 0
+	last := r.lastDiscard
+	r.lastDiscard = total
+	r.dropMu.Unlock()
+	if total > last {
+		r.self.log(levelWarn, "discard", "", fmt.Sprintf("discarded %d spans (total %d): the queue of %d was full",
+			total-last, total, r.ring.Capacity()))
+	}
+	for i := 0; i+1 < len(ids); i += 2 {
+		r.self.logLimit(levelWarn, "discard-id", ids[i], "discarded span "+ids[i+1], maxDroppedIDs+1)
+	}
+	if more > 0 {
+		r.self.logLimit(levelWarn, "discard-id", "", strconv.FormatUint(more, 10)+" more discarded span ids not listed", maxDroppedIDs+1)
+	}
+}
+
+// onEvent is the ring's handler, on the consumer goroutine.
+func (r *Reporter) onEvent(ev *event, _ int64, endOfBatch bool) {
+	s := ev.span
+	ev.span = nil
+	if s != nil {
+		r.handle(s)
+	}
+	if endOfBatch {
+		r.writeDirty()
+	}
+}
+
+func (r *Reporter) handle(s *trace.FinishedSpan) {
+	ti := r.typeInfo(s.LogType())
+	if r.stat != nil && r.stat.add(ti, s) {
+		r.resets.Add(1)
+		r.self.log(levelWarn, "stat", "", fmt.Sprintf("more than %d stat keys for %s: cleared", MaxStatKeys, ti.name))
+	}
+	if !s.Sampled() {
+		r.unsampled.Add(1)
+		return
+	}
+	i := 0
+	if s.LoadTest() {
+		i = 1
+	}
+	d := ti.dests[i]
+	if d == nil {
+		d = &dest{path: r.cfg.path(ti.name+"-digest.log", i == 1)}
+		ti.dests[i] = d
+		r.dests = append(r.dests, d)
+	}
+	if r.encode(d, ti, s) {
+		d.lines++
+		if !d.dirty {
+			d.dirty = true
+			r.dirty = append(r.dirty, d)
+		}
+		if len(d.buf) >= writeThreshold {
+			r.writeDest(d)
+		}
+	}
+}
+
+// encode appends the line of s to d.buf; a panicking encoder leaves d.buf as it was.
+func (r *Reporter) encode(d *dest, ti *typeInfo, s *trace.FinishedSpan) (ok bool) {
+	start := len(d.buf)
+	e := &r.enc
+	e.buf = d.buf
+	defer func() {
+		if p := recover(); p != nil {
+			d.buf = e.buf[:start]
+			e.buf = nil
+			r.encodePanics.Add(1)
+			r.self.log(levelError, "encoder", s.TraceID(), fmt.Sprintf("encoder of %s panicked: %v", ti.name, p))
+			ok = false
+		}
+	}()
+	e.begin(s)
+	ti.enc.EncodeFields(s, e)
+	e.end(s)
+	d.buf = e.buf
+	e.buf = nil
+	return true
+}
+
+// typeInfo resolves a log type, caching it; past MaxLogTypes, new log types share the default one.
+func (r *Reporter) typeInfo(lt string) *typeInfo {
+	if ti := r.types[lt]; ti != nil {
+		return ti
+	}
+	name := lt
+	if name == "" {
+		name = r.cfg.DefaultLogType
+	}
+	if len(r.types) >= MaxLogTypes {
+		r.self.log(levelWarn, "logtype", "", fmt.Sprintf("more than %d log types: %q written as %s", MaxLogTypes, lt, r.cfg.DefaultLogType))
+		return r.typeInfo("")
+	}
+	enc := r.cfg.encoders[name]
+	if enc == nil {
+		enc = genericEnc
+	}
+	ti := &typeInfo{name: safeName(name), enc: enc}
+	if h, ok := enc.(*httpEncoder); ok {
+		ti.http, ti.client = true, h.client
+	}
+	// Distinct log types may share a safe name: the first one's files and encoder serve them all.
+	for _, o := range r.types {
+		if o.name == ti.name {
+			ti = o
+			break
+		}
+	}
+	r.types[lt] = ti
+	return ti
+}
+
+// writeDirty writes the buffer of every file that has lines.
+func (r *Reporter) writeDirty() {
+	for _, d := range r.dirty {
+		d.dirty = false
+		r.writeDest(d)
+	}
+	r.dirty = r.dirty[:0]
+}
+
+// writeDest writes d.buf. On failure the unwritten rest is kept for the next try, up to maxPending.
+func (r *Reporter) writeDest(d *dest) {
+	if len(d.buf) == 0 {
+		return
+	}
+	if d.w == nil {
+		w, err := r.cfg.openFile(r.cfg.rollingConfig(d.path))
+		if err != nil {
+			r.failed(d, 0, err)
+			return
+		}
+		d.w = w
+	}
+	n, err := d.w.Write(d.buf)
+	if err == nil && n == len(d.buf) {
+		r.written.Add(d.lines)
+		d.buf, d.lines = d.buf[:0], 0
+		return
+	}
+	if err == nil {
+		err = io.ErrShortWrite
+	}
+	r.failed(d, n, err)
+}
+
+// failed handles a failed open or write of d.buf after n bytes were written.
+func (r *Reporter) failed(d *dest, n int, err error) {
+	r.writeErrors.Add(1)
+	done := uint64(bytes.Count(d.buf[:n], []byte{'\n'}))
+	r.written.Add(done)
+	d.lines -= done
+	rest := len(d.buf) - n
+	msg := fmt.Sprintf("write %s: %v", filepath.Base(d.path), err)
+	if rest > maxPending {
+		r.lost.Add(d.lines)
+		msg += fmt.Sprintf("; %d lines lost", d.lines)
+		d.buf, d.lines = d.buf[:0], 0
+	} else {
+		copy(d.buf, d.buf[n:])
+		d.buf = d.buf[:rest]
+		msg += fmt.Sprintf("; %d lines kept to write again", d.lines)
+	}
+	r.self.log(levelError, "write", "", msg)
+}
+
+// writeStats prints one stat interval. It runs on the background goroutine, or in Close after it
+// stopped.
+func (r *Reporter) writeStats() {
+	r.stat.write(r.cfg.Clock(), &r.cfg, r.writeStatLines, &r.statScratch)
+}
+
+func (r *Reporter) writeStatLines(name string, shadow bool, b []byte, n int) {
+	k := fileKey{name, shadow}
+	w := r.statFiles[k]
+	if w == nil {
+		var err error
+		w, err = r.cfg.openFile(r.cfg.rollingConfig(r.cfg.path(name+"-stat.log", shadow)))
+		if err != nil {
+			r.writeErrors.Add(1)
+			r.self.log(levelError, "write", "", fmt.Sprintf("open %s-stat.log: %v; %d stat lines lost", name, err, n))
+			return
+		}
+		r.statFiles[k] = w
+	}
+	if _, err := w.Write(b); err != nil {
+		r.writeErrors.Add(1)
+		r.self.log(levelError, "write", "", fmt.Sprintf("write %s-stat.log: %v", name, err))
+		return
+	}
+	r.statLines.Add(uint64(n))
+}

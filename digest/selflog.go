@@ -1,0 +1,236 @@
+package digest
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Self-log levels.
+const (
+	levelInfo  = "INFO"
+	levelWarn  = "WARN"
+	levelError = "ERROR"
+)
+
+const (
+	// selfLogPerKind is the most lines of one kind written per second (of Clock time); the rest are
+	// counted and the count is written with the next line of that kind.
+	selfLogPerKind = 10
+	// selfLogMaxPending is the most bytes of self-log lines held for the writer; lines past it are
+	// counted as suppressed.
+	selfLogMaxPending = 256 << 10
+	// selfLogMaxMsg is the longest message of a self-log line.
+	selfLogMaxMsg = 8 << 10
+)
+
+// selfLog is tracer-self.log: lines are formatted by the caller, kept in a bounded buffer and written
+// by the reporter's background goroutine (woken at once), so no business goroutine waits for the
+// disk. Each kind of message is rate-limited.
+type selfLog struct {
+	clock func() time.Time
+	loc   *time.Location
+
+	mu         sync.Mutex
+	pending    []byte
+	kinds      map[string]*kindRate
+	closed     bool
+	suppressed atomic.Uint64
+	lines      atomic.Uint64
+
+	wake chan struct{}
+
+	wmu   sync.Mutex // serializes writers of the file
+	spare []byte
+	w     io.WriteCloser
+	werrs atomic.Uint64
+}
+
+type kindRate struct {
+	sec        int64 // Unix second of the window
+	n          int   // lines written in the window
+	suppressed int   // lines suppressed since the last written line of this kind
+}
+
+func newSelfLog(w io.WriteCloser, clock func() time.Time, loc *time.Location) *selfLog {
+	return &selfLog{clock: clock, loc: loc, w: w, kinds: map[string]*kindRate{}, wake: make(chan struct{}, 1)}
+}
+
+// log formats one line, if the rate of kind allows it, and wakes the writer.
+func (l *selfLog) log(level, kind, traceID, msg string) {
+	l.logLimit(level, kind, traceID, msg, selfLogPerKind)
+}
+
+// logLimit is log with a limit of lines per second for kind.
+func (l *selfLog) logLimit(level, kind, traceID, msg string, limit int) {
+	now := l.clock()
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		l.suppressed.Add(1)
+		return
+	}
+	k := l.kinds[kind]
+	if k == nil {
+		k = &kindRate{}
+		l.kinds[kind] = k
+	}
+	if sec := now.Unix(); sec != k.sec {
+		k.sec, k.n = sec, 0
+	}
+	if k.n >= limit || len(l.pending) > selfLogMaxPending {
+		k.suppressed++
+		l.mu.Unlock()
+		l.suppressed.Add(1)
+		return
+	}
+	k.n++
+	if k.suppressed > 0 {
+		msg += " (" + strconv.Itoa(k.suppressed) + " earlier " + kind + " messages suppressed)"
+		k.suppressed = 0
+	}
+	l.pending = l.appendLine(l.pending, now, level, traceID, msg)
+	l.mu.Unlock()
+	l.lines.Add(1)
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// logSuppressed writes, without rate limit, one line per kind whose suppressed messages were never
+// reported. Close calls it.
+func (l *selfLog) logSuppressed() {
+	now := l.clock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for kind, k := range l.kinds {
+		if k.suppressed > 0 {
+			l.pending = l.appendLine(l.pending, now, levelWarn, "",
+				strconv.Itoa(k.suppressed)+" "+kind+" messages suppressed")
+			k.suppressed = 0
+		}
+	}
+}
+
+// appendLine appends yyyy-MM-dd HH:mm:ss.SSS[LEVEL] [traceId]msg and a line end; msg and traceID are
+// escaped as JSON string contents so a line never breaks.
+func (l *selfLog) appendLine(b []byte, now time.Time, level, traceID, msg string) []byte {
+	b = appendTime(b, now.In(l.loc))
+	b = append(b, '[')
+	b = append(b, level...)
+	b = append(b, "] ["...)
+	b = appendJSONEscaped(b, traceID, 128)
+	b = append(b, ']')
+	b = appendJSONEscaped(b, msg, selfLogMaxMsg)
+	return append(b, '\n')
+}
+
+// flush writes the pending lines. It is called by the background goroutine and by Close.
+func (l *selfLog) flush() {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	l.mu.Lock()
+	buf := l.pending
+	l.pending = l.spare[:0]
+	l.mu.Unlock()
+	if len(buf) > 0 && l.w != nil {
+		if _, err := l.w.Write(buf); err != nil {
+			l.werrs.Add(1)
+			fmt.Fprintf(os.Stderr, "tracemdc/digest: tracer-self.log: %v\n", err)
+		}
+	}
+	l.spare = buf[:0]
+}
+
+// close writes what is pending and closes the file; later lines are counted as suppressed.
+func (l *selfLog) close() error {
+	l.logSuppressed()
+	l.flush()
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	if l.w == nil {
+		return nil
+	}
+	err := l.w.Close()
+	l.w = nil
+	return err
+}
+
+// writeStaticInfo appends one line pid,ip,zone,timezone to <dir>/static-info.log. It uses a plain
+// file (one line per start needs no rolling, and a rolling.File would cost a goroutine).
+func writeStaticInfo(path string, cfg *config) error {
+	if err := os.MkdirAll(dirOf(path), 0o755); err != nil {
+		return err
+	}
+	mode := cfg.FileMode
+	if mode == 0 {
+		mode = 0o644
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, mode)
+	if err != nil {
+		return err
+	}
+	var b []byte
+	b = strconv.AppendInt(b, int64(os.Getpid()), 10)
+	b = append(b, ',')
+	b = appendCSVField(b, hostIP(), 64)
+	b = append(b, ',')
+	b = appendCSVField(b, cfg.Zone, 256)
+	b = append(b, ',')
+	b = appendCSVField(b, timeZoneName(cfg.Location), 256)
+	b = append(b, '\n')
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func dirOf(path string) string {
+	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
+		return path[:i]
+	}
+	return "."
+}
+
+// hostIP returns the first non-loopback IPv4 address of the host, "127.0.0.1" when there is none.
+func hostIP() string {
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() {
+				if ip4 := n.IP.To4(); ip4 != nil {
+					return ip4.String()
+				}
+			}
+		}
+	}
+	return "127.0.0.1"
+}
+
+// timeZoneName names loc: its IANA name when known (for time.Local: $TZ, else the zoneinfo link of
+// /etc/localtime), else its abbreviation and offset, such as "CST+08:00".
+func timeZoneName(loc *time.Location) string {
+	if loc != time.Local {
+		return loc.String()
+	}
+	if tz := os.Getenv("TZ"); tz != "" {
+		return strings.TrimPrefix(tz, ":")
+	}
+	if target, err := os.Readlink("/etc/localtime"); err == nil {
+		if _, name, ok := strings.Cut(target, "zoneinfo/"); ok && name != "" {
+			return name
+		}
+	}
+	return time.Now().In(loc).Format("MST-07:00")
+}

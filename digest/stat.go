@@ -1,0 +1,205 @@
+package digest
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/tracemdc/tracemdc/internal/digestread"
+	"github.com/tracemdc/tracemdc/trace"
+)
+
+// statKey is what one stat line aggregates: local.app and, for HTTP log types, request.url and
+// method, for the others the operation (k1); then success and the load-test mark.
+type statKey struct {
+	app, k1, k2 string
+	success     bool
+	load        bool
+}
+
+type statVal struct {
+	count int64
+	cost  int64 // milliseconds
+}
+
+// statTable aggregates one log type. The consumer adds to cur; the stat writer swaps cur and spare
+// under the mutex of statAgg and prints spare.
+type statTable struct {
+	name  string // file name prefix (safe log type)
+	http  bool
+	cur   map[statKey]statVal
+	spare map[statKey]statVal
+}
+
+// statAgg holds the tables of every log type. add runs on the consumer goroutine; swap on the
+// stat writer (the background goroutine, or Close after it stopped).
+type statAgg struct {
+	mu     sync.Mutex
+	tables map[string]*statTable // by safe log type
+	order  []*statTable          // creation order, for the writer
+}
+
+func newStatAgg() *statAgg { return &statAgg{tables: map[string]*statTable{}} }
+
+// add counts s in the table of ti; it reports whether the table had to be cleared for holding
+// MaxStatKeys keys already.
+func (a *statAgg) add(ti *typeInfo, s *trace.FinishedSpan) (reset bool) {
+	k := statKey{app: s.App(), load: s.LoadTest()}
+	code := s.ResultCode()
+	if ti.http {
+		if v, ok := s.Tag(digestread.FieldRequestURL); ok && v.Kind() == trace.TagString {
+			k.k1 = v.String()
+		}
+		if v, ok := s.Tag(digestread.FieldMethod); ok && v.Kind() == trace.TagString {
+			k.k2 = v.String()
+		}
+		k.success = httpSuccess(code, ti.client)
+	} else {
+		k.k1 = s.Operation()
+		k.success = code == "00"
+	}
+	ms := s.Duration().Milliseconds()
+	a.mu.Lock()
+	t := ti.stat
+	if t == nil {
+		t = a.tables[ti.name]
+		if t == nil {
+			t = &statTable{name: ti.name, http: ti.http, cur: map[statKey]statVal{}, spare: map[statKey]statVal{}}
+			a.tables[ti.name] = t
+			a.order = append(a.order, t)
+		}
+		ti.stat = t
+	}
+	v, ok := t.cur[k]
+	if !ok && len(t.cur) >= MaxStatKeys {
+		clear(t.cur)
+		reset = true
+	}
+	v.count++
+	v.cost += ms
+	t.cur[k] = v
+	a.mu.Unlock()
+	return reset
+}
+
+// httpSuccess is SOFATracer's HTTP success rule: a status starting with 1 or 2, or 301/302; for a
+// client also "00".
+func httpSuccess(code string, client bool) bool {
+	if client && code == "00" {
+		return true
+	}
+	return code != "00" && digestread.Success(code)
+}
+
+type statLine struct {
+	k statKey
+	v statVal
+}
+
+// write prints the interval ending at now: every table's keys, sorted, load-test keys to the shadow
+// file. out(name, shadow, lines) writes the lines of one file. scratch is reused between calls.
+func (a *statAgg) write(now time.Time, cfg *config, out func(name string, shadow bool, b []byte, n int), scratch *[]statLine) {
+	a.mu.Lock()
+	tables := slices.Clone(a.order)
+	for _, t := range tables {
+		t.cur, t.spare = t.spare, t.cur
+	}
+	a.mu.Unlock()
+	enc := lineEncoder{csv: cfg.Format == CSV, limit: cfg.limit}
+	for _, t := range tables {
+		if len(t.spare) == 0 {
+			continue
+		}
+		lines := (*scratch)[:0]
+		for k, v := range t.spare {
+			if v.count > 0 {
+				lines = append(lines, statLine{k, v})
+			}
+		}
+		clear(t.spare)
+		slices.SortFunc(lines, func(x, y statLine) int {
+			return cmp.Or(cmp.Compare(x.k.app, y.k.app), cmp.Compare(x.k.k1, y.k.k1), cmp.Compare(x.k.k2, y.k.k2),
+				cmpBool(x.k.success, y.k.success), cmpBool(x.k.load, y.k.load))
+		})
+		for _, shadow := range []bool{false, true} {
+			enc.buf = enc.buf[:0]
+			n := 0
+			for _, l := range lines {
+				if l.k.load == shadow {
+					enc.statLine(now.In(cfg.Location), t.http, l)
+					n++
+				}
+			}
+			if n > 0 {
+				out(t.name, shadow, enc.buf, n)
+			}
+		}
+		*scratch = lines[:0]
+	}
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case b:
+		return 1
+	}
+	return -1
+}
+
+// statLine appends one stat line: JSON {"time":…,"stat.key":{…},"count":N,
+// "total.cost.milliseconds":M,"success":"Y","load.test":"F"} or CSV time,app,key…,count,cost,Y,F.
+func (e *lineEncoder) statLine(now time.Time, http bool, l statLine) {
+	yn := func(b bool, y, n string) string {
+		if b {
+			return y
+		}
+		return n
+	}
+	if e.csv {
+		e.buf = appendTime(e.buf, now)
+		e.buf = append(e.buf, ',')
+		e.buf = appendCSVField(e.buf, l.k.app, e.limit)
+		e.buf = append(e.buf, ',')
+		e.buf = appendCSVField(e.buf, l.k.k1, e.limit)
+		if http {
+			e.buf = append(e.buf, ',')
+			e.buf = appendCSVField(e.buf, l.k.k2, e.limit)
+		}
+		e.buf = append(e.buf, ',')
+		e.buf = strconv.AppendInt(e.buf, l.v.count, 10)
+		e.buf = append(e.buf, ',')
+		e.buf = strconv.AppendInt(e.buf, l.v.cost, 10)
+		e.buf = append(e.buf, ',')
+		e.buf = append(e.buf, yn(l.k.success, "Y", "N")...)
+		e.buf = append(e.buf, ',')
+		e.buf = append(e.buf, yn(l.k.load, "T", "F")...)
+		e.buf = append(e.buf, '\n')
+		return
+	}
+	e.buf = append(e.buf, `{"time":"`...)
+	e.buf = appendTime(e.buf, now)
+	e.buf = append(e.buf, `","stat.key":{"local.app":`...)
+	e.buf = appendJSONString(e.buf, l.k.app, e.limit)
+	if http {
+		e.buf = append(e.buf, `,"request.url":`...)
+		e.buf = appendJSONString(e.buf, l.k.k1, e.limit)
+		e.buf = append(e.buf, `,"method":`...)
+		e.buf = appendJSONString(e.buf, l.k.k2, e.limit)
+	} else {
+		e.buf = append(e.buf, `,"operation":`...)
+		e.buf = appendJSONString(e.buf, l.k.k1, e.limit)
+	}
+	e.buf = append(e.buf, `},"count":`...)
+	e.buf = strconv.AppendInt(e.buf, l.v.count, 10)
+	e.buf = append(e.buf, `,"total.cost.milliseconds":`...)
+	e.buf = strconv.AppendInt(e.buf, l.v.cost, 10)
+	e.buf = append(e.buf, `,"success":"`...)
+	e.buf = append(e.buf, yn(l.k.success, "Y", "N")...)
+	e.buf = append(e.buf, `","load.test":"`...)
+	e.buf = append(e.buf, yn(l.k.load, "T", "F")...)
+	e.buf = append(e.buf, "\"}\n"...)
+}
