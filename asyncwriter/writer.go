@@ -2,58 +2,131 @@ package asyncwriter
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"math"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // errBadCount reports a destination that returned a byte count outside [0, len(p)].
 var errBadCount = errors.New("asyncwriter: destination returned an invalid byte count")
 
-// line is a Writer's ring item: buf is the slot's own bytes, data the line to write (buf[:n], or
-// a heap copy for a line longer than the slot).
-type line struct {
-	buf  []byte
-	data []byte
+// maxRingBytes caps the Writer's byte ring (capacity × slot size, rounded up to a power of two).
+const maxRingBytes = 1 << 31
+
+// The Writer's claim word packs, from the top bit down: closed (1 bit), the next line number
+// modulo 2^seqBits, and the next free byte position modulo 2^posBits. Producers claim a line
+// number and its bytes with one compare-and-swap of this word. The consumer and the free-space
+// counters keep absolute (int64) values; a difference of a packed value and an absolute one is
+// taken modulo the field's width, which is exact because no difference that matters exceeds
+// 2·(ring size) < 2^(field width - 1).
+const (
+	posBits    = 37
+	posMask    = 1<<posBits - 1
+	seqBits    = 26
+	seqMask    = 1<<seqBits - 1
+	wordClosed = uint64(1) << 63
+)
+
+// A line's descriptor (one atomic word per line number): the line number modulo 2^seqBits in
+// the top 32 bits is its publication marker; the low bits hold the line's length, or heapLine
+// for a line kept in a heap copy.
+const (
+	heapLine    = uint64(1) << 31
+	descLenMask = heapLine - 1
+	descEmpty   = uint64(0xFFFFFFFF) << 32 // matches no line number
+)
+
+// modDiff returns a-b for two values modulo 2^bits, as a signed number.
+func modDiff(a, b uint64, bits uint) int64 {
+	return int64((a-b)<<(64-bits)) >> (64 - bits)
 }
 
 // Writer is an io.Writer that takes lines off the caller's path: Write copies one whole line into
-// a ring slot and returns; a consumer goroutine gathers every waiting line into one Write on the
-// destination. Lines are never split or merged with another caller's bytes: each Write must be
-// exactly one line (or record). Write errors of the destination are counted and reported through
-// the error callback, never kept: the next batch is written as soon as the destination works
-// again. All methods are safe for concurrent use.
+// a shared byte ring and returns; a consumer goroutine hands every waiting line to the destination
+// straight from the ring, in as few Writes as the ring's layout allows (one per contiguous run of
+// lines, at most WithMaxBatchBytes bytes each). Lines are never split or merged with another
+// caller's bytes: each Write must be exactly one line (or record). Write errors of the destination
+// are counted and reported through the error callback, never kept: the next batch is written as
+// soon as the destination works again. All methods are safe for concurrent use.
+//
+// Producers claim a line number and a byte range together with one compare-and-swap, copy the
+// line into the ring and publish it through the line's descriptor. A line never wraps around the
+// end of the ring: if it would, its range starts at the beginning of the ring instead and the
+// bytes left at the end are skipped. A line longer than half the ring is copied to the heap (one
+// allocation) and written by itself.
 type Writer struct {
-	ring *Ring[line]
-	dst  io.Writer
-	cfg  config
+	_       pad
+	word    atomic.Uint64 // closed | next line number | next byte position (see posBits)
+	_       pad
+	handled atomic.Int64 // consumer: every line number below this is handled
+	freed   atomic.Int64 // consumer: every byte position below this may be reused
+	_       pad
+	parked  atomic.Int32 // 1 while the consumer is parked (or about to park)
+	_       pad
+	waiters atomic.Int32 // producers waiting for room plus flushers
+	closing atomic.Int32 // set by Close after the closed bit
 
-	// consumer only (and Close, after the consumer has exited)
-	batch    []byte
-	ends     []int // end offset in batch of each line
-	carry    bool  // batch starts with the unwritten rest of a line partly written before
-	batchCap int
-
+	discarded   atomic.Uint64
 	written     atomic.Uint64
 	failed      atomic.Uint64
 	writeErrors atomic.Uint64
 	panics      atomic.Uint64
 	bytes       atomic.Uint64
+	batches     atomic.Uint64
+	maxDepth    atomic.Uint64
+	errors      atomic.Uint64
+
+	buf       []byte          // the byte ring
+	bsize     uint64          // len(buf), a power of two
+	bmask     uint64          // bsize - 1
+	maxInline uint64          // longest line copied into the ring
+	descs     []atomic.Uint64 // per line number (modulo capacity): marker and length
+	heap      [][]byte        // per line number: the heap copy of a long line
+	lines     int64           // number of descriptors, a power of two
+	lmask     uint64
+	seq0      int64 // the first line number (not 0 only in tests of the counters' wrap-around)
+
+	dst io.Writer
+	cfg config
+
+	discardRep limiter
+	errorRep   limiter
+
+	wake chan struct{} // token from a producer (or Close) to the parked consumer
+	done chan struct{} // closed when the consumer goroutine has returned
+
+	mu     sync.Mutex
+	cond   sync.Cond
+	exited bool // guarded by mu
+
+	// consumer only (and Close, after the consumer has exited)
+	cseq     int64  // next line number to take
+	cpos     int64  // byte position after the last line taken (skips included)
+	runStart int64  // byte position of the first line of the current run
+	ends     []int  // end offset in the run of each of its lines
+	carry    []byte // the unwritten rest of a line partly written before
+	carryBuf []byte
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
-type writerHandler struct{ w *Writer }
-
-func (h writerHandler) OnEvent(l *line, _ int64, endOfBatch bool) { h.w.onLine(l, endOfBatch) }
-
 // NewWriter starts a Writer in front of dst. Options: WithCapacity, WithPolicy, WithWaitStrategy,
 // WithSlotSize, WithMaxBatchBytes, WithCloseDestination, WithErrorFunc, WithLineDiscardFunc,
-// WithReportInterval. The ring's memory (capacity × slot size bytes) is allocated here. Close must
-// be called to stop the consumer goroutine.
+// WithReportInterval. The ring's memory (capacity × slot size bytes, rounded up to a power of two)
+// is allocated here. Close must be called to stop the consumer goroutine.
 func NewWriter(dst io.Writer, opts ...Option) (*Writer, error) {
+	return newWriter(dst, 0, 0, opts)
+}
+
+// newWriter starts a Writer whose first line number is seq0 and first byte position pos0, so
+// that tests can run the packed counters through their wrap-around.
+func newWriter(dst io.Writer, seq0, pos0 int64, opts []Option) (*Writer, error) {
 	if dst == nil {
 		return nil, errors.New("asyncwriter: nil destination")
 	}
@@ -64,83 +137,422 @@ func NewWriter(dst io.Writer, opts ...Option) (*Writer, error) {
 	if cfg.onDiscard != nil {
 		return nil, errors.New("asyncwriter: WithDiscardFunc is for a Ring; use WithLineDiscardFunc with a Writer")
 	}
-	w := &Writer{dst: dst, cfg: cfg}
-	w.ring = newRing[line](writerHandler{w}, cfg)
-	arena := make([]byte, cfg.capacity*cfg.slotSize)
-	for i := range w.ring.slots {
-		w.ring.slots[i].ev.buf = arena[i*cfg.slotSize : (i+1)*cfg.slotSize : (i+1)*cfg.slotSize]
+	size := uint64(ceilPow2(cfg.slotSize)) * uint64(cfg.capacity)
+	if size > maxRingBytes {
+		return nil, fmt.Errorf("asyncwriter: capacity × slot size is %d bytes, more than %d", size, maxRingBytes)
 	}
-	w.batchCap = min(cfg.maxBatchBytes, cfg.capacity*cfg.slotSize)
-	w.batch = make([]byte, 0, w.batchCap)
-	w.ends = make([]int, 0, cfg.capacity+1)
-	w.ring.start()
+	size = max(size, 2)
+	w := &Writer{
+		buf:       make([]byte, size),
+		bsize:     size,
+		bmask:     size - 1,
+		maxInline: size / 2,
+		descs:     make([]atomic.Uint64, cfg.capacity),
+		heap:      make([][]byte, cfg.capacity),
+		lines:     int64(cfg.capacity),
+		lmask:     uint64(cfg.capacity - 1),
+		seq0:      seq0,
+		dst:       dst,
+		cfg:       cfg,
+		wake:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		cseq:      seq0,
+		cpos:      pos0,
+		ends:      make([]int, 0, cfg.capacity),
+	}
+	for i := range w.descs {
+		w.descs[i].Store(descEmpty)
+	}
+	w.word.Store(uint64(seq0)&seqMask<<posBits | uint64(pos0)&posMask)
+	w.handled.Store(seq0)
+	w.freed.Store(pos0)
+	now := time.Now()
+	w.discardRep = limiter{interval: int64(cfg.reportInterval), base: now}
+	w.errorRep = limiter{interval: int64(cfg.reportInterval), base: now}
+	w.cond.L = &w.mu
+	go w.run()
 	return w, nil
 }
 
 // Write queues p, which must be one whole line (or record), and returns len(p), nil. p is copied:
-// the caller may reuse it at once. When the ring is full, a Block writer waits for a slot and a
+// the caller may reuse it at once. When the ring is full, a Block writer waits for room and a
 // Discard writer returns 0, ErrFull (the line is counted in Stats.Discarded and reported to the
 // discard callback). After Close it returns 0, ErrClosed. An empty p is a no-op.
 func (w *Writer) Write(p []byte) (int, error) {
-	if len(p) == 0 {
+	n := uint64(len(p))
+	if n == 0 {
 		return 0, nil
 	}
-	var s int64
-	var err error
-	if w.cfg.policy == Discard {
-		s, err = w.ring.tryClaim()
-	} else {
-		s, err = w.ring.claim()
+	if n > w.maxInline {
+		return w.writeHeap(p)
 	}
-	if err != nil {
-		if err == ErrFull {
-			w.drop(p)
+	for {
+		word := w.word.Load()
+		if word&wordClosed != 0 {
+			return 0, ErrClosed
 		}
-		return 0, err
+		seq := word >> posBits
+		pos := word & posMask
+		start := pos
+		if off := pos & w.bmask; off+n > w.bsize {
+			start = (pos + w.bsize - off) & posMask // skip the end of the ring: lines never wrap
+		}
+		end := (start + n) & posMask
+		done, freed := w.handled.Load(), w.freed.Load()
+		ds := modDiff(seq, uint64(done), seqBits)
+		db := modDiff(end, uint64(freed), posBits)
+		if ds < 0 || db < 0 {
+			continue // word is older than done or freed: load it again
+		}
+		if ds >= w.lines || uint64(db) > w.bsize {
+			if w.cfg.policy == Discard {
+				w.drop(p)
+				return 0, ErrFull
+			}
+			if !w.waitRoom(done+ds-w.lines+1, freed+db-int64(w.bsize)) {
+				return 0, ErrClosed
+			}
+			continue
+		}
+		if w.word.CompareAndSwap(word, (seq+1)&seqMask<<posBits|end) {
+			copy(w.buf[start&w.bmask:], p)
+			w.descs[seq&w.lmask].Store(seq<<32 | n)
+			if w.parked.Load() != 0 {
+				w.wakeConsumer()
+			}
+			return len(p), nil
+		}
 	}
-	l := &w.ring.slots[s&w.ring.mask].ev
-	if len(p) <= len(l.buf) {
-		l.data = l.buf[:copy(l.buf, p)]
-	} else {
-		l.data = append([]byte(nil), p...)
+}
+
+// writeHeap queues a line too long for the ring: it takes a line number only, and a heap copy.
+func (w *Writer) writeHeap(p []byte) (int, error) {
+	for {
+		word := w.word.Load()
+		if word&wordClosed != 0 {
+			return 0, ErrClosed
+		}
+		seq := word >> posBits
+		done := w.handled.Load()
+		ds := modDiff(seq, uint64(done), seqBits)
+		if ds < 0 {
+			continue
+		}
+		if ds >= w.lines {
+			if w.cfg.policy == Discard {
+				w.drop(p)
+				return 0, ErrFull
+			}
+			if !w.waitRoom(done+ds-w.lines+1, math.MinInt64) {
+				return 0, ErrClosed
+			}
+			continue
+		}
+		if w.word.CompareAndSwap(word, (seq+1)&seqMask<<posBits|word&posMask) {
+			w.heap[seq&w.lmask] = append([]byte(nil), p...)
+			w.descs[seq&w.lmask].Store(seq<<32 | heapLine)
+			if w.parked.Load() != 0 {
+				w.wakeConsumer()
+			}
+			return len(p), nil
+		}
 	}
-	w.ring.commit(s)
-	return len(p), nil
 }
 
 func (w *Writer) drop(p []byte) {
-	r := w.ring
-	total := r.discarded.Add(1)
-	if w.cfg.onLineDiscard != nil && r.discardRep.allow() {
-		r.discardRep.reported.Store(total)
+	total := w.discarded.Add(1)
+	if w.cfg.onLineDiscard != nil && w.discardRep.allow() {
+		w.discardRep.reported.Store(total)
 		w.cfg.onLineDiscard(p, total)
 	}
 }
 
-// onLine runs on the consumer goroutine for every line.
-func (w *Writer) onLine(l *line, endOfBatch bool) {
-	d := l.data
-	if len(w.batch) > 0 && len(w.batch)+len(d) > w.cfg.maxBatchBytes {
-		w.writeBatch()
-	}
-	w.batch = append(w.batch, d...)
-	w.ends = append(w.ends, len(w.batch))
-	if len(d) > len(l.buf) {
-		l.data = nil // let the heap copy go (a slot's own bytes are left as they are)
-	}
-	if endOfBatch {
-		w.writeBatch()
+func (w *Writer) wakeConsumer() {
+	if w.parked.CompareAndSwap(1, 0) {
+		w.wake <- struct{}{} // never blocks: only the winner of the CAS sends, the consumer takes it
 	}
 }
 
-// writeBatch writes the gathered lines with one Write (more if the destination writes short),
-// counts them, and empties the batch. A line partly written before an error is kept, so that its
-// rest is written first next time and the destination never holds a torn line if it recovers.
-func (w *Writer) writeBatch() {
-	b := w.batch
-	if len(b) == 0 {
+// waitRoom waits until the consumer has handled every line number below seq and freed every byte
+// below pos. It returns false if the consumer has exited first.
+func (w *Writer) waitRoom(seq, pos int64) bool {
+	room := func() bool { return w.handled.Load() >= seq && w.freed.Load() >= pos }
+	for i := 0; i < 4; i++ {
+		if room() {
+			return true
+		}
+		runtime.Gosched()
+	}
+	w.waiters.Add(1)
+	w.mu.Lock()
+	for !room() && !w.exited {
+		w.cond.Wait()
+	}
+	ok := room()
+	w.mu.Unlock()
+	w.waiters.Add(-1)
+	return ok
+}
+
+// claimed returns the absolute number of the next line to be claimed, and the claim word.
+func (w *Writer) claimed() (int64, uint64) {
+	for {
+		d1 := w.handled.Load()
+		word := w.word.Load()
+		if w.handled.Load() == d1 {
+			// No line number below d1 is unclaimed, and at most capacity are claimed above it.
+			return d1 + int64((word>>posBits-uint64(d1))&seqMask), word
+		}
+	}
+}
+
+// Flush returns when every line accepted before the call has been handed to the destination (or
+// has failed and been counted). It returns nil: write errors are reported through the error
+// callback and Stats, never kept. It must not be called from a callback.
+func (w *Writer) Flush() error {
+	seq, word := w.claimed()
+	if word&wordClosed != 0 {
+		<-w.done
+		return nil
+	}
+	w.waitRoom(seq, math.MinInt64)
+	return nil
+}
+
+// Sync is Flush; it makes a Writer a zapcore.WriteSyncer.
+func (w *Writer) Sync() error { return w.Flush() }
+
+// Close stops accepting lines (Write then returns ErrClosed), writes every accepted line, stops
+// the consumer goroutine and, with WithCloseDestination, closes the destination and returns its
+// error. It is safe to call more than once and concurrently with writers; later calls wait for
+// the first and return its result.
+func (w *Writer) Close() error {
+	w.closeOnce.Do(func() {
+		// Once the closed bit is set no claim succeeds: the word keeps the last line number.
+		w.word.Or(wordClosed)
+		w.closing.Store(1)
+		w.wakeConsumer()
+		<-w.done
+		// The consumer has exited: a line kept after a failed write gets one last try.
+		if w.carry != nil && !w.writeCarry() {
+			w.failed.Add(1)
+			w.carry = nil
+		}
+		if w.cfg.onLineDiscard != nil {
+			if total := w.discarded.Load(); total > w.discardRep.reported.Load() {
+				w.discardRep.reported.Store(total)
+				w.cfg.onLineDiscard(nil, total)
+			}
+		}
+		if w.cfg.closeDst {
+			if c, ok := w.dst.(io.Closer); ok {
+				w.closeErr = c.Close()
+			}
+		}
+	})
+	return w.closeErr
+}
+
+// Stats returns the writer's counters (see Stats). After Close, Accepted == Written + Failed.
+// Counters are read one by one, so a snapshot taken while lines flow may be slightly
+// inconsistent.
+func (w *Writer) Stats() Stats {
+	seq, _ := w.claimed()
+	return Stats{
+		Accepted:    uint64(seq - w.seq0),
+		Written:     w.written.Load(),
+		Discarded:   w.discarded.Load(),
+		Failed:      w.failed.Load(),
+		WriteErrors: w.writeErrors.Load(),
+		Panics:      w.panics.Load(),
+		Batches:     w.batches.Load(),
+		MaxDepth:    w.maxDepth.Load(),
+		Bytes:       w.bytes.Load(),
+	}
+}
+
+// Capacity returns the largest number of lines the writer's ring holds.
+func (w *Writer) Capacity() int { return int(w.lines) }
+
+// reportError counts err and passes it to the error callback if the rate limit allows.
+func (w *Writer) reportError(err error) {
+	total := w.errors.Add(1)
+	if w.cfg.onError != nil && w.errorRep.allow() {
+		w.cfg.onError(err, total)
+	}
+}
+
+// run is the consumer goroutine.
+func (w *Writer) run() {
+	defer close(w.done)
+	for {
+		if w.take() != 0 {
+			continue
+		}
+		if w.closing.Load() != 0 && w.drained() {
+			break
+		}
+		w.idle()
+	}
+	w.mu.Lock()
+	w.exited = true
+	w.cond.Broadcast()
+	w.mu.Unlock()
+}
+
+// drained reports, once the closed bit is set, whether every claimed line has been taken.
+func (w *Writer) drained() bool {
+	return uint64(w.cseq)&seqMask == w.word.Load()>>posBits&seqMask
+}
+
+// published reports whether the line numbered seq is published.
+func (w *Writer) published(seq int64) bool {
+	return w.descs[uint64(seq)&w.lmask].Load()>>32 == uint64(seq)&seqMask
+}
+
+func (w *Writer) idle() {
+	switch w.cfg.wait {
+	case WaitYield:
+		runtime.Gosched()
+	case WaitSleep:
+		time.Sleep(SleepInterval)
+	default:
+		w.parked.Store(1)
+		// A producer publishes, then looks at parked; we set parked, then look again: one of the
+		// two sees the other (sequentially consistent atomics), so no wake-up is lost.
+		if (w.published(w.cseq) || w.closing.Load() != 0 && w.drained()) && w.parked.CompareAndSwap(1, 0) {
+			return
+		}
+		<-w.wake
+	}
+}
+
+// take hands every published line (up to the capacity) to the destination and returns how many
+// there were.
+func (w *Writer) take() int {
+	taken := 0
+	w.runStart = w.cpos
+	for int64(taken) < w.lines {
+		seq := w.cseq
+		i := uint64(seq) & w.lmask
+		d := w.descs[i].Load()
+		if d>>32 != uint64(seq)&seqMask {
+			break
+		}
+		taken++
+		if d&heapLine != 0 {
+			w.flushRun()
+			h := w.heap[i]
+			w.heap[i] = nil
+			w.cseq++
+			w.writeLines(h, append(w.ends[:0], len(h)), true)
+			w.ends = w.ends[:0]
+			w.release()
+			continue
+		}
+		n := int64(d & descLenMask)
+		if off := uint64(w.cpos) & w.bmask; off+uint64(n) > w.bsize {
+			w.flushRun()
+			w.cpos += int64(w.bsize - off)
+			w.runStart = w.cpos
+		} else if len(w.ends) > 0 && (off == 0 || w.cpos-w.runStart+n > int64(w.cfg.maxBatchBytes)) {
+			w.flushRun() // the run reached the end of the ring, or the batch cap
+		}
+		w.cpos += n
+		w.cseq++
+		w.ends = append(w.ends, int(w.cpos-w.runStart))
+	}
+	w.flushRun()
+	if taken != 0 {
+		if uint64(taken) > w.maxDepth.Load() {
+			w.maxDepth.Store(uint64(taken))
+		}
+	}
+	return taken
+}
+
+// flushRun writes the lines gathered since runStart (all contiguous in the ring) and frees them.
+func (w *Writer) flushRun() {
+	if len(w.ends) != 0 {
+		off := uint64(w.runStart) & w.bmask
+		w.writeLines(w.buf[off:off+uint64(w.ends[len(w.ends)-1])], w.ends, false)
+		w.ends = w.ends[:0]
+		w.release()
+	}
+	w.runStart = w.cpos
+}
+
+// release frees the ring up to the consumer's position and wakes producers waiting for room.
+func (w *Writer) release() {
+	w.freed.Store(w.cpos)
+	w.handled.Store(w.cseq)
+	if w.waiters.Load() != 0 {
+		w.mu.Lock()
+		w.cond.Broadcast()
+		w.mu.Unlock()
+	}
+}
+
+// writeLines writes b, made of whole lines ending at the offsets ends, with one Write (more if
+// the destination writes short), after the rest of a line torn by an earlier error. It counts
+// the lines written and failed. A line partly written before an error keeps its rest (a copy,
+// unless owned says b belongs to the consumer), so that the rest is written first next time and
+// the destination never holds a torn line if it recovers.
+func (w *Writer) writeLines(b []byte, ends []int, owned bool) {
+	if w.carry != nil && !w.writeCarry() {
+		w.failed.Add(uint64(len(ends)))
 		return
 	}
+	w.batches.Add(1)
+	off, err := w.writeAll(b)
+	full := len(ends)
+	if err != nil {
+		full = sort.SearchInts(ends, off+1) // number of lines whose last byte was written
+	}
+	w.written.Add(uint64(full))
+	if err == nil {
+		return
+	}
+	w.writeErrors.Add(1)
+	w.reportError(err)
+	start := 0
+	if full > 0 {
+		start = ends[full-1]
+	}
+	lost := len(ends) - full
+	if off > start { // line number full is torn: keep its rest for next time
+		lost--
+		if owned {
+			w.carry = b[off:ends[full]]
+		} else {
+			w.carryBuf = append(w.carryBuf[:0], b[off:ends[full]]...)
+			w.carry = w.carryBuf
+		}
+	}
+	w.failed.Add(uint64(lost))
+	if cap(w.carryBuf) > 1<<16 && w.carry == nil {
+		w.carryBuf = nil // let a buffer grown by a long torn line go
+	}
+}
+
+// writeCarry writes the rest of a torn line; it reports whether that line is now whole.
+func (w *Writer) writeCarry() bool {
+	w.batches.Add(1)
+	off, err := w.writeAll(w.carry)
+	if err == nil {
+		w.written.Add(1)
+		w.carry = nil
+		return true
+	}
+	w.writeErrors.Add(1)
+	w.reportError(err)
+	w.carry = w.carry[off:]
+	return false
+}
+
+// writeAll writes b, completing short writes; it returns the bytes written and the first error
+// (io.ErrShortWrite for a Write that made no progress).
+func (w *Writer) writeAll(b []byte) (int, error) {
 	off := 0
 	var err error
 	for off < len(b) {
@@ -162,46 +574,7 @@ func (w *Writer) writeBatch() {
 		}
 	}
 	w.bytes.Add(uint64(off))
-	// full = number of lines whose last byte was written.
-	full := sort.SearchInts(w.ends, off+1)
-	w.written.Add(uint64(full))
-	lines := len(w.ends)
-	if err == nil {
-		w.batch = w.batch[:0]
-		w.ends = w.ends[:0]
-		w.carry = false
-		w.shrink()
-		return
-	}
-	w.writeErrors.Add(1)
-	w.ring.reportError(err)
-	start := 0
-	if full > 0 {
-		start = w.ends[full-1]
-	}
-	if off > start || (w.carry && full == 0) {
-		// Line number full is torn (or is the rest of a torn line): keep its rest for next time.
-		rest := copy(w.batch, b[off:w.ends[full]])
-		w.batch = w.batch[:rest]
-		w.ends = append(w.ends[:0], rest)
-		w.carry = true
-		w.failed.Add(uint64(lines - full - 1))
-	} else {
-		w.batch = w.batch[:0]
-		w.ends = w.ends[:0]
-		w.carry = false
-		w.failed.Add(uint64(lines - full))
-	}
-	w.shrink()
-}
-
-// shrink lets a batch buffer grown by a huge line go.
-func (w *Writer) shrink() {
-	if cap(w.batch) > 2*w.batchCap && len(w.batch) <= w.batchCap {
-		b := make([]byte, len(w.batch), w.batchCap)
-		copy(b, w.batch)
-		w.batch = b
-	}
+	return off, err
 }
 
 // write calls the destination, turning a panic into an error.
@@ -214,61 +587,3 @@ func (w *Writer) write(p []byte) (n int, err error) {
 	}()
 	return w.dst.Write(p)
 }
-
-// Flush returns when every line accepted before the call has been handed to the destination (or
-// has failed and been counted). It returns nil: write errors are reported through the error
-// callback and Stats, never kept. It must not be called from a callback.
-func (w *Writer) Flush() error {
-	w.ring.Flush()
-	return nil
-}
-
-// Sync is Flush; it makes a Writer a zapcore.WriteSyncer.
-func (w *Writer) Sync() error { return w.Flush() }
-
-// Close stops accepting lines (Write then returns ErrClosed), writes every accepted line, stops
-// the consumer goroutine and, with WithCloseDestination, closes the destination and returns its
-// error. It is safe to call more than once and concurrently with writers; later calls wait for
-// the first and return its result.
-func (w *Writer) Close() error {
-	w.closeOnce.Do(func() {
-		_ = w.ring.Close()
-		// The consumer has exited: a line kept after a failed write gets one last try.
-		if w.carry {
-			w.writeBatch()
-			if w.carry {
-				w.failed.Add(1)
-				w.carry = false
-				w.batch = w.batch[:0]
-				w.ends = w.ends[:0]
-			}
-		}
-		r := w.ring
-		if w.cfg.onLineDiscard != nil {
-			if total := r.discarded.Load(); total > r.discardRep.reported.Load() {
-				r.discardRep.reported.Store(total)
-				w.cfg.onLineDiscard(nil, total)
-			}
-		}
-		if w.cfg.closeDst {
-			if c, ok := w.dst.(io.Closer); ok {
-				w.closeErr = c.Close()
-			}
-		}
-	})
-	return w.closeErr
-}
-
-// Stats returns the writer's counters (see Stats). After Close, Accepted == Written + Failed.
-func (w *Writer) Stats() Stats {
-	s := w.ring.Stats()
-	s.Written = w.written.Load()
-	s.Failed += w.failed.Load()
-	s.WriteErrors = w.writeErrors.Load()
-	s.Panics += w.panics.Load()
-	s.Bytes = w.bytes.Load()
-	return s
-}
-
-// Capacity returns the number of slots of the writer's ring.
-func (w *Writer) Capacity() int { return w.ring.Capacity() }
