@@ -145,9 +145,9 @@ func cmpBool(a, b bool) int {
 	case a == b:
 		return 0
 	case b:
-		return 1
+		return -1
 	}
-	return -1
+	return 1
 }
 
 // statLine appends one stat line: JSON {"time":…,"stat.key":{…},"count":N,

@@ -98,7 +98,9 @@ func (r *Record) fill(loc *time.Location) error {
 // parseCSV splits a CSV digest line: the common fields, the component fields, then sys and biz
 // baggage. Component fields are named after the HTTP layouts when there are five of them (the fifth
 // is error for a server span, remote.app for a client span); otherwise the first is request.url, the
-// second method, and the rest field.<column> (1-based). Commas inside baggage are written as %2C.
+// second method, and the rest field.<column> (1-based). Every field is unescaped as the digest
+// writer escapes it: %25, %2C, %0A and %0D stand for '%', ',', '\n' and '\r' (SOFATracer escapes
+// only the commas of baggage, which reads the same).
 func parseCSV(s string) ([]Field, error) {
 	parts := strings.Split(s, ",")
 	nc := len(Common)
@@ -106,6 +108,9 @@ func parseCSV(s string) ([]Field, error) {
 		return nil, malformed("%d CSV columns, want at least %d", len(parts), nc+2)
 	}
 	fields := make([]Field, 0, len(parts))
+	for i := range parts {
+		parts[i] = unescapeCSV(parts[i])
+	}
 	for i, k := range Common {
 		fields = append(fields, Field{k, parts[i]})
 	}
@@ -132,9 +137,52 @@ func parseCSV(s string) ([]Field, error) {
 		fields = append(fields, Field{k, v})
 	}
 	fields = append(fields,
-		Field{FieldSysBaggage, strings.ReplaceAll(parts[len(parts)-2], "%2C", ",")},
-		Field{FieldBizBaggage, strings.ReplaceAll(parts[len(parts)-1], "%2C", ",")})
+		Field{FieldSysBaggage, parts[len(parts)-2]},
+		Field{FieldBizBaggage, parts[len(parts)-1]})
 	return fields, nil
+}
+
+// unescapeCSV decodes %25, %2C, %0A and %0D (either case of hex digits) in one CSV field; every other
+// '%' is kept as it is (baggage values carry their own %26 and %3D). It allocates only for fields
+// with a '%'.
+func unescapeCSV(s string) string {
+	i := strings.IndexByte(s, '%')
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == '%' && i+2 < len(s) {
+			if d, ok := csvEscaped(s[i+1], s[i+2]); ok {
+				b.WriteByte(d)
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// csvEscaped returns the byte a %XY escape of the digest writer stands for.
+func csvEscaped(x, y byte) (byte, bool) {
+	if y >= 'a' && y <= 'z' {
+		y -= 'a' - 'A'
+	}
+	switch {
+	case x == '2' && y == '5':
+		return '%', true
+	case x == '2' && y == 'C':
+		return ',', true
+	case x == '0' && y == 'A':
+		return '\n', true
+	case x == '0' && y == 'D':
+		return '\r', true
+	}
+	return 0, false
 }
 
 // parseJSONObject parses one JSON object into its fields, in order. String values are unescaped and
