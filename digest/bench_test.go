@@ -87,3 +87,12 @@ func BenchmarkPipeline(b *testing.B) {
 		})
 	}
 }
+
+// TestReportNoAlloc: handing a finished span to the queue allocates nothing.
+func TestReportNoAlloc(t *testing.T) {
+	r, _ := newReporter(t, Config{Policy: Block})
+	rec := benchSpan()
+	if a := testing.AllocsPerRun(1000, func() { r.Report(rec) }); a != 0 {
+		t.Fatalf("Report: %v allocs", a)
+	}
+}
