@@ -103,17 +103,20 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 		var names [8]string
 		var batch [5]slog.Attr
 		n, nb, walk := 0, 0, false
-		r.Attrs(func(a slog.Attr) bool {
-			if a.Key == "" || n == len(names) {
-				walk = true
-				return false
-			}
-			names[n] = a.Key
-			n++
-			return true
-		})
-		h.naming.Range(m, func(f, v string) bool {
-			if h.taken(f) {
+		if r.NumAttrs() > 0 {
+			r.Attrs(func(a slog.Attr) bool {
+				if a.Key == "" || n == len(names) {
+					walk = true
+					return false
+				}
+				names[n] = a.Key
+				n++
+				return true
+			})
+		}
+		m.Range(func(k, v string) bool {
+			f, ok := h.naming.Field(k)
+			if !ok || h.taken(f) {
 				return true
 			}
 			if walk {
