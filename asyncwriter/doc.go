@@ -1,7 +1,9 @@
 // Package asyncwriter takes writes off the caller's path with a disruptor-style ring: many
 // producers claim slots with atomics, fill them in place and publish them; one consumer goroutine
-// takes every published slot in a batch. Ring[T] carries any items to a Handler; Writer, built on
-// it, is an io.Writer that turns each batch of lines into one Write on its destination.
+// takes every published slot in a batch. Ring[T] carries any items to a Handler. Writer, an
+// io.Writer, does the same with lines in a shared byte ring: each line is copied once, into the
+// ring, and the consumer hands every contiguous run of waiting lines to the destination in one
+// Write, straight from the ring.
 //
 // Block policy never loses an accepted item; Discard policy never waits and counts every drop.
 // Close drains everything and stops the goroutine.

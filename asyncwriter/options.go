@@ -69,7 +69,8 @@ const (
 	DefaultReportInterval = time.Second
 	// MaxCapacity is the largest ring capacity accepted.
 	MaxCapacity = 1 << 24
-	// MaxSlotSize is the largest slot size accepted (longer lines are still written: see Writer).
+	// MaxSlotSize is the largest slot size accepted (longer lines are still written: see
+	// WithSlotSize).
 	MaxSlotSize = 1 << 20
 )
 
@@ -141,7 +142,8 @@ func ceilPow2(n int) int {
 	return p
 }
 
-// WithCapacity sets the number of slots; it is rounded up to a power of two. Default 1024.
+// WithCapacity sets the number of slots; it is rounded up to a power of two. Default 1024. For a
+// Writer it is the most lines waiting at once (see WithSlotSize for their bytes).
 func WithCapacity(n int) Option {
 	return optionFunc(func(c *config) { c.capacity = n })
 }
@@ -156,16 +158,20 @@ func WithWaitStrategy(s WaitStrategy) Option {
 	return optionFunc(func(c *config) { c.wait = s })
 }
 
-// WithSlotSize sets the bytes reserved per slot of a Writer (default 512). A line up to this size
-// is copied into its slot without allocating; a longer line is copied to the heap instead (one
-// allocation), never split. Writer only.
+// WithSlotSize sets the bytes a Writer reserves per line (default 512): its lines share one byte
+// ring of capacity × slot size bytes (the slot size rounded up to a power of two; at most 2 GiB
+// in all, or NewWriter fails). Each line takes exactly its own length there, so the ring holds
+// many short lines or fewer long ones, and never more than the capacity. A line longer than half
+// the byte ring is copied to the heap instead (one allocation) and written by itself; a line is
+// never split. Writer only.
 func WithSlotSize(n int) Option {
 	return optionFunc(func(c *config) { c.slotSize = n })
 }
 
-// WithMaxBatchBytes caps the bytes a Writer gathers into one Write on its destination (default
-// 1 MiB). A batch larger than this is written in several Writes, each made of whole lines. Writer
-// only.
+// WithMaxBatchBytes caps the bytes a Writer hands to its destination in one Write (default
+// 1 MiB). A Write also carries at most half the ring's lines and bytes (so that producers fill
+// the other half meanwhile) and never runs past the ring's end; each Write is made of whole
+// lines. Writer only.
 func WithMaxBatchBytes(n int) Option {
 	return optionFunc(func(c *config) { c.maxBatchBytes = n })
 }

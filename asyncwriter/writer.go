@@ -47,9 +47,9 @@ func modDiff(a, b uint64, bits uint) int64 {
 }
 
 // Writer is an io.Writer that takes lines off the caller's path: Write copies one whole line into
-// a shared byte ring and returns; a consumer goroutine hands every waiting line to the destination
-// straight from the ring, in as few Writes as the ring's layout allows (one per contiguous run of
-// lines, at most WithMaxBatchBytes bytes each). Lines are never split or merged with another
+// a shared byte ring and returns; a consumer goroutine hands the waiting lines to the destination
+// straight from the ring, one Write per contiguous run of lines (a run stops at the ring's end, at
+// half the ring and at WithMaxBatchBytes). Lines are never split or merged with another
 // caller's bytes: each Write must be exactly one line (or record). Write errors of the destination
 // are counted and reported through the error callback, never kept: the next batch is written as
 // soon as the destination works again. All methods are safe for concurrent use.
@@ -89,6 +89,8 @@ type Writer struct {
 	heap      [][]byte        // per line number: the heap copy of a long line
 	lines     int64           // number of descriptors, a power of two
 	lmask     uint64
+	runBytes  int64 // most bytes in one Write
+	runLines  int   // most lines in one Write
 	seq0      int64 // the first line number (not 0 only in tests of the counters' wrap-around)
 
 	dst io.Writer
@@ -160,6 +162,10 @@ func newWriter(dst io.Writer, seq0, pos0 int64, opts []Option) (*Writer, error) 
 		cpos:      pos0,
 		ends:      make([]int, 0, cfg.capacity),
 	}
+	// A Write carries at most half the ring, so that producers can fill the other half while
+	// the destination takes it.
+	w.runBytes = min(int64(cfg.maxBatchBytes), int64(size)/2)
+	w.runLines = max(1, cfg.capacity/2)
 	for i := range w.descs {
 		w.descs[i].Store(descEmpty)
 	}
@@ -455,7 +461,7 @@ func (w *Writer) take() int {
 			w.flushRun()
 			w.cpos += int64(w.bsize - off)
 			w.runStart = w.cpos
-		} else if len(w.ends) > 0 && (off == 0 || w.cpos-w.runStart+n > int64(w.cfg.maxBatchBytes)) {
+		} else if len(w.ends) > 0 && (off == 0 || w.cpos-w.runStart+n > w.runBytes || len(w.ends) >= w.runLines) {
 			w.flushRun() // the run reached the end of the ring, or the batch cap
 		}
 		w.cpos += n
