@@ -151,9 +151,34 @@ func (e *lineEncoder) key(k string) {
 		e.buf = append(e.buf, ',')
 		return
 	}
+	if plainString(k) { // the usual case: no escaping, no limit to check
+		e.buf = append(e.buf, ',', '"')
+		e.buf = append(e.buf, k...)
+		e.buf = append(e.buf, '"', ':')
+		return
+	}
 	e.buf = append(e.buf, ',')
 	e.buf = appendJSONString(e.buf, k, e.limit)
 	e.buf = append(e.buf, ':')
+}
+
+// plainString reports whether s is short (at most 64 bytes) and needs no JSON escaping.
+func plainString(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if !plain8(s[i : i+8]) {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func (e *lineEncoder) str(s string) {

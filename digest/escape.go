@@ -25,6 +25,10 @@ func appendJSONEscaped(b []byte, s string, limit int) []byte {
 	s, cut := truncate(s, limit)
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && plain8(s[i:i+8]) {
+			i += 8
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -72,6 +76,20 @@ func appendJSONEscaped(b []byte, s string, limit int) []byte {
 		b = append(b, " bytes)"...)
 	}
 	return b
+}
+
+// plain8 reports whether the 8 bytes of s need no JSON escaping: all ASCII, none below 0x20, no
+// quote and no backslash. It tests the 8 bytes at once (SWAR); s must be 8 bytes long.
+func plain8(s string) bool {
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	ctl := (x - lo*0x20) &^ x // high bit set where a byte is < 0x20 (or >= 0x80, caught below)
+	q := x ^ (lo * '"')       // zero bytes where a byte is '"'
+	bs := x ^ (lo * '\\')     // zero bytes where a byte is '\\'
+	zq := (q - lo) &^ q       // high bit set where q has a zero byte
+	zb := (bs - lo) &^ bs     // likewise for backslashes
+	return (x|ctl|zq|zb)&hi == 0
 }
 
 // appendCSVField appends s escaped for one comma-separated field: '%' becomes %25, ',' %2C, '\n'

@@ -2,6 +2,7 @@ package digest
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -84,5 +85,42 @@ func TestAppendNoAlloc(t *testing.T) {
 		buf = appendCSVField(buf, s, 10)
 	}); a != 0 {
 		t.Fatalf("allocs %v", a)
+	}
+}
+
+// TestPlain8 checks the 8-bytes-at-once test against the byte-by-byte rule: every byte value at
+// every position, and random mixes.
+func TestPlain8(t *testing.T) {
+	naive := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+				return false
+			}
+		}
+		return true
+	}
+	for pos := 0; pos < 8; pos++ {
+		for c := 0; c < 256; c++ {
+			for _, bg := range []byte{'a', ' ', '~', '!', '#', '[', ']'} {
+				b := []byte(strings.Repeat(string(bg), 8))
+				b[pos] = byte(c)
+				if got, want := plain8(string(b)), naive(string(b)); got != want {
+					t.Fatalf("plain8(%q) = %v, want %v", b, got, want)
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 200000; i++ {
+		var b [8]byte
+		for j := range b {
+			b[j] = byte(rng.IntN(256))
+			if rng.IntN(4) > 0 {
+				b[j] = byte(0x20 + rng.IntN(0x60))
+			}
+		}
+		if got, want := plain8(string(b[:])), naive(string(b[:])); got != want {
+			t.Fatalf("plain8(%q) = %v, want %v", b, got, want)
+		}
 	}
 }
