@@ -17,7 +17,7 @@ const (
 
 // TagThreadName is the tag whose value a digest line shows as current.thread.name. Go has no thread
 // names: a span without this tag shows DefaultThreadName.
-const TagThreadName = digestread.FieldThreadName
+const TagThreadName = "current.thread.name"
 
 // DefaultThreadName is the current.thread.name of a span without the TagThreadName tag.
 const DefaultThreadName = "goroutine"
