@@ -96,12 +96,13 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	if h.root == nil && group == "" {
 		// Fast path: the record's attributes are at the top level, and the record has room for
 		// five inline, so the usual ids cost no allocation.
+		//
 		// The names in use are the record's top-level keys, then the MDC fields added. They are
 		// kept in a small array, so each MDC field is checked without walking the record again;
 		// past its size, or when the record has a key-less attribute (an inlined group), recordHas
 		// walks the record. The fields are added in batches: AddAttrs is not cheap.
 		var names [8]string
-		var batch [5]slog.Attr
+		var batch [inlineAttrs]slog.Attr
 		n, nb, walk := 0, 0, false
 		if r.NumAttrs() > 0 {
 			r.Attrs(func(a slog.Attr) bool {
