@@ -1,60 +1,225 @@
-// Command quickstart logs with slog, zap and logrus from one context and shows that each line
-// carries the trace id and span id of that context, plus a value set later in the request scope.
+// Command quickstart is the tracemdc demo: three HTTP services in one process, traced end to end,
+// each logging with a different logger, and the trace of one request read back from the files.
 //
-//	go run ./examples/quickstart
+//	go run ./examples/quickstart            # writes ./logs
+//	go run ./examples/quickstart -logs DIR  # writes DIR instead
+//
+// The services listen on loopback ports chosen by the system and call each other in a chain:
+//
+//	frontend (log/slog) ──► orders (zap, SOFA field names) ──► inventory (logrus, OTel field names)
+//
+// Each has its own trace.Tracer (the application name in its digest lines), its own digest.Reporter
+// writing under DIR/<service>/tracelog/, httptrace.Middleware on its server and an httptrace.Transport
+// under its client, and its own business log file DIR/<service>.log (JSON lines). The demo sends 20
+// checkout requests to frontend: one asks for an item that is out of stock (inventory answers 500),
+// one is marked as load test (biz baggage mark=T, so its digest lines go to tracelog/shadow/). Then it
+// shuts everything down and prints the span tree of one request and its business log lines, read back
+// with the code of cmd/tracetail (internal/digestread), and the tracetail commands to explore the rest.
+// Files of earlier runs are appended to, as a service's logs would be.
 package main
 
 import (
-	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 
-	"github.com/sirupsen/logrus"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-
-	"github.com/tracemdc/tracemdc/logrusmdc"
+	"github.com/tracemdc/tracemdc/internal/digestread"
 	"github.com/tracemdc/tracemdc/mdc"
-	"github.com/tracemdc/tracemdc/slogmdc"
-	"github.com/tracemdc/tracemdc/zapmdc"
 )
 
 func main() {
-	if err := run(os.Stdout); err != nil {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-// run writes the demo's log lines, one JSON object per line, to w.
-func run(w io.Writer) error {
-	// The ids a tracer would put in the context of an incoming request.
-	ctx := mdc.WithPairs(context.Background(),
-		mdc.Pair{Key: mdc.KeyTraceID, Value: "0ad1348f1403169275002100356696"},
-		mdc.Pair{Key: mdc.KeySpanID, Value: "0.1"})
-	ctx = mdc.WithScope(ctx) // a per-request bag for values found later
+// run is the whole demo: it parses args, runs the services and the requests, shuts everything down
+// and prints what the logs hold to stdout. Flag errors are printed on stderr and returned.
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("logs", "logs", "`directory` of the digest, stat and business logs")
+	color := fs.String("color", "auto", "colour the trace trees: `auto` (on a terminal), always or never")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q (the demo takes flags only)", fs.Args())
+	}
+	ropts := digestread.RenderOptions{Width: 24}
+	switch *color {
+	case "always":
+		ropts.Color = true
+	case "never":
+	case "auto":
+		ropts.Color = isTerminal(stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	default:
+		return fmt.Errorf("-color must be auto, always or never, not %q", *color)
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	res, err := simulate(*dir)
+	if err != nil {
+		return err
+	}
+	return report(stdout, *dir, res, ropts)
+}
 
-	// One logger of each kind, each wrapped once at start-up.
-	slogger := slog.New(slogmdc.New(slog.NewJSONHandler(w, nil)))
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
 
-	zcore := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(w), zap.InfoLevel)
-	zlogger := zap.New(zapmdc.NewCore(zcore))
+// report prints what happened, the tree and business log lines of one successful checkout and the
+// tree of the failed one, all read back from the files, and the commands to explore further.
+func report(w io.Writer, dir string, res *result, ropts digestread.RenderOptions) error {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
-	rlogger := logrus.New()
-	rlogger.Out = w
-	rlogger.Formatter = &logrus.JSONFormatter{}
-	rlogger.AddHook(logrusmdc.NewHook())
+	p("tracemdc quickstart\n\n")
+	p("Three HTTP services ran in this process, frontend → orders → inventory, each with its own tracer,\n")
+	p("digest reporter and logger. The MDC adapters put the trace and span ids in every business log line:\n\n")
+	var logPaths, digestDirs []string
+	for _, s := range res.services {
+		logPaths = append(logPaths, s.logPath)
+		digestDirs = append(digestDirs, digestread.DigestDir(filepath.Join(dir, s.name)))
+		p("  %-9s  %-22s  %-8s → %-22s  %s\n", s.name, s.url, s.logger, s.logPath, fieldNames(s))
+	}
+	p("\n%d checkouts: %d succeeded, %d failed (%q is out of stock: inventory answered 500),\n",
+		numRequests, len(res.ok), len(res.failed), outOfStock)
+	p("%d was marked as load test (biz baggage mark=T, passed on from service to service).\n", len(res.loadTest))
+	p("Digest lines written:")
+	for i, s := range res.services {
+		st := res.stats[s.name]
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		p("%s %s %d", sep, s.name, st.Written)
+		if lost := st.Discarded + st.Lost + st.EncodePanics; lost > 0 {
+			p(" (%d LOST)", lost)
+		}
+	}
+	p(" (Block policy: none dropped).\n\n")
 
-	logAll := func(ctx context.Context, msg string) {
-		slogger.InfoContext(ctx, msg, "via", "slog")
-		zlogger.Info(msg, zapmdc.Ctx(ctx), zap.String("via", "zap"))
-		rlogger.WithContext(ctx).WithField("via", "logrus").Info(msg)
+	p("Files under %s:\n", strings.TrimSuffix(dir, string(filepath.Separator))+string(filepath.Separator))
+	for _, f := range [][2]string{
+		{strings.Join(base(logPaths), " "), "business log lines, one JSON object each"},
+		{"<service>/tracelog/http-server-digest.log", "one line per request served (SOFATracer's format)"},
+		{"<service>/tracelog/http-client-digest.log", "one line per call to the next service"},
+		{"<service>/tracelog/http-*-stat.log", "count, failures and cost per URL and interval"},
+		{"<service>/tracelog/shadow/", "the same, for load-test traffic"},
+		{"<service>/tracelog/tracer-self.log", "the tracer's own errors (empty here)"},
+	} {
+		p("  %-42s  %s\n", f[0], f[1])
 	}
 
-	logAll(ctx, "request received")
-	mdc.Set(ctx, "user", "alice") // e.g. once authentication has run
-	logAll(ctx, "user authenticated")
-	return nil
+	okID, failedID := last(res.ok), last(res.failed)
+	p("\nOne checkout, read back from the digest logs of the three services. Span ids nest: the\n")
+	p("server span of frontend is 0, its call to orders 0.1, the server span of orders 0.1.1, and so on.\n\n")
+	tree, err := readTree(&b, digestDirs, okID, ropts)
+	if err != nil {
+		return err
+	}
+	lines, _, err := digestread.JoinLogs(logPaths, okID, digestread.ReadOptions{})
+	if err != nil {
+		return err
+	}
+	p("\nIts business log lines (found by trace id, whatever the field name), merged with its spans:\n\n")
+	if err := digestread.RenderTimeline(&b, tree, lines, ropts); err != nil {
+		return err
+	}
+	p("\nThe ids in the raw lines, one line of each logger (tracetail knows the field names of every preset):\n\n")
+	seen := map[string]bool{}
+	for _, l := range lines {
+		if !seen[l.File] {
+			seen[l.File] = true
+			p("  %s\n", l.Raw)
+		}
+	}
+	p("\nThe failed checkout: the error starts at inventory and every caller's span shows it.\n\n")
+	if _, err := readTree(&b, digestDirs, failedID, ropts); err != nil {
+		return err
+	}
+
+	logs := strings.Join(logPaths, ",")
+	p("\nExplore further with tracetail (from the repository root):\n")
+	for _, c := range [][2]string{
+		{"go run ./cmd/tracetail " + shellQuote(dir), "every span, one line each"},
+		{"go run ./cmd/tracetail -errors " + shellQuote(dir), "only the failed ones"},
+		{"go run ./cmd/tracetail -load-test " + shellQuote(dir), "only load-test spans"},
+		{"go run ./cmd/tracetail -tree " + failedID + " -logs " + shellQuote(logs) + " " + shellQuote(dir),
+			"the failed checkout with its log lines"},
+	} {
+		p("  %s\n      %s\n", c[0], c[1])
+	}
+	_, err = io.WriteString(w, b.String())
+	return err
+}
+
+// readTree collects the spans of one trace from the digest directories and renders their tree.
+func readTree(w io.Writer, digestDirs []string, traceID string, ropts digestread.RenderOptions) (*digestread.Tree, error) {
+	files := digestread.FindFiles(true, digestDirs...)
+	recs, st, err := digestread.CollectTrace(files, traceID, digestread.ReadOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("no span of trace %s in %d digest file(s)", traceID, len(files))
+	}
+	if n := st.Skipped(); n > 0 {
+		fmt.Fprintf(w, "(%d unreadable line(s) skipped)\n", n)
+	}
+	tree := digestread.BuildTree(recs)
+	return tree, digestread.RenderTree(w, tree, ropts)
+}
+
+// fieldNames describes the field names under which a service's logger shows the ids.
+func fieldNames(s *service) string {
+	return fmt.Sprintf("fields %s, %s (%s preset)", field(s, mdc.KeyTraceID), field(s, mdc.KeySpanID), s.naming.Preset())
+}
+
+func field(s *service, key string) string {
+	f, _ := s.naming.Field(key)
+	return f
+}
+
+func base(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = filepath.Base(p)
+	}
+	return out
+}
+
+func last(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return ids[len(ids)-1]
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but safe characters.
+func shellQuote(s string) string {
+	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./,:=+@%", r))
+	}) < 0
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

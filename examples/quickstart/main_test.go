@@ -1,37 +1,350 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/tracemdc/tracemdc/internal/conformance"
+	"go.uber.org/goleak"
 )
 
-func TestRun(t *testing.T) {
-	var buf bytes.Buffer
-	if err := run(&buf); err != nil {
+// Every digest file is a rolling.File, and each starts a lumberjack goroutine (Logger.millRun) that
+// lumberjack never stops (see package rolling); it is the only goroutine allowed to outlive run.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("gopkg.in/natefinch/lumberjack%2ev2.(*Logger).millRun"))
+}
+
+// runDemo runs the demo into a fresh directory and returns the directory and what it printed.
+func runDemo(t *testing.T, dir string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if err := run([]string{"-logs", dir}, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\nstderr:\n%s\nstdout:\n%s", err, stderr.String(), stdout.String())
+	}
+	if stderr.Len() > 0 {
+		t.Errorf("stderr is not empty:\n%s", stderr.String())
+	}
+	return stdout.String()
+}
+
+// readJSONLines reads a file of JSON objects, one a line.
+func readJSONLines(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 6 {
-		t.Fatalf("want 6 lines, got %d:\n%s", len(lines), buf.String())
+	defer f.Close()
+	var out []map[string]any
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("%s:%d: %v: %s", path, n, err, sc.Text())
+		}
+		out = append(out, m)
 	}
-	vias := map[string]int{}
-	for i, line := range lines {
-		m, err := conformance.Parse([]byte(line))
-		if err != nil {
-			t.Fatalf("line %d: %v: %s", i, err, line)
-		}
-		if m["traceId"] != "0ad1348f1403169275002100356696" || m["spanId"] != "0.1" {
-			t.Errorf("line %d lacks the ids: %s", i, line)
-		}
-		if wantUser := i >= 3; (m["user"] == "alice") != wantUser {
-			t.Errorf("line %d: user=%v, want it set: %v", i, m["user"], wantUser)
-		}
-		vias[m["via"].(string)]++
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
 	}
-	if vias["slog"] != 2 || vias["zap"] != 2 || vias["logrus"] != 2 {
-		t.Errorf("lines per logger: %v", vias)
+	return out
+}
+
+func str(m map[string]any, key string) string {
+	s, _ := m[key].(string)
+	return s
+}
+
+// digestLines reads the digest file of a service and its shadow twin.
+func digestLines(t *testing.T, dir, service, file string) (normal, shadow []map[string]any) {
+	t.Helper()
+	base := filepath.Join(dir, service, "tracelog")
+	return readJSONLines(t, filepath.Join(base, file)), readJSONLines(t, filepath.Join(base, "shadow", file))
+}
+
+type treeRow struct {
+	indent                     int
+	spanID, app, logType, kind string
+	code                       string
+	error                      bool
+	loadTest                   bool
+}
+
+var treeHeader = regexp.MustCompile(`(?m)^trace (\S+)  spans=(\d+)  errors=(\d+)  `)
+
+// trees finds the trace trees in the output: trace id → rows.
+func trees(t *testing.T, out string) (order []string, rows map[string][]treeRow) {
+	t.Helper()
+	rows = map[string][]treeRow{}
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		m := treeHeader.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		id := m[1]
+		order = append(order, id)
+		for _, r := range lines[i+1:] {
+			f := strings.Fields(r)
+			if len(f) < 7 || !strings.HasPrefix(f[6], "|") {
+				break
+			}
+			rows[id] = append(rows[id], treeRow{
+				indent: len(r) - len(strings.TrimLeft(r, " ")),
+				spanID: f[0], app: f[1], logType: f[2], kind: f[3], code: f[4],
+				error: strings.HasSuffix(r, "ERROR"), loadTest: strings.HasSuffix(r, "LOADTEST"),
+			})
+		}
+	}
+	return order, rows
+}
+
+func TestRun(t *testing.T) {
+	dir := t.TempDir()
+	out := runDemo(t, dir)
+
+	// The digest files: one server line per request at frontend, the load-test one in shadow/.
+	srv, shadow := digestLines(t, dir, "frontend", "http-server-digest.log")
+	if len(srv) != numRequests-1 || len(shadow) != 1 {
+		t.Fatalf("frontend http-server digest: %d lines + %d in shadow/, want %d + 1", len(srv), len(shadow), numRequests-1)
+	}
+	if b := str(shadow[0], "biz.baggage"); b != "mark=T&" {
+		t.Errorf("shadow line biz.baggage = %q, want mark=T&", b)
+	}
+	ids := map[string]bool{}
+	codes := map[string]int{}
+	for _, l := range srv {
+		if str(l, "local.app") != "frontend" || str(l, "spanId") != "0" || str(l, "span.kind") != "server" {
+			t.Errorf("frontend server line: %v", l)
+		}
+		ids[str(l, "traceId")] = true
+		codes[str(l, "result.code")]++
+	}
+	if len(ids) != numRequests-1 || codes["200"] != numRequests-2 || codes["502"] != 1 {
+		t.Errorf("frontend server lines: %d trace ids, codes %v", len(ids), codes)
+	}
+	// Every service wrote one line per span, load-test spans in shadow/.
+	for _, c := range []struct{ service, file, spanID string }{
+		{"frontend", "http-client-digest.log", "0.1"},
+		{"orders", "http-server-digest.log", "0.1.1"},
+		{"orders", "http-client-digest.log", "0.1.1.1"},
+		{"inventory", "http-server-digest.log", "0.1.1.1.1"},
+	} {
+		normal, shadow := digestLines(t, dir, c.service, c.file)
+		if len(normal) != numRequests-1 || len(shadow) != 1 {
+			t.Errorf("%s %s: %d lines + %d in shadow/", c.service, c.file, len(normal), len(shadow))
+		}
+		for _, l := range normal {
+			if str(l, "local.app") != c.service || str(l, "spanId") != c.spanID || !ids[str(l, "traceId")] {
+				t.Errorf("%s %s: unexpected line %v", c.service, c.file, l)
+			}
+		}
+	}
+	inv, _ := digestLines(t, dir, "inventory", "http-server-digest.log")
+	failed := 0
+	for _, l := range inv {
+		if str(l, "result.code") != "200" {
+			failed++
+			if str(l, "result.code") != "500" || str(l, "error") != "out of stock: umbrella" {
+				t.Errorf("failed inventory line: %v", l)
+			}
+		}
+	}
+	if failed != 1 {
+		t.Errorf("%d failed inventory spans, want 1", failed)
+	}
+
+	// The output: the tree of a successful checkout, then that of the failed one.
+	order, rows := trees(t, out)
+	if len(order) != 2 {
+		t.Fatalf("want 2 trace trees in the output, found %d:\n%s", len(order), out)
+	}
+	okID, failedID := order[0], order[1]
+	if !ids[okID] || !ids[failedID] || okID == failedID {
+		t.Fatalf("trees of %s and %s, not two of the traces sent", okID, failedID)
+	}
+	want := []treeRow{
+		{0, "0", "frontend", "http-server", "server", "200", false, false},
+		{2, "0.1", "frontend", "http-client", "client", "200", false, false},
+		{4, "0.1.1", "orders", "http-server", "server", "200", false, false},
+		{6, "0.1.1.1", "orders", "http-client", "client", "200", false, false},
+		{8, "0.1.1.1.1", "inventory", "http-server", "server", "200", false, false},
+	}
+	if !slices.Equal(rows[okID], want) {
+		t.Errorf("tree of %s:\n got %v\nwant %v\n%s", okID, rows[okID], want, out)
+	}
+	for i, code := range []string{"502", "502", "502", "500", "500"} {
+		want[i].code, want[i].error = code, true
+	}
+	if !slices.Equal(rows[failedID], want) {
+		t.Errorf("tree of the failed %s:\n got %v\nwant %v\n%s", failedID, rows[failedID], want, out)
+	}
+
+	// The timeline of the successful checkout joins the lines of the three business logs.
+	tl := out[strings.Index(out, "timeline "+okID):]
+	for _, f := range []string{"frontend.log:", "orders.log:", "inventory.log:"} {
+		if !strings.Contains(tl, f) {
+			t.Errorf("timeline lacks lines of %s\n%s", f, out)
+		}
+	}
+	// The tracetail command to see the failed checkout with its log lines.
+	logs := strings.Join([]string{filepath.Join(dir, "frontend.log"), filepath.Join(dir, "orders.log"), filepath.Join(dir, "inventory.log")}, ",")
+	if cmd := "go run ./cmd/tracetail -tree " + failedID + " -logs " + shellQuote(logs) + " " + shellQuote(dir); !strings.Contains(out, cmd) {
+		t.Errorf("output lacks the command %q", cmd)
+	}
+
+	// The business logs: every line carries the ids, under its logger's field names.
+	loadID := str(shadow[0], "traceId")
+	for _, c := range []struct {
+		file, traceField, spanField, spanID string
+		loadSpanID                          string // under the load generator's two spans (0, 0.1)
+	}{
+		{"frontend.log", "traceId", "spanId", "0", "0.1.1"},
+		{"orders.log", "SOFA-TraceId", "SOFA-SpanId", "0.1.1", "0.1.1.1.1"},
+		{"inventory.log", "trace_id", "span_id", "0.1.1.1.1", "0.1.1.1.1.1.1"},
+	} {
+		lines := readJSONLines(t, filepath.Join(dir, c.file))
+		if len(lines) != 2*numRequests {
+			t.Errorf("%s: %d lines, want %d", c.file, len(lines), 2*numRequests)
+		}
+		perTrace := map[string]int{}
+		for _, l := range lines {
+			id := str(l, c.traceField)
+			perTrace[id]++
+			if !ids[id] && id != loadID {
+				t.Errorf("%s: line without a known %s: %v", c.file, c.traceField, l)
+			}
+			want := c.spanID
+			if id == loadID {
+				want = c.loadSpanID
+			}
+			if str(l, c.spanField) != want {
+				t.Errorf("%s: %s = %q, want %q: %v", c.file, c.spanField, str(l, c.spanField), want, l)
+			}
+			if lt := str(l, "loadTest"); (lt == "T") != (id == loadID) {
+				t.Errorf("%s: loadTest=%q in a line of trace %s (load test: %s)", c.file, lt, id, loadID)
+			}
+		}
+		if perTrace[okID] != 2 || perTrace[failedID] != 2 || perTrace[loadID] != 2 {
+			t.Errorf("%s: lines per trace %v", c.file, perTrace)
+		}
+	}
+	// The value frontend adds to its MDC rides along.
+	for _, l := range readJSONLines(t, filepath.Join(dir, "frontend.log")) {
+		if !slices.Contains(users, str(l, "user")) {
+			t.Errorf("frontend.log line without the user: %v", l)
+		}
+	}
+	// Each failing service said so in its own logger's words.
+	for _, c := range []struct{ file, traceField, level, msg string }{
+		{"frontend.log", "traceId", "ERROR", "checkout failed"},
+		{"orders.log", "SOFA-TraceId", "error", "reservation failed"},
+		{"inventory.log", "trace_id", "error", "out of stock"},
+	} {
+		found := false
+		for _, l := range readJSONLines(t, filepath.Join(dir, c.file)) {
+			found = found || str(l, c.traceField) == failedID && str(l, "level") == c.level && str(l, "msg") == c.msg
+		}
+		if !found {
+			t.Errorf("%s has no %s %q line for the failed trace %s", c.file, c.level, c.msg, failedID)
+		}
+	}
+}
+
+// A second run appends to the files of the first and still finds its own traces.
+func TestRunAppends(t *testing.T) {
+	dir := t.TempDir()
+	first := runDemo(t, dir)
+	second := runDemo(t, dir)
+	order1, _ := trees(t, first)
+	order2, rows := trees(t, second)
+	if len(order1) != 2 || len(order2) != 2 || order1[0] == order2[0] {
+		t.Fatalf("trees: first run %v, second run %v", order1, order2)
+	}
+	if len(rows[order2[0]]) != 5 {
+		t.Errorf("second run's tree has %d spans, want 5:\n%s", len(rows[order2[0]]), second)
+	}
+	srv, shadow := digestLines(t, dir, "frontend", "http-server-digest.log")
+	if len(srv) != 2*(numRequests-1) || len(shadow) != 2 {
+		t.Errorf("after two runs: %d + %d shadow lines, want %d + 2", len(srv), len(shadow), 2*(numRequests-1))
+	}
+}
+
+// Bad flags and directories that cannot be written fail with an error, and whatever was started
+// before the failure is stopped (TestMain checks that no goroutine is left).
+func TestRunErrors(t *testing.T) {
+	blockWith := func(kind string, names ...string) func(t *testing.T) string {
+		return func(t *testing.T) string {
+			dir := t.TempDir()
+			for _, n := range names {
+				var err error
+				if kind == "file" {
+					err = os.WriteFile(filepath.Join(dir, n), []byte("in the way\n"), 0o644)
+				} else {
+					err = os.Mkdir(filepath.Join(dir, n), 0o755)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			return dir
+		}
+	}
+	for _, c := range []struct {
+		name string
+		args func(dir string) []string
+		dir  func(t *testing.T) string
+		want string
+	}{
+		{"unknown flag", func(string) []string { return []string{"-bogus"} }, nil, "not defined"},
+		{"argument", func(string) []string { return []string{"extra"} }, nil, "flags only"},
+		{"bad colour", func(string) []string { return []string{"-color", "pink"} }, nil, "-color"},
+		{"logs is a file", func(d string) []string { return []string{"-logs", filepath.Join(d, "f")} },
+			blockWith("file", "f"), "f"},
+		// orders's reporter cannot create orders/tracelog: frontend's reporter is already running.
+		{"second reporter fails", func(d string) []string { return []string{"-logs", d} },
+			blockWith("file", "orders"), "orders"},
+		// orders.log is a directory: the three reporters and inventory's server are running by then.
+		{"business log fails", func(d string) []string { return []string{"-logs", d} },
+			blockWith("dir", "orders.log"), "orders"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := ""
+			if c.dir != nil {
+				dir = c.dir(t)
+			}
+			var stdout, stderr bytes.Buffer
+			err := run(c.args(dir), &stdout, &stderr)
+			if err == nil {
+				t.Fatalf("no error; stdout:\n%s", stdout.String())
+			}
+			if msg := err.Error() + stderr.String(); !strings.Contains(msg, c.want) {
+				t.Errorf("error %q (stderr %q) does not mention %q", err, stderr.String(), c.want)
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("stdout after a failure:\n%s", stdout.String())
+			}
+		})
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"logs":             "logs",
+		"/tmp/a-b_c/x.log": "/tmp/a-b_c/x.log",
+		"my logs":          "'my logs'",
+		"it's":             `'it'\''s'`,
+		"":                 "''",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
 	}
 }
