@@ -129,8 +129,9 @@ func report(w io.Writer, dir string, res *result, ropts digestread.RenderOptions
 	}
 
 	okID, failedID := last(res.ok), last(res.failed)
-	p("\nOne checkout, read back from the digest logs of the three services. Span ids nest: the\n")
-	p("server span of frontend is 0, its call to orders 0.1, the server span of orders 0.1.1, and so on.\n\n")
+	p("\nOne checkout, read back from the digest logs of the three services. Span ids nest: the server\n")
+	p("span of frontend is 0, its call to orders 0.1, the server span of orders 0.1.1, and so on; each\n")
+	p("bar shows when the span ran within the whole trace.\n\n")
 	tree, err := readTree(&b, digestDirs, okID, ropts)
 	if err != nil {
 		return err
@@ -139,16 +140,17 @@ func report(w io.Writer, dir string, res *result, ropts digestread.RenderOptions
 	if err != nil {
 		return err
 	}
-	p("\nIts business log lines (found by trace id, whatever the field name), merged with its spans:\n\n")
+	p("\nIts business log lines (found by trace id, whatever the field name), merged with its spans.\n")
+	p("Digest times are whole milliseconds, so a line may show up a millisecond before its span.\n\n")
 	if err := digestread.RenderTimeline(&b, tree, lines, ropts); err != nil {
 		return err
 	}
 	p("\nThe ids in the raw lines, one line of each logger (tracetail knows the field names of every preset):\n\n")
 	seen := map[string]bool{}
 	for _, l := range lines {
-		if !seen[l.File] {
-			seen[l.File] = true
-			p("  %s\n", l.Raw)
+		if name := filepath.Base(l.File); !seen[name] {
+			seen[name] = true
+			p("  %-13s  %s\n", name, l.Raw)
 		}
 	}
 	p("\nThe failed checkout: the error starts at inventory and every caller's span shows it.\n\n")
