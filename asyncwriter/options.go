@@ -169,9 +169,9 @@ func WithSlotSize(n int) Option {
 }
 
 // WithMaxBatchBytes caps the bytes a Writer hands to its destination in one Write (default
-// 1 MiB). A Write also carries at most half the ring's lines and bytes (so that producers fill
-// the other half meanwhile) and never runs past the ring's end; each Write is made of whole
-// lines. Writer only.
+// 1 MiB). A Write also carries at most half the ring's bytes (so that producers fill the other
+// half meanwhile) and never runs past the ring's end; each Write is made of whole lines. Writer
+// only.
 func WithMaxBatchBytes(n int) Option {
 	return optionFunc(func(c *config) { c.maxBatchBytes = n })
 }

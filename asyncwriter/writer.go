@@ -90,7 +90,6 @@ type Writer struct {
 	lines     int64           // number of descriptors, a power of two
 	lmask     uint64
 	runBytes  int64 // most bytes in one Write
-	runLines  int   // most lines in one Write
 	seq0      int64 // the first line number (not 0 only in tests of the counters' wrap-around)
 
 	dst io.Writer
@@ -162,10 +161,9 @@ func newWriter(dst io.Writer, seq0, pos0 int64, opts []Option) (*Writer, error) 
 		cpos:      pos0,
 		ends:      make([]int, 0, cfg.capacity),
 	}
-	// A Write carries at most half the ring, so that producers can fill the other half while
-	// the destination takes it.
+	// A Write carries at most half the ring's bytes, so that producers can fill the other half
+	// while the destination takes it.
 	w.runBytes = min(int64(cfg.maxBatchBytes), int64(size)/2)
-	w.runLines = max(1, cfg.capacity/2)
 	for i := range w.descs {
 		w.descs[i].Store(descEmpty)
 	}
@@ -215,7 +213,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 				w.drop(p)
 				return 0, ErrFull
 			}
-			if !w.waitRoom(done+ds-w.lines+1, freed+db-int64(w.bsize)) {
+			if !w.waitRoom(done+ds-w.lines+1, freed+db-int64(w.bsize), word, true) {
 				return 0, ErrClosed
 			}
 			continue
@@ -249,7 +247,7 @@ func (w *Writer) writeHeap(p []byte) (int, error) {
 				w.drop(p)
 				return 0, ErrFull
 			}
-			if !w.waitRoom(done+ds-w.lines+1, math.MinInt64) {
+			if !w.waitRoom(done+ds-w.lines+1, math.MinInt64, word, true) {
 				return 0, ErrClosed
 			}
 			continue
@@ -280,9 +278,13 @@ func (w *Writer) wakeConsumer() {
 }
 
 // waitRoom waits until the consumer has handled every line number below seq and freed every byte
-// below pos. It returns false if the consumer has exited first.
-func (w *Writer) waitRoom(seq, pos int64) bool {
-	room := func() bool { return w.handled.Load() >= seq && w.freed.Load() >= pos }
+// below pos, or, if claim is set, until the claim word is no longer word (the targets were
+// computed from it: a producer whose word was very old must not wait for far-off targets). It
+// returns false if the consumer has exited first.
+func (w *Writer) waitRoom(seq, pos int64, word uint64, claim bool) bool {
+	room := func() bool {
+		return w.handled.Load() >= seq && w.freed.Load() >= pos || claim && w.word.Load() != word
+	}
 	for i := 0; i < 4; i++ {
 		if room() {
 			return true
@@ -321,7 +323,7 @@ func (w *Writer) Flush() error {
 		<-w.done
 		return nil
 	}
-	w.waitRoom(seq, math.MinInt64)
+	w.waitRoom(seq, math.MinInt64, 0, false)
 	return nil
 }
 
@@ -461,7 +463,7 @@ func (w *Writer) take() int {
 			w.flushRun()
 			w.cpos += int64(w.bsize - off)
 			w.runStart = w.cpos
-		} else if len(w.ends) > 0 && (off == 0 || w.cpos-w.runStart+n > w.runBytes || len(w.ends) >= w.runLines) {
+		} else if len(w.ends) > 0 && (off == 0 || w.cpos-w.runStart+n > w.runBytes) {
 			w.flushRun() // the run reached the end of the ring, or the batch cap
 		}
 		w.cpos += n
