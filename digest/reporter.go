@@ -79,10 +79,11 @@ type typeInfo struct {
 // lines per interval, through a queue and one consumer goroutine, and the tracer's own errors to
 // tracer-self.log (it implements trace.ErrorReporter). All methods are safe for concurrent use.
 type Reporter struct {
-	cfg  config
-	ring *asyncwriter.Ring[event]
-	self *selfLog
-	stat *statAgg // nil when stat logs are off
+	cfg     config
+	rootKey string // the claimed tracelog directory, released by Close
+	ring    *asyncwriter.Ring[event]
+	self    *selfLog
+	stat    *statAgg // nil when stat logs are off
 
 	// consumer goroutine only (and Close, after the ring stopped)
 	enc   lineEncoder
@@ -131,11 +132,18 @@ func New(c Config) (*Reporter, error) {
 		done:      make(chan struct{}),
 	}
 	r.enc = lineEncoder{csv: cfg.Format == CSV, limit: cfg.limit, loc: cfg.Location}
+	rootKey, err := claimRoot(cfg.dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", err, cfg.dir)
+	}
+	r.rootKey = rootKey
 	if err := writeStaticInfo(cfg.path("static-info.log", false), &r.cfg); err != nil {
+		releaseRoot(rootKey)
 		return nil, fmt.Errorf("digest: %w", err)
 	}
 	sw, err := cfg.openFile(cfg.rollingConfig(cfg.path("tracer-self.log", false)))
 	if err != nil {
+		releaseRoot(rootKey)
 		return nil, fmt.Errorf("digest: %w", err)
 	}
 	r.self = newSelfLog(sw, cfg.Clock, cfg.Location)
@@ -159,6 +167,7 @@ func New(c Config) (*Reporter, error) {
 	r.ring, err = asyncwriter.NewRing[event](asyncwriter.HandlerFunc[event](r.onEvent), opts...)
 	if err != nil {
 		_ = sw.Close()
+		releaseRoot(rootKey)
 		return nil, fmt.Errorf("digest: %w", err)
 	}
 	go r.background()
@@ -270,6 +279,7 @@ func (r *Reporter) Close() error {
 			keep(w.Close())
 		}
 		keep(r.self.close())
+		releaseRoot(r.rootKey)
 		r.closeErr = first
 	})
 	return r.closeErr

@@ -120,7 +120,9 @@ func (f *stallFile) Write(p []byte) (int, error) {
 func TestDiscardStalledDisk(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	once := new(sync.Once)
-	cfg := Config{QueueCapacity: 16, LogDroppedIDs: true}
+	// A fixed clock: the cap on listed ids is per second, and the drops must not straddle two.
+	fixed := time.Date(2024, 5, 1, 12, 0, 0, 0, time.Local)
+	cfg := Config{QueueCapacity: 16, LogDroppedIDs: true, Clock: func() time.Time { return fixed }}
 	cfg.openFile = func(rc rolling.Config) (io.WriteCloser, error) {
 		f, err := rolling.New(rc)
 		if err != nil || !strings.HasSuffix(rc.Filename, "-digest.log") {
@@ -745,5 +747,34 @@ func TestEncodeNoAlloc(t *testing.T) {
 				t.Fatalf("csv=%v %T: %v allocs", csv, enc, a)
 			}
 		}
+	}
+}
+
+func TestRootInUse(t *testing.T) {
+	root := t.TempDir()
+	r1, err := New(Config{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same directory spelled differently is still the same directory.
+	if _, err := New(Config{Root: root + "/./"}); !errors.Is(err, ErrRootInUse) {
+		t.Fatalf("second reporter on one root: err = %v, want ErrRootInUse", err)
+	}
+	other, err := New(Config{Root: t.TempDir()})
+	if err != nil {
+		t.Fatalf("a different root was refused: %v", err)
+	}
+	if err := other.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := New(Config{Root: root})
+	if err != nil {
+		t.Fatalf("root not released by Close: %v", err)
+	}
+	if err := r2.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
