@@ -7,7 +7,8 @@
 //
 // Paths are digest files or directories (walked for <type>-digest.log files); the default is the
 // digest directory of the log root ($TRACEMDC_LOG_PATH, else $SOFA_TRACER_LOGGING_PATH, else
-// $HOME/logs, then tracelog/). Examples:
+// $HOME/logs, then tracelog/). Each span is printed as one line: end time, application (local.app),
+// log type, trace id, span id, result code, cost, and the method and URL or the operation. Examples:
 //
 //	tracetail -errors -slow 200ms            # failed spans that took 200 ms or more
 //	tracetail -f -type spring-mvc            # follow, like tail -F
@@ -211,7 +212,8 @@ func (c *config) setTypeWidth(files []digestread.DigestFile) {
 	}
 }
 
-// printRecord writes one record: the original line with -json, else aligned columns.
+// printRecord writes one record: the original line with -json, else aligned columns: end time,
+// application (local.app), log type, trace id, span id, result code, cost, method and URL or operation.
 func (c *config) printRecord(w *bufio.Writer, r *digestread.Record) {
 	if c.json {
 		w.WriteString(r.Raw)
@@ -222,8 +224,8 @@ func (c *config) printRecord(w *bufio.Writer, r *digestread.Record) {
 	if c.color && !r.Success() {
 		code = "\x1b[31m" + code + "\x1b[0m"
 	}
-	fmt.Fprintf(w, "%-23s  %-*s  %-32s  %-10s  %s  %7s  %s", r.Time.In(c.loc).Format(digestread.TimeLayout),
-		c.typeW, r.LogType, r.TraceID, r.SpanID, code, digestread.FormatCost(r.Cost),
+	fmt.Fprintf(w, "%-23s  %-10s  %-*s  %-32s  %-10s  %s  %7s  %s", r.Time.In(c.loc).Format(digestread.TimeLayout),
+		r.App, c.typeW, r.LogType, r.TraceID, r.SpanID, code, digestread.FormatCost(r.Cost),
 		strings.TrimSpace(r.Method+" "+r.URL))
 	if r.LoadTest {
 		mark := "LOADTEST"

@@ -25,6 +25,7 @@ const (
 	traceTree = "0ad1348f1714564800000100012345"
 	traceLoad = "0ad1348f1714564801000100022345"
 	logsDir   = "testdata/logs/tracelog"
+	multiDir  = "testdata/multi" // three applications, each with its own http-server-digest.log
 )
 
 // TestGolden runs the tool over the fixtures and compares exit code, stdout and stderr with
@@ -38,6 +39,8 @@ func TestGolden(t *testing.T) {
 	}{
 		{"default-root", nil, "testdata/logs"},
 		{"all-files", []string{logsDir}, ""},
+		{"multi-apps", []string{multiDir}, ""},
+		{"multi-errors", []string{"-errors", multiDir}, ""},
 		{"json-errors", []string{"-json", "-errors", logsDir}, ""},
 		{"type-redis", []string{"-type", "redis", logsDir}, ""},
 		{"slow", []string{"-slow", "300ms", logsDir}, ""},
@@ -80,6 +83,28 @@ func TestGolden(t *testing.T) {
 				t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", golden, got, want)
 			}
 		})
+	}
+}
+
+// TestAppColumn checks that the listing names the application of each span: three applications
+// write the same log type, and the failed spans of each must be told apart.
+func TestAppColumn(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-tz", "UTC", "-errors", multiDir}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	apps := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		cols := strings.Fields(line) // date, time, app, type, ...
+		if len(cols) < 5 || cols[3] != "http-server" {
+			t.Fatalf("line %q: want date, time, app, type", line)
+		}
+		apps[cols[2]] = true
+	}
+	for _, app := range []string{"frontend", "orders", "inventory-eu-west-1"} {
+		if !apps[app] {
+			t.Errorf("no failed span of %s in\n%s", app, stdout.String())
+		}
 	}
 }
 
