@@ -8,7 +8,9 @@
 // Paths are digest files or directories (walked for <type>-digest.log files); the default is the
 // digest directory of the log root ($TRACEMDC_LOG_PATH, else $SOFA_TRACER_LOGGING_PATH, else
 // $HOME/logs, then tracelog/). Each span is printed as one line: end time, application (local.app),
-// log type, trace id, span id, result code, cost, and the method and URL or the operation. Examples:
+// log type, trace id, span id, result code, cost, and the method and URL or the operation; columns
+// are as wide as their widest value (with -f: at least a usual width, widened by a longer value).
+// Examples:
 //
 //	tracetail -errors -slow 200ms            # failed spans that took 200 ms or more
 //	tracetail -f -type spring-mvc            # follow, like tail -F
@@ -31,6 +33,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tracemdc/tracemdc/internal/digestread"
 )
@@ -72,7 +75,6 @@ type config struct {
 	poll    time.Duration
 	width   int
 	paths   []string
-	typeW   int
 }
 
 func parseFlags(args []string, stdout, stderr io.Writer) (*config, error) {
@@ -205,36 +207,103 @@ func (c *config) readOptions() digestread.ReadOptions {
 	return digestread.ReadOptions{Location: c.loc, MaxLine: c.maxLine, Filter: &c.filter}
 }
 
-func (c *config) setTypeWidth(files []digestread.DigestFile) {
-	c.typeW = 10
+// Batches of the listing: without -f, records are printed in batches of at most batchRecords records
+// or batchBytes bytes of raw lines, so column widths can be taken from the records printed while
+// memory stays bounded.
+const (
+	batchRecords = 1024
+	batchBytes   = 4 << 20
+)
+
+// widths are the widths, in runes, of the variable columns of the listing.
+type widths struct{ app, typ, trace, span, code, cost int }
+
+func (w *widths) grow(r *digestread.Record) {
+	w.app = max(w.app, utf8.RuneCountInString(r.App))
+	w.typ = max(w.typ, utf8.RuneCountInString(r.LogType))
+	w.trace = max(w.trace, utf8.RuneCountInString(r.TraceID))
+	w.span = max(w.span, utf8.RuneCountInString(r.SpanID))
+	w.code = max(w.code, utf8.RuneCountInString(r.ResultCode))
+	w.cost = max(w.cost, len(digestread.FormatCost(r.Cost)))
+}
+
+// table prints records as aligned columns. A column is as wide as its widest value so far (and at
+// least its minimum): widths are taken over each batch before it is printed, and they only grow, so a
+// batch is aligned within itself and with the batches before it unless it holds a wider value. With
+// -f every record is its own batch; wider minimums keep the common values aligned there, and a longer
+// value widens its column from that line on.
+type table struct {
+	loc   *time.Location
+	color bool
+	size  int // records per batch
+	w     widths
+	batch []*digestread.Record
+	bytes int
+}
+
+// newTable returns the table of the listing; files give the width of the log type column.
+func (c *config) newTable(files []digestread.DigestFile) *table {
+	t := &table{loc: c.loc, color: c.color, size: batchRecords}
+	t.w = widths{app: 1, typ: 1, trace: 1, span: 1, code: 1, cost: 3}
+	if c.follow {
+		t.size = 1
+		t.w = widths{app: 12, typ: 10, trace: 32, span: 12, code: 3, cost: 6}
+	}
 	for _, df := range files {
-		c.typeW = max(c.typeW, len(df.LogType))
+		t.w.typ = max(t.w.typ, utf8.RuneCountInString(df.LogType))
+	}
+	return t
+}
+
+// add queues r, printing the batch when it is full.
+func (t *table) add(w *bufio.Writer, r *digestread.Record) {
+	t.batch = append(t.batch, r)
+	t.bytes += len(r.Raw)
+	if len(t.batch) >= t.size || t.bytes >= batchBytes {
+		t.flush(w)
 	}
 }
 
-// printRecord writes one record: the original line with -json, else aligned columns: end time,
-// application (local.app), log type, trace id, span id, result code, cost, method and URL or operation.
-func (c *config) printRecord(w *bufio.Writer, r *digestread.Record) {
-	if c.json {
-		w.WriteString(r.Raw)
-		w.WriteByte('\n')
-		return
+// flush prints the queued records.
+func (t *table) flush(w *bufio.Writer) {
+	for _, r := range t.batch {
+		t.w.grow(r)
 	}
-	code := fmt.Sprintf("%-4s", r.ResultCode)
-	if c.color && !r.Success() {
+	for _, r := range t.batch {
+		t.print(w, r)
+	}
+	clear(t.batch)
+	t.batch, t.bytes = t.batch[:0], 0
+}
+
+// print writes one record as columns: end time, application (local.app), log type, trace id, span
+// id, result code, cost, method and URL or operation, and LOADTEST for a load-test span.
+func (t *table) print(w *bufio.Writer, r *digestread.Record) {
+	code := fmt.Sprintf("%-*s", t.w.code, r.ResultCode)
+	if t.color && !r.Success() {
 		code = "\x1b[31m" + code + "\x1b[0m"
 	}
-	fmt.Fprintf(w, "%-23s  %-10s  %-*s  %-32s  %-10s  %s  %7s  %s", r.Time.In(c.loc).Format(digestread.TimeLayout),
-		r.App, c.typeW, r.LogType, r.TraceID, r.SpanID, code, digestread.FormatCost(r.Cost),
-		strings.TrimSpace(r.Method+" "+r.URL))
+	fmt.Fprintf(w, "%-23s  %-*s  %-*s  %-*s  %-*s  %s  %*s  %s", r.Time.In(t.loc).Format(digestread.TimeLayout),
+		t.w.app, r.App, t.w.typ, r.LogType, t.w.trace, r.TraceID, t.w.span, r.SpanID, code,
+		t.w.cost, digestread.FormatCost(r.Cost), strings.TrimSpace(r.Method+" "+r.URL))
 	if r.LoadTest {
 		mark := "LOADTEST"
-		if c.color {
+		if t.color {
 			mark = "\x1b[33m" + mark + "\x1b[0m"
 		}
 		w.WriteString("  " + mark)
 	}
 	w.WriteByte('\n')
+}
+
+// printRecord writes one record: the original line with -json, else a row of t.
+func (c *config) printRecord(w *bufio.Writer, t *table, r *digestread.Record) {
+	if c.json {
+		w.WriteString(r.Raw)
+		w.WriteByte('\n')
+		return
+	}
+	t.add(w, r)
 }
 
 // missing reports the paths that do not exist.
@@ -255,11 +324,12 @@ func scan(c *config, out *bufio.Writer, stderr io.Writer) error {
 	if len(files) == 0 {
 		return fmt.Errorf("no digest files in %s", strings.Join(c.paths, ", "))
 	}
-	c.setTypeWidth(files)
+	tab := c.newTable(files)
+	defer tab.flush(out)
 	opts := c.readOptions()
 	for _, df := range files {
 		st, err := scanFile(df, c.last, opts, func(r *digestread.Record) error {
-			c.printRecord(out, r)
+			c.printRecord(out, tab, r)
 			return nil
 		})
 		reportSkips(stderr, df.Path, st, c.maxLine)
@@ -332,7 +402,7 @@ func lastOfStream(df digestread.DigestFile, last int, opts digestread.ReadOption
 }
 
 func follow(ctx context.Context, c *config, out *bufio.Writer, stderr io.Writer) error {
-	c.setTypeWidth(digestread.FindFiles(false, c.paths...))
+	tab := c.newTable(digestread.FindFiles(false, c.paths...))
 	fl := digestread.NewFollower(digestread.FollowOptions{Poll: c.poll, MaxLine: c.maxLine, Last: c.last}, c.paths...)
 	stats := map[string]*digestread.Stats{}
 	var order []string
@@ -360,7 +430,7 @@ func follow(ctx context.Context, c *config, out *bufio.Writer, stderr io.Writer)
 		if !c.filter.Match(r) {
 			return nil
 		}
-		c.printRecord(out, r)
+		c.printRecord(out, tab, r)
 		return out.Flush()
 	})
 	for _, p := range order {
