@@ -10,6 +10,8 @@
 // $HOME/logs, then tracelog/). Each span is printed as one line: end time, application (local.app),
 // log type, trace id, span id, result code, cost, and the method and URL or the operation; columns
 // are as wide as their widest value (with -f: at least a usual width, widened by a longer value).
+// Without -f the records of all the files are merged in time order (each file is in time order as the
+// writer appends it; rolled backups before live files); with -f lines are printed as they come.
 // Examples:
 //
 //	tracetail -errors -slow 200ms            # failed spans that took 200 ms or more
@@ -22,11 +24,13 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"os/signal"
 	"slices"
@@ -82,7 +86,12 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("tracetail", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tracetail [flags] [digest files or directories...]")
+		fmt.Fprint(stderr, `usage: tracetail [flags] [digest files or directories...]
+
+Without -f, the spans of all files are merged in time order (of their end), one record per file held
+at a time; a file's own lines keep their order. With -f, lines are printed as they are written.
+
+`)
 		fs.PrintDefaults()
 	}
 	fs.BoolVar(&c.follow, "f", false, "follow the files like tail -F (rotation, truncation, re-creation)")
@@ -318,29 +327,65 @@ func missing(paths []string, stderr io.Writer) int {
 	return n
 }
 
+// errStopped ends the scan of a file whose records are no longer wanted.
+var errStopped = errors.New("stopped")
+
+// scan prints the records of every file, merged in time order: each file is read as a stream, in
+// time order as the digest writer appends it, and MergeByTime holds one record per file. Rolled
+// backups come before live files, so of two records of the same time the older file's is first. A
+// file that cannot be read stops the listing.
 func scan(c *config, out *bufio.Writer, stderr io.Writer) error {
 	bad := missing(c.paths, stderr)
 	files := digestread.FindFiles(false, c.paths...)
 	if len(files) == 0 {
 		return fmt.Errorf("no digest files in %s", strings.Join(c.paths, ", "))
 	}
+	slices.SortStableFunc(files, func(a, b digestread.DigestFile) int {
+		return cmp.Compare(backupRank(a), backupRank(b))
+	})
 	tab := c.newTable(files)
 	defer tab.flush(out)
 	opts := c.readOptions()
-	for _, df := range files {
-		st, err := scanFile(df, c.last, opts, func(r *digestread.Record) error {
-			c.printRecord(out, tab, r)
-			return nil
-		})
-		reportSkips(stderr, df.Path, st, c.maxLine)
-		if err != nil {
-			return err
+	stats := make([]digestread.Stats, len(files))
+	var failed error
+	streams := make([]iter.Seq[*digestread.Record], len(files))
+	for i, df := range files {
+		streams[i] = func(yield func(*digestread.Record) bool) {
+			st, err := scanFile(df, c.last, opts, func(r *digestread.Record) error {
+				if !yield(r) {
+					return errStopped
+				}
+				return nil
+			})
+			stats[i] = st
+			if err != nil && !errors.Is(err, errStopped) && failed == nil {
+				failed = err
+			}
 		}
+	}
+	for r := range digestread.MergeByTime(streams...) {
+		if failed != nil {
+			break
+		}
+		c.printRecord(out, tab, r)
+	}
+	for i, df := range files {
+		reportSkips(stderr, df.Path, stats[i], c.maxLine)
+	}
+	if failed != nil {
+		return failed
 	}
 	if bad > 0 {
 		return fmt.Errorf("%d path(s) not found", bad)
 	}
 	return nil
+}
+
+func backupRank(df digestread.DigestFile) int {
+	if df.Backup {
+		return 0
+	}
+	return 1
 }
 
 // scanFile reads one file, or only its last `last` lines when last >= 0.

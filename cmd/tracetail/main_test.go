@@ -41,6 +41,8 @@ func TestGolden(t *testing.T) {
 		{"all-files", []string{logsDir}, ""},
 		{"multi-apps", []string{multiDir}, ""},
 		{"multi-errors", []string{"-errors", multiDir}, ""},
+		// Live file named first, its backup second: of the two spans ending at .100 the backup's is first.
+		{"merge-backup-first", []string{"testdata/merge/tracelog/app-digest.log", "testdata/merge/tracelog/app-digest.log.1"}, ""},
 		{"json-errors", []string{"-json", "-errors", logsDir}, ""},
 		{"type-redis", []string{"-type", "redis", logsDir}, ""},
 		{"slow", []string{"-slow", "300ms", logsDir}, ""},
@@ -105,6 +107,21 @@ func TestAppColumn(t *testing.T) {
 		if !apps[app] {
 			t.Errorf("no failed span of %s in\n%s", app, stdout.String())
 		}
+	}
+}
+
+// TestScanUnreadableFile: a file that cannot be read (a .gz that is not gzip) ends the merged listing
+// with an error naming it, and exit code 1.
+func TestScanUnreadableFile(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad-digest.log.gz")
+	if err := os.WriteFile(bad, []byte("not gzip\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"-tz", "UTC", logsDir + "/redis-digest.log", bad}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), bad) {
+		t.Errorf("exit %d, stderr %q; want 1 and an error naming %s", code, stderr.String(), bad)
 	}
 }
 

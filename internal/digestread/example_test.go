@@ -1,7 +1,9 @@
 package digestread_test
 
 import (
+	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"strings"
 	"time"
@@ -86,4 +88,34 @@ func ExampleRenderTimeline() {
 func ExampleCompareSpanIDs() {
 	fmt.Println(digestread.CompareSpanIDs("0.9", "0.10"), digestread.CompareSpanIDs("0.1.1", "0.1"))
 	// Output: -1 1
+}
+
+func ExampleMergeByTime() {
+	// Two files, each in time order (as a digest writer appends them), read one record at a time.
+	frontend := `2024-05-01 12:00:00.100,frontend,0ad1348f1714564800000100012345,0,server,200,main,90ms,/checkout,GET,0,0,,,
+2024-05-01 12:00:00.300,frontend,0ad1348f1714564801000100012345,0,server,502,main,60ms,/checkout,GET,0,0,,,
+`
+	orders := `2024-05-01 12:00:00.080,orders,0ad1348f1714564800000100012345,0.1.1,server,200,main,50ms,/orders,POST,0,0,,,
+2024-05-01 12:00:00.290,orders,0ad1348f1714564801000100012345,0.1.1,server,502,main,40ms,/orders,POST,0,0,,,
+`
+	stream := func(text, logType string) iter.Seq[*digestread.Record] {
+		return func(yield func(*digestread.Record) bool) {
+			stop := errors.New("stop")
+			_, _ = digestread.ScanRecords(strings.NewReader(text), digestread.DigestFile{LogType: logType},
+				digestread.ReadOptions{Location: time.UTC}, func(r *digestread.Record) error {
+					if !yield(r) {
+						return stop
+					}
+					return nil
+				})
+		}
+	}
+	for r := range digestread.MergeByTime(stream(frontend, "http-server"), stream(orders, "http-server")) {
+		fmt.Println(r.Time.Format(digestread.TimeLayout), r.App, r.ResultCode)
+	}
+	// Output:
+	// 2024-05-01 12:00:00.080 orders 200
+	// 2024-05-01 12:00:00.100 frontend 200
+	// 2024-05-01 12:00:00.290 orders 502
+	// 2024-05-01 12:00:00.300 frontend 502
 }

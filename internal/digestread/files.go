@@ -2,6 +2,7 @@ package digestread
 
 import (
 	"compress/gzip"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -118,6 +119,7 @@ func FindFiles(backups bool, paths ...string) []DigestFile {
 }
 
 // Open opens a digest file for reading, decompressing it when its name ends in .gz. Close the result.
+// Errors name the file.
 func (df DigestFile) Open() (io.ReadCloser, error) {
 	f, err := os.Open(df.Path)
 	if err != nil || !df.Gzip {
@@ -126,7 +128,7 @@ func (df DigestFile) Open() (io.ReadCloser, error) {
 	zr, err := gzip.NewReader(f)
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", df.Path, err)
 	}
 	return gzipFile{zr, f}, nil
 }
