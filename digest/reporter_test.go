@@ -508,8 +508,23 @@ func TestStatIntervals(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := readLines(t, filepath.Join(dir, "http-server-stat.log"))
-	if len(lines) != 2 || !strings.Contains(lines[0], `"count":1,`) || !strings.Contains(lines[1], `"count":2,`) {
-		t.Fatalf("stat lines %q", lines)
+	// The first interval holds the first span alone. The next two spans usually share the
+	// interval that Close ends, but a tick may fall between them on a slow machine (the interval
+	// is 10 ms): then each has a line of its own. Either way no span is counted twice or missed.
+	re := regexp.MustCompile(`"count":(\d+),`)
+	var counts []int
+	sum := 0
+	for _, l := range lines {
+		m := re.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("stat line without a count: %q", l)
+		}
+		n, _ := strconv.Atoi(m[1])
+		counts = append(counts, n)
+		sum += n
+	}
+	if len(lines) < 2 || len(lines) > 3 || counts[0] != 1 || sum != 3 || slices.Contains(counts, 0) {
+		t.Fatalf("stat lines %q: counts %v, want [1 2] or [1 1 1]", lines, counts)
 	}
 }
 
