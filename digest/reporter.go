@@ -351,7 +351,9 @@ func (r *Reporter) reportDiscards() {
 		r.self.logLimit(levelWarn, "discard-id", ids[i], "discarded span "+ids[i+1], maxDroppedIDs+1)
 	}
 	if more > 0 {
-		r.self.logLimit(levelWarn, "discard-id", "", strconv.FormatUint(more, 10)+" more discarded span ids not listed", maxDroppedIDs+1)
+		// A kind of its own: the ids of this second may have used up the budget of "discard-id"
+		// at an earlier report, and this count must not be lost with them.
+		r.self.log(levelWarn, "discard-more", "", strconv.FormatUint(more, 10)+" more discarded span ids not listed")
 	}
 }
 
