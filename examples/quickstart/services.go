@@ -37,6 +37,10 @@ const (
 	failingReq   = 13 // the request asking for an item that is out of stock
 	outOfStock   = "umbrella"
 	statInterval = time.Second
+	// hangTimeout bounds every network wait of the demo (requests, header reads, shutdown). It
+	// only guards against a hang: a loaded machine (the tests run it with -race on 2 cores) must
+	// never reach it.
+	hangTimeout = 30 * time.Second
 )
 
 var (
@@ -100,7 +104,7 @@ func (s *service) callTo(next *service) {
 	s.base = &http.Transport{MaxIdleConnsPerHost: 4}
 	s.client = &http.Client{
 		Transport: httptrace.NewTransport(s.tracer, s.base, httptrace.WithRemoteApp(next.name)),
-		Timeout:   5 * time.Second,
+		Timeout:   hangTimeout,
 	}
 }
 
@@ -113,7 +117,7 @@ func (s *service) serve(mux *http.ServeMux) error {
 	s.url = "http://" + ln.Addr().String()
 	s.server = &http.Server{
 		Handler:           httptrace.Middleware(s.tracer)(mux),
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: hangTimeout,
 	}
 	s.served = make(chan error, 1)
 	go func() { s.served <- s.server.Serve(ln) }()
@@ -327,7 +331,7 @@ type result struct {
 func simulate(dir string) (res *result, err error) {
 	res = &result{stats: map[string]digest.Stats{}}
 	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 		defer cancel()
 		errs := []error{err}
 		for _, s := range res.services {
@@ -374,7 +378,7 @@ func sendRequests(frontend *service, res *result) error {
 	// The users' browser is not traced: frontend starts each trace (span id 0).
 	browser := &http.Transport{}
 	defer browser.CloseIdleConnections()
-	client := &http.Client{Transport: browser, Timeout: 5 * time.Second}
+	client := &http.Client{Transport: browser, Timeout: hangTimeout}
 
 	// A load-test platform marks its requests with the biz baggage mark=T; every service passes the
 	// mark on, and digest lines of marked spans go to tracelog/shadow/. A tracer without a reporter
@@ -382,7 +386,7 @@ func sendRequests(frontend *service, res *result) error {
 	loadgen := trace.New("loadgen", trace.WithoutMDC())
 	loadClient := &http.Client{
 		Transport: httptrace.NewTransport(loadgen, browser, httptrace.WithRemoteApp(frontend.name)),
-		Timeout:   5 * time.Second,
+		Timeout:   hangTimeout,
 	}
 
 	for i := 1; i <= numRequests; i++ {
