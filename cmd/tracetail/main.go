@@ -16,7 +16,8 @@
 //
 //	tracetail -errors -slow 200ms            # failed spans that took 200 ms or more
 //	tracetail -f -type spring-mvc            # follow, like tail -F
-//	tracetail -tree 0ad1348f1403169275002100356696 -logs app.log
+//	tracetail -tree 0ad1348f1403169275002100356696 -logs app.log,worker.log
+//	tracetail -tree 0ad1348f1403169275002100356696 -logs 'logs/*.log'   # quoted: tracetail expands it
 //
 // Malformed and overlong lines are skipped; their counts are printed on stderr at exit.
 package main
@@ -33,6 +34,7 @@ import (
 	"iter"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -91,6 +93,13 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*config, error) {
 Without -f, the spans of all files are merged in time order (of their end), one record per file held
 at a time; a file's own lines keep their order. With -f, lines are printed as they are written.
 
+examples:
+  tracetail -errors -slow 200ms logs/tracelog
+  tracetail -f -type http-server
+  tracetail -tree ID -logs 'logs/*.log' logs/tracelog     (quote the glob: tracetail expands it)
+  tracetail -tree ID -logs app.log,worker.log
+
+flags:
 `)
 		fs.PrintDefaults()
 	}
@@ -105,7 +114,7 @@ at a time; a file's own lines keep their order. With -f, lines are printed as th
 	fs.BoolVar(&c.json, "json", false, "print the original lines instead of columns")
 	color := fs.String("color", "auto", "colour: `auto` (only on a terminal), always or never")
 	fs.StringVar(&c.tree, "tree", "", "show the trace `id` as a tree, from all digest files and backups")
-	fs.Var(&c.logs, "logs", "business log `files` to join with -tree (repeat or separate by commas)")
+	fs.Var(&c.logs, "logs", "business log `files` to join with -tree: repeat the flag, separate by commas, or give a quoted glob ('logs/*.log')")
 	tz := fs.String("tz", "Local", "time `zone` of the digest times (Local, UTC, or an IANA name)")
 	fs.IntVar(&c.maxLine, "max-line", digestread.DefaultMaxLine, "longest line in `bytes`; longer lines are skipped")
 	fs.DurationVar(&c.poll, "poll", 250*time.Millisecond, "with -f, time between two looks at the files")
@@ -145,10 +154,80 @@ at a time; a file's own lines keep their order. With -f, lines are printed as th
 	case c.maxLine <= 0 || c.width <= 0 || c.poll <= 0:
 		return nil, errors.New("-max-line, -width and -poll must be positive")
 	}
+	if c.logs, err = expandLogs(c.logs); err != nil {
+		return nil, err
+	}
+	if c.tree != "" {
+		for _, p := range c.paths {
+			if businessLog(p) {
+				return nil, fmt.Errorf("%s is not a digest log (<type>-digest.log, or a file under tracelog/); "+
+					"business logs go to -logs: quote a glob (-logs 'dir/*.log') or separate by commas (-logs a.log,b.log)", p)
+			}
+		}
+	}
 	if len(c.paths) == 0 {
 		c.paths = []string{digestread.DigestDir(digestread.DefaultRoot())}
 	}
 	return c, nil
+}
+
+// expandLogs expands the glob patterns among the -logs values (filepath.Glob syntax), so that a
+// quoted -logs 'logs/*.log' works; a pattern that matches nothing is an error, unless a file has that
+// very name. Other values are kept as they are. Each file is kept once, at its first place.
+func expandLogs(values []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	add := func(p string) {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, v := range values {
+		if !strings.ContainsAny(v, "*?[") {
+			add(v)
+			continue
+		}
+		matches, err := filepath.Glob(v)
+		if err != nil {
+			return nil, fmt.Errorf("-logs %q: %w", v, err)
+		}
+		if len(matches) == 0 {
+			if _, err := os.Stat(v); err != nil {
+				return nil, fmt.Errorf("-logs %q: no file matches", v)
+			}
+			matches = []string{v}
+		}
+		for _, m := range matches {
+			add(m)
+		}
+	}
+	return out, nil
+}
+
+// businessLog reports whether path looks like a business log given by mistake as a digest path: a
+// regular file whose name is not a digest log name and that is not under a tracelog directory. (An
+// unquoted -logs logs/*.log leaves all files but the first as digest paths.)
+func businessLog(path string) bool {
+	st, err := os.Stat(path)
+	if err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	if _, ok := digestread.ParseDigestPath(path); ok {
+		return false
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return false
+	}
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		if filepath.Base(dir) == "tracelog" {
+			return false
+		}
+		if parent := filepath.Dir(dir); parent == dir {
+			return true
+		}
+	}
 }
 
 // isTerminal reports whether w is a character device (a terminal).

@@ -54,6 +54,12 @@ func TestGolden(t *testing.T) {
 		{"overlong", []string{"-max-line", "400", logsDir + "/inventory-mvc-digest.log"}, ""},
 		{"tree", []string{"-tree", traceTree, logsDir}, ""},
 		{"tree-logs", []string{"-tree", traceTree, "-width", "30", "-logs", biz, "-logs", "testdata/biz/plain.log"}, "testdata/logs"},
+		{"tree-logs-glob", []string{"-tree", traceTree, "-width", "30", "-logs", "testdata/biz/*.json", "-logs", "testdata/biz/plain.log"}, "testdata/logs"},
+		{"usage-logs-no-match", []string{"-tree", traceTree, "-logs", "testdata/biz/*.nope"}, ""},
+		{"usage-logs-bad-glob", []string{"-tree", traceTree, "-logs", "testdata/biz/[.log"}, ""},
+		// What the shell makes of an unquoted -logs testdata/biz/*.json.
+		{"usage-business-log-as-path", []string{"-tree", traceTree, "-logs", "testdata/biz/frontend.json", "testdata/biz/inventory.json", "testdata/biz/orders.json", logsDir}, ""},
+		{"usage-help", []string{"-h"}, ""},
 		{"tree-json", []string{"-tree", traceTree, "-json", logsDir}, ""},
 		{"tree-load-test", []string{"-tree", traceLoad, logsDir}, ""},
 		{"tree-unknown", []string{"-tree", "nosuchtrace", logsDir}, ""},
@@ -122,6 +128,54 @@ func TestScanUnreadableFile(t *testing.T) {
 	code := run([]string{"-tz", "UTC", logsDir + "/redis-digest.log", bad}, &stdout, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), bad) {
 		t.Errorf("exit %d, stderr %q; want 1 and an error naming %s", code, stderr.String(), bad)
+	}
+}
+
+// TestLogsGlob: a quoted glob given to -logs joins the same lines as the files it matches named one by
+// one.
+func TestLogsGlob(t *testing.T) {
+	t.Setenv("TRACEMDC_LOG_PATH", "testdata/logs")
+	out := func(logs ...string) string {
+		args := []string{"-tz", "UTC", "-tree", traceTree}
+		for _, l := range logs {
+			args = append(args, "-logs", l)
+		}
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr.String())
+		}
+		return stdout.String()
+	}
+	named := out("testdata/biz/frontend.json,testdata/biz/inventory.json,testdata/biz/orders.json")
+	if !strings.Contains(named, "inventory.json:1") {
+		t.Fatalf("no business line joined:\n%s", named)
+	}
+	for _, glob := range []string{"testdata/biz/*.json", "testdata/biz/*.json,testdata/biz/frontend.json", "testdata/biz/[fio]*.json"} {
+		if got := out(glob); got != named {
+			t.Errorf("-logs %q:\n%s\nwant\n%s", glob, got, named)
+		}
+	}
+}
+
+func TestBusinessLog(t *testing.T) {
+	dir := t.TempDir()
+	digestOutside := filepath.Join(dir, "app-digest.log")
+	if err := os.WriteFile(digestOutside, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]bool{
+		"testdata/biz/plain.log":                         true,  // a business log
+		"testdata/biz/frontend.json":                     true,  // a business log
+		logsDir + "/spring-mvc-stat.log":                 false, // odd name, but under tracelog/
+		logsDir + "/shadow/spring-mvc-digest.log":        false, // under tracelog/shadow
+		digestOutside:                                    false, // a digest name outside tracelog/
+		logsDir + "/spring-mvc-digest.log.2024-05-01_11": false, // a backup
+		"testdata/biz":                                   false, // a directory
+		"testdata/nope.log":                              false, // missing: reported elsewhere
+	} {
+		if got := businessLog(path); got != want {
+			t.Errorf("businessLog(%q) = %v, want %v", path, got, want)
+		}
 	}
 }
 
