@@ -249,9 +249,13 @@ func TestConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 4*200 {
+		t.Fatalf("%d lines, want %d", len(lines), 4*200)
+	}
+	for _, line := range lines {
 		m, err := conformance.Parse([]byte(line))
-		if err != nil || m["traceId"] != "t1" || m["k"] != "v" {
+		if err != nil || m["traceId"] != "t1" || m["k"] != "v" || m["gr"] == nil {
 			t.Fatalf("%v: %s", err, line)
 		}
 	}
