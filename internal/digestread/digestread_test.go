@@ -487,3 +487,47 @@ func TestFollowerStopsOnCallbackError(t *testing.T) {
 		t.Errorf("Run = %v, want boom", err)
 	}
 }
+
+// TestRenderTimelineLogAfterItsSpan: a log line carrying a span id that reads earlier than the
+// span's start (whole-millisecond digest times) is placed right after that span, at the latest start
+// of the spans sharing the id, keeping its own time; other lines stay where their time puts them.
+func TestRenderTimelineLogAfterItsSpan(t *testing.T) {
+	at := func(ms int) time.Time { return time.Date(2024, 5, 1, 12, 0, 0, ms*1e6, time.UTC) }
+	span := func(id, kind string, endMS, costMS int) *Record {
+		return &Record{Time: at(endMS), Cost: time.Duration(costMS) * time.Millisecond, TraceID: "t1", SpanID: id,
+			Kind: kind, App: "app", ResultCode: "200", URL: "/" + kind, Raw: id + kind}
+	}
+	tree := BuildTree([]*Record{
+		span("0", KindServer, 200, 100),  // starts at 100
+		span("0.1", KindClient, 150, 40), // starts at 110
+		span("0.1", KindServer, 148, 36), // same id (SOFARPC style), starts at 112
+	})
+	logs := []LogLine{
+		{File: "a.log", Line: 1, Time: at(111), SpanID: "0.1", Message: "A: before the server span of its id"},
+		{File: "a.log", Line: 2, Time: at(99), SpanID: "0", Message: "B: before its span"},
+		{File: "a.log", Line: 3, Time: at(99), SpanID: "9.9", Message: "C: span not in the trace"},
+		{File: "a.log", Line: 4, Time: at(105), SpanID: "0.1", Message: "D: same place as A, after it"},
+		{File: "a.log", Line: 5, SpanID: "0", Message: "E: no time"},
+		{File: "a.log", Line: 6, Time: at(130), SpanID: "0", Message: "F: after its span already"},
+		{File: "a.log", Line: 7, Time: at(112), Message: "G: no span id"},
+	}
+	var b strings.Builder
+	if err := RenderTimeline(&b, tree, logs, RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := `timeline t1  spans=3  log lines=7
+2024-05-01 12:00:00.099  a.log:3  [9.9] C: span not in the trace
+2024-05-01 12:00:00.100  span     [0] app server 200 100ms /server
+2024-05-01 12:00:00.099  a.log:2  [0] B: before its span
+2024-05-01 12:00:00.110  span     [0.1] app client 200 40ms /client
+2024-05-01 12:00:00.112  span     [0.1] app server 200 36ms /server
+2024-05-01 12:00:00.111  a.log:1  [0.1] A: before the server span of its id
+2024-05-01 12:00:00.105  a.log:4  [0.1] D: same place as A, after it
+2024-05-01 12:00:00.112  a.log:7  G: no span id
+2024-05-01 12:00:00.130  a.log:6  [0] F: after its span already
+-                        a.log:5  [0] E: no time
+`
+	if got := b.String(); got != want {
+		t.Errorf("timeline:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -267,6 +267,14 @@ func boolRank(b bool) int {
 
 // RenderTimeline writes the spans of t (at their start) and the business log lines, merged in time
 // order: a span before log lines of the same instant, log lines without a time at the end.
+//
+// A log line that carries the id of a span of t is placed at or after that span's start (the latest
+// start, when several spans share the id): span starts are computed from whole milliseconds (end
+// minus cost, as the digest writes them), so a line written just after its span began can read as up
+// to a millisecond earlier, and clocks of different hosts differ. Such a line is moved down to its
+// span's start and no further; it keeps its own time in the output. Lines whose span id is not in t
+// stay at their own time. The order is stable: lines placed at the same instant keep the order of
+// logs.
 func RenderTimeline(w io.Writer, t *Tree, logs []LogLine, opts RenderOptions) error {
 	type entry struct {
 		at   time.Time
@@ -274,14 +282,22 @@ func RenderTimeline(w io.Writer, t *Tree, logs []LogLine, opts RenderOptions) er
 		log  *LogLine
 	}
 	var entries []entry
+	starts := map[string]time.Time{} // latest start of the spans of each id
 	if t != nil {
 		t.Walk(func(n *Node) bool {
 			entries = append(entries, entry{at: n.Start(), span: n})
+			if s, ok := starts[n.SpanID]; !ok || n.Start().After(s) {
+				starts[n.SpanID] = n.Start()
+			}
 			return true
 		})
 	}
 	for i := range logs {
-		entries = append(entries, entry{at: logs[i].Time, log: &logs[i]})
+		at := logs[i].Time
+		if s, ok := starts[logs[i].SpanID]; ok && logs[i].SpanID != "" && !at.IsZero() && at.Before(s) {
+			at = s
+		}
+		entries = append(entries, entry{at: at, log: &logs[i]})
 	}
 	slices.SortStableFunc(entries, func(a, b entry) int {
 		if c := compareTimes(a.at, b.at); c != 0 {
