@@ -799,3 +799,26 @@ func TestRootInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestZeroFinishedSpan: a FinishedSpan no Tracer made (every field zero: no tracer, ids, times, tags
+// or baggage) and a nil one are handled without a panic: the zero span is unsampled, so it is
+// counted and goes to the stat line of the default log type only.
+func TestZeroFinishedSpan(t *testing.T) {
+	r, dir := newReporter(t, Config{Policy: Block})
+	r.Report(nil)
+	r.Report(new(trace.FinishedSpan))
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := r.Stats(); st.Accepted != 1 || st.Unsampled != 1 || st.Written != 0 || st.EncodePanics != 0 || st.StatLines != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if files := listFiles(t, dir); !slices.Equal(files, []string{DefaultLogType + "-stat.log", "static-info.log", "tracer-self.log"}) {
+		t.Fatalf("files %v", files)
+	}
+	stat := readLines(t, filepath.Join(dir, DefaultLogType+"-stat.log"))
+	if len(stat) != 1 || !json.Valid([]byte(stat[0])) ||
+		!strings.Contains(stat[0], `"stat.key":{"local.app":"","operation":""},"count":1,"total.cost.milliseconds":0,`) {
+		t.Fatalf("stat lines %q", stat)
+	}
+}
