@@ -1,0 +1,71 @@
+package httptrace_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/tracemdc/tracemdc/mdc"
+	"github.com/tracemdc/tracemdc/trace"
+	"github.com/tracemdc/tracemdc/trace/httptrace"
+)
+
+// printSpans is a Reporter printing each finished span.
+var printSpans = trace.ReporterFunc(func(s *trace.FinishedSpan) {
+	fmt.Printf("finished %s span %s (parent %q) result %q\n", s.Kind(), s.SpanID(), s.ParentID(), s.ResultCode())
+})
+
+// An inbound request from a SOFATracer caller whose span is 0.1: the handler runs under server span
+// 0.1.1, and every log line written with its ctx carries the ids.
+func ExampleMiddleware() {
+	tracer := trace.New("shop", trace.WithReporter(printSpans))
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		traceID, _ := mdc.Get(r.Context(), mdc.KeyTraceID)
+		spanID, _ := mdc.Get(r.Context(), mdc.KeySpanID)
+		fmt.Println("handler's MDC:", traceID, spanID)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	srv := httptrace.Middleware(tracer, httptrace.WithSkipPaths("/healthz"))(handler)
+
+	req := httptest.NewRequest("POST", "http://shop.example/pay", nil)
+	req.Header.Set("X-B3-TraceId", "0ad1348f1403169275002100356696")
+	req.Header.Set("X-B3-SpanId", "0.1")
+	srv.ServeHTTP(httptest.NewRecorder(), req)
+	// Output:
+	// handler's MDC: 0ad1348f1403169275002100356696 0.1.1
+	// finished server span 0.1.1 (parent "0.1") result "204"
+}
+
+// roundTripperFunc stands for the network in the example.
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// An outbound call under a local span: the request carries the client span's context in SOFATracer's
+// B3 headers, and the client span ends when the response body is read to its end or closed.
+func ExampleNewTransport() {
+	tracer := trace.New("shop", trace.WithReporter(printSpans))
+	network := roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+		fmt.Println("sent span id:", r.Header.Get("X-B3-SpanId"), "parent:", r.Header.Get("X-B3-ParentSpanId"))
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("ok")), Request: r}, nil
+	})
+	client := &http.Client{Transport: httptrace.NewTransport(tracer, network)}
+
+	ctx, parent := tracer.Start(context.Background(), "checkout")
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://inventory.local/items", nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	parent.Finish()
+	// Output:
+	// sent span id: 0.1 parent: 0
+	// finished client span 0.1 (parent "0") result "200"
+	// finished internal span 0 (parent "") result ""
+}
