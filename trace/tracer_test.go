@@ -223,8 +223,12 @@ func TestContextDelegates(t *testing.T) {
 	if !errors.Is(ctx.Err(), context.Canceled) {
 		t.Fatalf("Err = %v", ctx.Err())
 	}
+	// A span's context prints as the span (the MDC extension's context, outside it, as its MDC).
 	if s := fmt.Sprint(ctx); !strings.Contains(s, "mdc") {
-		t.Logf("ctx prints as %s", s)
+		t.Errorf("ctx with MDC prints as %s", s)
+	}
+	if bare, _ := New("app", WithoutMDC()).Start(parent, "op"); fmt.Sprint(bare) != "trace.Span(0)" {
+		t.Errorf("span ctx prints as %s, want trace.Span(0)", fmt.Sprint(bare))
 	}
 	// A context derived with the standard library from a span ctx still finds the span.
 	cctx, cancel2 := context.WithCancel(ctx)
