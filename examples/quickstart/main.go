@@ -141,7 +141,8 @@ func report(w io.Writer, dir string, res *result, ropts digestread.RenderOptions
 		return err
 	}
 	p("\nIts business log lines (found by trace id, whatever the field name), merged with its spans.\n")
-	p("Digest times are whole milliseconds, so a line may show up a millisecond before its span.\n\n")
+	p("Digest times are whole milliseconds: a line is placed after the start of its span, but its own time\n")
+	p("may read a millisecond earlier.\n\n")
 	if err := digestread.RenderTimeline(&b, tree, lines, ropts); err != nil {
 		return err
 	}
