@@ -48,12 +48,19 @@ type Logger struct {
 	Own []string
 	// Log writes exactly one line, at info level with message Message, for c, and returns it.
 	Log func(t *testing.T, c Case) []byte
+	// Only, when set, limits the run to the cases it accepts: for a variant of an adapter that
+	// cannot apply to some cases (say, one that cannot see the caller's fields). Another run of the
+	// same adapter must cover every case.
+	Only func(c Case) bool
 }
 
 // Run runs every case of Cases as a subtest.
 func Run(t *testing.T, l Logger) {
 	t.Helper()
 	for _, c := range Cases() {
+		if l.Only != nil && !l.Only(c) {
+			continue
+		}
 		t.Run(c.Name, func(t *testing.T) {
 			line := l.Log(t, c)
 			if n := bytes.Count(bytes.TrimRight(line, "\n"), []byte("\n")); n != 0 {
