@@ -192,25 +192,58 @@ var bufPool = sync.Pool{New: func() any { return &fieldBuf{fs: make([]zapcore.Fi
 // to the error output (see WithErrorOutput).
 func (c *core) Write(ent zapcore.Entry, fields []zapcore.Field) error {
 	ctx := c.ctx
-	for i := range fields {
-		if x, ok := carried(&fields[i]); ok {
-			ctx = x
-		}
-	}
-	m := mdc.From(ctx)
-	if m.Len() == 0 {
-		return c.emit(c.Core, c.direct, ent, fields)
-	}
 	// Top-level keys given at the call site: those before the first Namespace.
 	top := fields
 	for i := range fields {
-		if fields[i].Type == zapcore.NamespaceType {
+		f := &fields[i]
+		if x, ok := carried(f); ok {
+			ctx = x
+		} else if f.Type == zapcore.NamespaceType && len(top) == len(fields) {
 			top = fields[:i+1] // the namespace's own name is a top-level key too
-			break
 		}
 	}
-	b := bufPool.Get().(*fieldBuf)
-	err := c.expand(b, ent, fields, m, top)
+	m := mdc.From(ctx)
+	if c.naming.GroupName() != "" {
+		return c.writeGroup(ent, fields, m, top)
+	}
+	// The buffer is taken from the pool at the first MDC field the line shows: a line without any
+	// never touches the pool.
+	var b *fieldBuf
+	m.Range(func(k, v string) bool {
+		f, ok := k, k != ""
+		if c.naming != nil { // nil is PresetDefault, whose field names are the keys themselves
+			f, ok = c.naming.Field(k)
+		}
+		if !ok {
+			return true
+		}
+		if c.taken(f, top) {
+			return true
+		}
+		if b == nil {
+			b = bufPool.Get().(*fieldBuf)
+		} else if has(b.fs, f) {
+			return true
+		}
+		b.fs = append(b.fs, zap.String(f, v))
+		return true
+	})
+	if b == nil {
+		return c.emit(c.Core, c.direct, ent, fields)
+	}
+	var err error
+	if c.root == nil && c.direct {
+		// The common case, written out here: the line's Entry is large, and each call that passes
+		// it on copies it.
+		for i := range fields {
+			if _, ok := carried(&fields[i]); !ok {
+				b.fs = append(b.fs, fields[i])
+			}
+		}
+		err = c.Core.Write(ent, b.fs)
+	} else {
+		err = c.flush(b, ent, fields)
+	}
 	// Not cleared: the sync.Pool drops idle buffers within two garbage collections, which bounds how
 	// long the values they point to stay reachable, and clearing costs more than the rest of Write.
 	b.fs = b.fs[:0]
@@ -218,47 +251,51 @@ func (c *core) Write(ent zapcore.Entry, fields []zapcore.Field) error {
 	return err
 }
 
-// expand builds the line's fields in b and writes them; see Write.
-func (c *core) expand(b *fieldBuf, ent zapcore.Entry, fields []zapcore.Field, m mdc.Map, top []zapcore.Field) error {
-	taken := func(f string) bool {
-		for i := range c.bound {
-			if c.bound[i] == f {
-				return true
-			}
+// taken reports whether the top-level field name f is already used by a field bound with With or,
+// when no namespace is open, by one of top, the top-level fields of the line.
+func (c *core) taken(f string, top []zapcore.Field) bool {
+	for i := range c.bound {
+		if c.bound[i] == f {
+			return true
 		}
-		if c.root != nil {
-			return false
-		}
-		for i := range top {
-			if top[i].Key == f && top[i].Type != zapcore.SkipType {
-				return true
-			}
-		}
+	}
+	if c.root != nil {
 		return false
 	}
-	group := c.naming.GroupName()
-	if group == "" {
-		m.Range(func(k, v string) bool {
-			if f, ok := c.naming.Field(k); ok && !taken(f) && !has(b.fs, f) {
-				b.fs = append(b.fs, zap.String(f, v))
-			}
+	for i := range top {
+		if top[i].Key == f && top[i].Type != zapcore.SkipType {
 			return true
-		})
-	} else if !taken(group) {
-		var obj object
-		c.naming.Range(m, func(f, v string) bool {
-			if !has(obj, f) {
-				obj = append(obj, zap.String(f, v))
-			}
-			return true
-		})
-		if len(obj) > 0 {
-			b.fs = append(b.fs, zap.Object(group, obj))
 		}
 	}
-	if len(b.fs) == 0 {
+	return false
+}
+
+// writeGroup is Write for a Naming with a Group: the MDC fields go into one object field.
+func (c *core) writeGroup(ent zapcore.Entry, fields []zapcore.Field, m mdc.Map, top []zapcore.Field) error {
+	group := c.naming.GroupName()
+	if c.taken(group, top) {
 		return c.emit(c.Core, c.direct, ent, fields)
 	}
+	var obj object
+	c.naming.Range(m, func(f, v string) bool {
+		if !has(obj, f) {
+			obj = append(obj, zap.String(f, v))
+		}
+		return true
+	})
+	if len(obj) == 0 {
+		return c.emit(c.Core, c.direct, ent, fields)
+	}
+	b := bufPool.Get().(*fieldBuf)
+	b.fs = append(b.fs, zap.Object(group, obj))
+	err := c.flush(b, ent, fields)
+	b.fs = b.fs[:0]
+	bufPool.Put(b)
+	return err
+}
+
+// flush writes the line with the MDC fields in b (at least one) placed before the caller's fields.
+func (c *core) flush(b *fieldBuf, ent zapcore.Entry, fields []zapcore.Field) error {
 	if c.root != nil {
 		// A namespace is open: bind the MDC fields where it is not, then the caller's fields.
 		target := c.root.With(slices.Clone(b.fs)).With(c.after)

@@ -227,6 +227,18 @@ func TestNamespaceAtCallSite(t *testing.T) {
 	}
 }
 
+// The name of a Namespace opened at the call site is a top-level key, so it wins over the MDC field
+// of that name, as a bound Namespace does; the keys inside it do not.
+func TestNamespaceNameAtCallSiteWinsOverMDCField(t *testing.T) {
+	var buf bytes.Buffer
+	l := zap.New(zapmdc.NewCore(noTimeCore(&buf, zap.InfoLevel)))
+	l.Info("m", zapmdc.Ctx(ids()), zap.Namespace("spanId"), zap.String("traceId", "x"), zap.Namespace("inner"))
+	want := `{"level":"info","msg":"m","traceId":"t1","spanId":{"traceId":"x","inner":{}}}` + "\n"
+	if buf.String() != want {
+		t.Fatalf("got  %s\nwant %s", buf.String(), want)
+	}
+}
+
 func TestCallSiteCarrierWinsOverBound(t *testing.T) {
 	var buf bytes.Buffer
 	l := zap.New(zapmdc.NewCore(noTimeCore(&buf, zap.InfoLevel))).With(zapmdc.Ctx(ids()))
