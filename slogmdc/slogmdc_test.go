@@ -264,29 +264,6 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
-// TestAllocs checks the goals of the package on the exact benchmark workload: rendering the two ids
-// costs no more allocations than passing them by hand, and a disabled level costs none.
-func TestAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector makes sync.Pool drop items at random; run without -race")
-	}
-	ctx := ids()
-	manual := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	wrapped := slog.New(slogmdc.New(slog.NewJSONHandler(io.Discard, nil)))
-	off := slog.New(slogmdc.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})))
-	am := testing.AllocsPerRun(100, func() {
-		manual.LogAttrs(ctx, slog.LevelInfo, "msg", slog.String("traceId", "t1"), slog.String("spanId", "0.1"), slog.Int("n", 1))
-	})
-	aw := testing.AllocsPerRun(100, func() { wrapped.LogAttrs(ctx, slog.LevelInfo, "msg", slog.Int("n", 1)) })
-	ad := testing.AllocsPerRun(100, func() { off.LogAttrs(ctx, slog.LevelInfo, "msg", slog.Int("n", 1)) })
-	if aw > am {
-		t.Errorf("allocs: mdc %v > manual %v", aw, am)
-	}
-	if ad != 0 {
-		t.Errorf("allocs disabled = %v", ad)
-	}
-}
-
 func BenchmarkHandler(b *testing.B) {
 	ctx := mdc.WithPairs(context.Background(),
 		mdc.Pair{Key: mdc.KeyTraceID, Value: "0a1b2c3d4e5f60718293a4b5c6d7e8f9"}, mdc.Pair{Key: mdc.KeySpanID, Value: "0.1.2"})

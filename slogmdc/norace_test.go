@@ -1,5 +1,0 @@
-//go:build !race
-
-package slogmdc_test
-
-const raceEnabled = false

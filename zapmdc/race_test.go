@@ -1,5 +1,0 @@
-//go:build race
-
-package zapmdc_test
-
-const raceEnabled = true
