@@ -6,7 +6,9 @@ import (
 )
 
 // Carrier is where a propagator reads and writes its fields: request headers, or a plain map for other
-// transports. Keys are matched case-insensitively.
+// transports. Keys are matched case-insensitively. A nil Carrier is empty: Extract finds no context in
+// it and Inject writes nothing to it (a nil HeaderCarrier or MapCarrier reads as empty, but Inject
+// panics on it, as on any nil map).
 type Carrier interface {
 	// Get returns the first value stored under key, matched case-insensitively, or "" if there is none.
 	Get(key string) string

@@ -90,7 +90,7 @@ func B3(opts ...Option) Propagator { return b3Propagator{newConfig(opts)} }
 type b3Propagator struct{ cfg config }
 
 func (p b3Propagator) Inject(_ context.Context, sc trace.SpanContext, c Carrier) error {
-	if p.cfg.extractOnly || !sc.IsValid() {
+	if p.cfg.extractOnly || !sc.IsValid() || c == nil {
 		return nil
 	}
 	if err := encodeB3(sc, c); err != nil {
@@ -100,6 +100,9 @@ func (p b3Propagator) Inject(_ context.Context, sc trace.SpanContext, c Carrier)
 }
 
 func (p b3Propagator) Extract(ctx context.Context, c Carrier) (context.Context, trace.SpanContext, error) {
+	if c == nil {
+		return ctx, trace.SpanContext{}, nil
+	}
 	r, present, err := decodeB3(c, p.cfg.lim)
 	if !present {
 		return ctx, trace.SpanContext{}, nil
@@ -141,7 +144,7 @@ func SofaHead(opts ...Option) Propagator { return sofaHeadPropagator{newConfig(o
 type sofaHeadPropagator struct{ cfg config }
 
 func (p sofaHeadPropagator) Inject(_ context.Context, sc trace.SpanContext, c Carrier) error {
-	if p.cfg.extractOnly || !sc.IsValid() {
+	if p.cfg.extractOnly || !sc.IsValid() || c == nil {
 		return nil
 	}
 	s, err := encodeSofaHead(sc)
@@ -153,6 +156,9 @@ func (p sofaHeadPropagator) Inject(_ context.Context, sc trace.SpanContext, c Ca
 }
 
 func (p sofaHeadPropagator) Extract(ctx context.Context, c Carrier) (context.Context, trace.SpanContext, error) {
+	if c == nil {
+		return ctx, trace.SpanContext{}, nil
+	}
 	s := c.Get(HeaderSofaHead)
 	if s == "" {
 		return ctx, trace.SpanContext{}, nil
@@ -174,7 +180,7 @@ func MOSN(opts ...Option) Propagator { return mosnPropagator{newConfig(opts)} }
 type mosnPropagator struct{ cfg config }
 
 func (p mosnPropagator) Inject(_ context.Context, sc trace.SpanContext, c Carrier) error {
-	if p.cfg.extractOnly || !sc.IsValid() {
+	if p.cfg.extractOnly || !sc.IsValid() || c == nil {
 		return nil
 	}
 	encodeMOSN(sc, c)
@@ -182,6 +188,9 @@ func (p mosnPropagator) Inject(_ context.Context, sc trace.SpanContext, c Carrie
 }
 
 func (p mosnPropagator) Extract(ctx context.Context, c Carrier) (context.Context, trace.SpanContext, error) {
+	if c == nil {
+		return ctx, trace.SpanContext{}, nil
+	}
 	r, present, err := decodeMOSN(c)
 	if !present {
 		return ctx, trace.SpanContext{}, nil

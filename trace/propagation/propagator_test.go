@@ -358,3 +358,23 @@ func TestBaggageLimitsOption(t *testing.T) {
 		t.Fatalf("raised limit: %v", err)
 	}
 }
+
+// TestNilCarrier: a nil Carrier is empty; Extract finds nothing and Inject writes nothing, without
+// panicking (Extract used to dereference it).
+func TestNilCarrier(t *testing.T) {
+	sc := newSC(t, w3cTrace, w3cSpan, "", true, hardSys, hardBaggage)
+	ps := map[string]propagation.Propagator{
+		"b3": propagation.B3(), "sftc_head": propagation.SofaHead(), "mosn": propagation.MOSN(),
+		"w3c": propagation.W3C(), "default": propagation.Default(),
+	}
+	ctx := context.Background()
+	for name, p := range ps {
+		got, gotSC, err := p.Extract(ctx, nil)
+		if err != nil || gotSC.IsValid() || got != ctx {
+			t.Errorf("%s: Extract(nil carrier) = %v, valid %v, err %v; want ctx, zero, nil", name, got, gotSC.IsValid(), err)
+		}
+		if err := p.Inject(ctx, sc, nil); err != nil {
+			t.Errorf("%s: Inject(nil carrier) = %v, want nil", name, err)
+		}
+	}
+}

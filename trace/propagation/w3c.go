@@ -24,7 +24,7 @@ type traceState struct{ traceID, value string }
 type traceStateKey struct{}
 
 func (p w3cPropagator) Inject(ctx context.Context, sc trace.SpanContext, c Carrier) error {
-	if p.cfg.extractOnly || !sc.IsValid() {
+	if p.cfg.extractOnly || !sc.IsValid() || c == nil {
 		return nil
 	}
 	if !IsW3CTraceID(sc.TraceID()) || !IsW3CSpanID(sc.SpanID()) {
@@ -51,6 +51,9 @@ func (p w3cPropagator) Inject(ctx context.Context, sc trace.SpanContext, c Carri
 }
 
 func (p w3cPropagator) Extract(ctx context.Context, c Carrier) (context.Context, trace.SpanContext, error) {
+	if c == nil {
+		return ctx, trace.SpanContext{}, nil
+	}
 	tp := c.Get(HeaderTraceparent)
 	if tp == "" {
 		return ctx, trace.SpanContext{}, nil
