@@ -82,14 +82,17 @@ type Config struct {
 	// <Root>/tracelog/shadow/. Empty means $TRACEMDC_LOG_PATH, else $SOFA_TRACER_LOGGING_PATH, else
 	// $HOME/logs.
 	Root string
-	// Format is the line format, JSON (default) or CSV.
+	// Format is the line format, JSON (default) or CSV; any other value means JSON.
 	Format Format
-	// QueueCapacity is the number of spans the queue holds (rounded up to a power of two); 0 means
-	// DefaultQueueCapacity.
+	// QueueCapacity is the number of spans the queue holds (rounded up to a power of two); 0 or a
+	// negative value means DefaultQueueCapacity, and a value past asyncwriter.MaxCapacity is an error
+	// of New.
 	QueueCapacity int
-	// Policy is what Report does when the queue is full: Discard (default) or Block.
+	// Policy is what Report does when the queue is full: Discard (default) or Block; any other
+	// value means Discard.
 	Policy Policy
-	// Rolling is the time rolling of every file: Daily (default), Hourly or SizeOnly.
+	// Rolling is the time rolling of every file: Daily (default), Hourly or SizeOnly; any other
+	// value means Daily.
 	Rolling Period
 	// MaxSizeMB rolls a file when it would grow past this many megabytes; 0 means no size limit.
 	MaxSizeMB int
@@ -111,7 +114,7 @@ type Config struct {
 	Disabled []string
 	// Encoders maps log types to their encoders. http-server and http-client have built-in
 	// encoders (HTTPServerEncoder, HTTPClientEncoder), which an entry here replaces; other log types
-	// without an entry use GenericEncoder.
+	// without an entry use GenericEncoder. A nil Encoder in the map is ignored.
 	Encoders map[string]Encoder
 	// DefaultLogType is the log type of spans that have none; empty means DefaultLogType ("span").
 	DefaultLogType string
