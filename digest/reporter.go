@@ -78,6 +78,8 @@ type typeInfo struct {
 // Reporter is a trace.Reporter that writes one digest line per sampled span and aggregated stat
 // lines per interval, through a queue and one consumer goroutine, and the tracer's own errors to
 // tracer-self.log (it implements trace.ErrorReporter). All methods are safe for concurrent use.
+// A nil *Reporter (what New returns with an error) does nothing: Report, ReportError and Flush
+// return at once, Stats is zero and Close returns nil.
 type Reporter struct {
 	cfg     config
 	rootKey string // the claimed tracelog directory, released by Close
@@ -177,7 +179,7 @@ func New(c Config) (*Reporter, error) {
 // Report queues s for its digest and stat lines. With the Discard policy it never waits: when the
 // queue is full s is dropped and counted. After Close, s is dropped and counted in AfterClose.
 func (r *Reporter) Report(s *trace.FinishedSpan) {
-	if s == nil {
+	if r == nil || s == nil {
 		return
 	}
 	if len(r.cfg.disabled) > 0 && r.cfg.disabled[r.logType(s)] {
@@ -200,7 +202,7 @@ func (r *Reporter) logType(s *trace.FinishedSpan) string {
 // ERROR, refused baggage, the depth limit and other errors (such as a malformed inbound header
 // reported by httptrace) as WARN. It never blocks on the disk.
 func (r *Reporter) ReportError(err error) {
-	if err == nil {
+	if r == nil || err == nil {
 		return
 	}
 	r.errorsN.Add(1)
@@ -221,12 +223,18 @@ func (r *Reporter) ReportError(err error) {
 // Flush returns when every span reported before the call has been written (or counted as lost),
 // and the self log too. Stat lines still wait for the end of their interval (or Close).
 func (r *Reporter) Flush() {
+	if r == nil {
+		return
+	}
 	r.ring.Flush()
 	r.self.flush()
 }
 
 // Stats returns the reporter's counters.
 func (r *Reporter) Stats() Stats {
+	if r == nil {
+		return Stats{}
+	}
 	rs := r.ring.Stats()
 	return Stats{
 		Accepted:     rs.Accepted,
@@ -250,6 +258,9 @@ func (r *Reporter) Stats() Stats {
 // discard counts to the self log, closes every file and stops the goroutines. It returns the first
 // error of closing the files. It is idempotent; later calls return the same error.
 func (r *Reporter) Close() error {
+	if r == nil {
+		return nil
+	}
 	r.closeOnce.Do(func() {
 		_ = r.ring.Close()
 		// The consumer has stopped: write what a panicking last item may have left buffered.

@@ -822,3 +822,25 @@ func TestZeroFinishedSpan(t *testing.T) {
 		t.Fatalf("stat lines %q", stat)
 	}
 }
+
+// TestNilReporter: the nil *Reporter that New returns with an error is a no-op, also when it is
+// handed to a tracer (the call that used to panic on it: Close in a defer, Stats, Flush, Report).
+func TestNilReporter(t *testing.T) {
+	var r *Reporter
+	r.Report(&trace.FinishedSpan{})
+	r.ReportError(errors.New("x"))
+	r.Flush()
+	if s := r.Stats(); s != (Stats{}) {
+		t.Errorf("nil Reporter Stats = %+v, want zero", s)
+	}
+	if err := r.Close(); err != nil {
+		t.Errorf("nil Reporter Close = %v, want nil", err)
+	}
+	tr := trace.New("app", trace.WithReporter(r))
+	_, sp := tr.Start(context.Background(), "op")
+	sp.Finish()
+	tr.ReportError(errors.New("x"))
+	if st := tr.Stats(); st.ReporterPanics != 0 {
+		t.Errorf("tracer with a nil *Reporter: %d reporter panics, want 0", st.ReporterPanics)
+	}
+}
