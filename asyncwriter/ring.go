@@ -28,6 +28,7 @@ type PanicError struct {
 	Value any
 }
 
+// Error says what panicked, on which item, and with which value.
 func (e *PanicError) Error() string {
 	if e.Seq < 0 {
 		return fmt.Sprintf("asyncwriter: %s panicked: %v", e.Op, e.Value)

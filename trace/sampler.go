@@ -7,15 +7,16 @@ import "math"
 // Unsampled spans still run extensions (their ids are in the MDC) and still reach reporters,
 // flagged unsampled, so stat logs count them.
 type Sampler interface {
+	// ShouldSample reports whether the new trace described by p is sampled.
 	ShouldSample(p SamplingParameters) bool
 }
 
 // SamplingParameters is what a Sampler decides on.
 type SamplingParameters struct {
-	TraceID   string
-	Operation string
-	Kind      Kind
-	LogType   string
+	TraceID   string // the new trace's id
+	Operation string // the operation name given to Start
+	Kind      Kind   // the root span's kind (WithKind)
+	LogType   string // the root span's log type (WithLogType), may be empty
 }
 
 // SamplerFunc is a custom Sampler.

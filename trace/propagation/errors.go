@@ -50,7 +50,7 @@ var (
 type Error struct {
 	Propagator string // "b3", "sftc_head", "sofa-rpcid" or "w3c"
 	Field      string // the header name, e.g. "X-B3-TraceId"
-	Err        error
+	Err        error  // the cause: an Err* value of this package or a trace validation error
 }
 
 // Error describes the failure without repeating the input.
