@@ -65,6 +65,8 @@ const (
 const (
 	DefaultQueueCapacity = 1024
 	DefaultStatInterval  = 60 * time.Second
+	// MinStatInterval is the shortest stat interval: a shorter one would keep a ticker spinning.
+	MinStatInterval      = time.Millisecond
 	DefaultMaxValueBytes = 8 << 10
 	DefaultLogType       = "span"
 	// MaxStatKeys is the most stat keys a log type aggregates in one interval; one more clears them
@@ -107,7 +109,7 @@ type Config struct {
 	// Location is the time zone of the time fields and of rolling; nil means time.Local.
 	Location *time.Location
 	// StatInterval is the stat log interval; 0 means DefaultStatInterval, a negative value turns
-	// stat logs off.
+	// stat logs off, and a positive value below MinStatInterval is raised to it.
 	StatInterval time.Duration
 	// Disabled lists log types that get neither digest nor stat lines; their spans are counted in
 	// Stats.Disabled and go no further.
@@ -157,6 +159,8 @@ func (c Config) resolve() config {
 	}
 	if cfg.StatInterval == 0 {
 		cfg.StatInterval = DefaultStatInterval
+	} else if cfg.StatInterval > 0 && cfg.StatInterval < MinStatInterval {
+		cfg.StatInterval = MinStatInterval
 	}
 	if cfg.DefaultLogType == "" {
 		cfg.DefaultLogType = DefaultLogType

@@ -844,3 +844,13 @@ func TestNilReporter(t *testing.T) {
 		t.Errorf("tracer with a nil *Reporter: %d reporter panics, want 0", st.ReporterPanics)
 	}
 }
+
+func TestStatIntervalFloor(t *testing.T) {
+	for in, want := range map[time.Duration]time.Duration{
+		0: DefaultStatInterval, 1: MinStatInterval, -1: -1, time.Second: time.Second,
+	} {
+		if got := (Config{StatInterval: in}).resolve().StatInterval; got != want {
+			t.Errorf("StatInterval %v resolved to %v, want %v", in, got, want)
+		}
+	}
+}
