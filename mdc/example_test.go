@@ -56,3 +56,15 @@ func ExampleDetach() {
 	fmt.Println(bg.Err(), id)
 	// Output: <nil> t1
 }
+
+func ExampleFrame() {
+	// A value allocated anyway embeds a Frame; its MDC context then needs no allocation of its own.
+	type job struct {
+		frame mdc.Frame
+		id    string
+	}
+	j := &job{id: "42"}
+	ctx := j.frame.With(context.Background(), mdc.Pair{Key: "jobId", Value: j.id})
+	fmt.Println(mdc.Get(ctx, "jobId"))
+	// Output: 42 true
+}

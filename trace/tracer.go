@@ -399,7 +399,16 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 		}
 	}
 
-	s := &Span{parent: ctx}
+	// With the MDC extension on, the span and the node of its MDC context share one allocation.
+	var s *Span
+	var frame *mdc.Frame
+	if t.cfg.mdcOn {
+		x := new(mdcSpan)
+		x.parent = ctx
+		s, frame = &x.Span, &x.frame
+	} else {
+		s = &Span{parent: ctx}
+	}
 	r := &s.rec
 	r.tracer, r.operation, r.kind, r.logType = t, operation, kind, logType
 	switch {
@@ -468,12 +477,18 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 
 	out := context.Context((*spanCtx)(s))
 	if t.cfg.mdcOn {
-		out = t.mdcStart(out, s)
+		out = t.mdcStart(out, s, frame)
 	}
 	for _, e := range t.cfg.exts {
 		out = t.callStart(e, out, s)
 	}
 	return out, s
+}
+
+// mdcSpan is a span together with room for its MDC context (see Tracer.mdcStart).
+type mdcSpan struct {
+	Span
+	frame mdc.Frame
 }
 
 // childID returns the id of the n-th child of parent. A short SOFA id is built in the span's own
@@ -511,26 +526,17 @@ func (t *Tracer) depthReset(s *Span, kind Kind, logType, op, oldTrace string) {
 	t.report(fmt.Errorf("%w: trace %s continues as trace %s", ErrDepthLimit, oldTrace, s.rec.traceID))
 }
 
-// mdcStart is the MDC extension: it derives a context whose MDC holds the span's ids. Pairs the
-// MDC of ctx already holds with the same value (the trace id, under a local parent) are left out,
-// so that a child usually sets one pair, which mdc.With stores in the smallest node.
-func (t *Tracer) mdcStart(ctx context.Context, s *Span) context.Context {
-	m := mdc.From(ctx)
+// mdcStart is the MDC extension: it derives a context whose MDC holds the span's ids, stored in
+// frame, which shares the span's allocation. Keys the MDC of ctx already has keep their position.
+func (t *Tracer) mdcStart(ctx context.Context, s *Span, frame *mdc.Frame) context.Context {
 	var buf [5]mdc.Pair
-	ps := buf[:0]
-	add := func(k, v string) {
-		if old, ok := m.Get(k); !ok || old != v {
-			ps = append(ps, mdc.Pair{Key: k, Value: v})
-		}
-	}
-	add(mdc.KeyTraceID, s.rec.traceID)
-	add(mdc.KeySpanID, s.rec.spanID)
+	ps := append(buf[:0], mdc.Pair{Key: mdc.KeyTraceID, Value: s.rec.traceID}, mdc.Pair{Key: mdc.KeySpanID, Value: s.rec.spanID})
 	dropParent := false
 	if t.cfg.mdcParent {
 		if s.rec.parentID != "" {
-			add(mdc.KeyParentSpanID, s.rec.parentID)
+			ps = append(ps, mdc.Pair{Key: mdc.KeyParentSpanID, Value: s.rec.parentID})
 		} else {
-			_, dropParent = m.Get(mdc.KeyParentSpanID)
+			_, dropParent = mdc.Get(ctx, mdc.KeyParentSpanID)
 		}
 	}
 	if t.cfg.mdcSampled {
@@ -538,18 +544,12 @@ func (t *Tracer) mdcStart(ctx context.Context, s *Span) context.Context {
 		if s.rec.sampled {
 			v = "true"
 		}
-		add(mdc.KeySampled, v)
+		ps = append(ps, mdc.Pair{Key: mdc.KeySampled, Value: v})
 	}
 	if s.IsLoadTest() {
-		add(mdc.KeyLoadTest, "T")
+		ps = append(ps, mdc.Pair{Key: mdc.KeyLoadTest, Value: "T"})
 	}
-	switch len(ps) {
-	case 0:
-	case 1:
-		ctx = mdc.With(ctx, ps[0].Key, ps[0].Value)
-	default:
-		ctx = mdc.WithPairs(ctx, ps...)
-	}
+	ctx = frame.With(ctx, ps...)
 	if dropParent {
 		ctx = mdc.Without(ctx, mdc.KeyParentSpanID)
 	}

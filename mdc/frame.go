@@ -1,0 +1,75 @@
+package mdc
+
+import (
+	"context"
+	"sync/atomic"
+)
+
+// frameEntries is the number of MDC entries a Frame holds without allocating.
+const frameEntries = 2
+
+// Frame is room for one derived MDC context, meant to be embedded in a value that is allocated
+// anyway (the tracer embeds one in each span), so that deriving that context allocates nothing of
+// its own. The zero Frame is ready to use; it must not be copied once With has been called.
+//
+// A Frame is single use: the first With stores the derived context in the frame, and the frame is
+// never written again, so that context stays immutable like any other. Later calls, and a call
+// whose MDC would have more entries than fit in the frame, allocate as WithPairs does. With is
+// safe for concurrent use.
+//
+//	type request struct {
+//		mdc mdc.Frame
+//		// ...
+//	}
+//	ctx = r.mdc.With(ctx, mdc.Pair{Key: "userId", Value: "42"})
+type Frame struct {
+	nd   node
+	arr  [frameEntries]entry
+	used atomic.Bool
+}
+
+// With returns a context whose MDC is the MDC of parent with pairs set, exactly as
+// WithPairs(parent, pairs...) does, stored in the frame when it is unused and the entries fit.
+// A nil parent is treated as context.Background(); without pairs, parent is returned as is. A nil
+// *Frame is a frame already used.
+func (f *Frame) With(parent context.Context, pairs ...Pair) context.Context {
+	parent = background(parent)
+	if len(pairs) == 0 {
+		return parent
+	}
+	on := lookup(parent)
+	old, scope := on.parts()
+	if f == nil || len(old) > len(f.arr) || !f.used.CompareAndSwap(false, true) {
+		return WithPairs(parent, pairs...)
+	}
+	// The frame is this call's own from here on; if the entries turn out not to fit, it is left
+	// unused (and never published) and the context is allocated instead.
+	nd := &f.nd
+	nd.pairs = f.arr[:copy(f.arr[:], old):len(f.arr)]
+	if on != nil {
+		nd.live = on.live
+	}
+	for _, p := range pairs {
+		if p.Key == "" {
+			continue
+		}
+		if i := nd.index(p.Key); i >= 0 {
+			e := &nd.pairs[i]
+			if e.gone {
+				nd.live++
+			} else if e.Value == p.Value {
+				continue // already set: spare the write
+			}
+			*e = entry{Key: e.Key, Value: p.Value}
+		} else if len(nd.pairs) < cap(nd.pairs) {
+			nd.pairs = append(nd.pairs, entry{Key: p.Key, Value: p.Value})
+			nd.live++
+		} else {
+			nd.pairs, nd.live = nil, 0
+			return WithPairs(parent, pairs...)
+		}
+	}
+	nd.Context = parent
+	nd.scope = scope
+	return nd
+}
