@@ -55,14 +55,14 @@ func (f *Frame) With(parent context.Context, pairs ...Pair) context.Context {
 		}
 		if i := nd.index(p.Key); i >= 0 {
 			e := &nd.pairs[i]
-			if e.gone {
+			if e.gone() {
 				nd.live++
 			} else if e.Value == p.Value {
 				continue // already set: spare the write
 			}
 			*e = entry{Key: e.Key, Value: p.Value}
 		} else if len(nd.pairs) < cap(nd.pairs) {
-			nd.pairs = append(nd.pairs, entry{Key: p.Key, Value: p.Value})
+			nd.pairs = append(nd.pairs, entry(p))
 			nd.live++
 		} else {
 			nd.pairs, nd.live = nil, 0

@@ -149,3 +149,23 @@ func TestFrameAllocs(t *testing.T) {
 		t.Fatalf("Frame.With allocates %v times, want 0", got)
 	}
 }
+
+// A tombstone is marked by the address of its value, so a caller's value with the same text is an
+// ordinary value.
+func TestTombstoneLookalikeValue(t *testing.T) {
+	sc := WithScope(context.Background())
+	Set(sc, "k", "scoped")
+	ctx := Without(sc, "k")
+	if _, ok := Get(ctx, "k"); ok {
+		t.Fatal("Without must hide the scope's value")
+	}
+	ctx = With(ctx, "k", string([]byte{'-'}))
+	ctx = With(ctx, "j", "-")
+	if v, ok := Get(ctx, "k"); !ok || v != "-" {
+		t.Fatalf("Get(k) = %q, %v; want -, true", v, ok)
+	}
+	eq(t, pairsOf(ctx), Pair{"k", "-"}, Pair{"j", "-"})
+	if n := From(ctx).Len(); n != 2 {
+		t.Fatalf("Len = %d, want 2", n)
+	}
+}

@@ -27,6 +27,7 @@ package mdc
 import (
 	"context"
 	"iter"
+	"unsafe"
 )
 
 // Well-known keys. The tracer writes the ids under these keys; a Naming maps them to the field names a
@@ -51,7 +52,21 @@ type ctxKey struct{}
 // a value for it in the request scope.
 type entry struct {
 	Key, Value string
-	gone       bool
+}
+
+// tombstoneByte backs the Value of every tombstone. Marking a tombstone by the address of its value,
+// which no string a caller passes can share, keeps an entry at two words (32 bytes instead of 40 with
+// a flag), and with it the nodes a size class smaller.
+var tombstoneByte = [1]byte{'-'}
+
+// tombstone returns the entry that hides key.
+func tombstone(key string) entry {
+	return entry{Key: key, Value: unsafe.String(&tombstoneByte[0], 1)}
+}
+
+// gone reports whether e is a tombstone.
+func (e entry) gone() bool {
+	return len(e.Value) == 1 && unsafe.StringData(e.Value) == &tombstoneByte[0]
 }
 
 // node is a context carrying a complete, immutable copy of the MDC entries (copy on write) and the
@@ -87,7 +102,7 @@ func (n *node) index(key string) int {
 func (n *node) get(key string) (string, bool) {
 	if i := n.index(key); i >= 0 {
 		e := n.pairs[i]
-		return e.Value, !e.gone
+		return e.Value, !e.gone()
 	}
 	if n.scope != nil {
 		return n.scope.get(key)
@@ -160,7 +175,7 @@ func (n *node) set(key, value string) {
 func (n *node) seal() *node {
 	n.live = 0
 	for i := range n.pairs {
-		if !n.pairs[i].gone {
+		if !n.pairs[i].gone() {
 			n.live++
 		}
 	}
@@ -196,7 +211,7 @@ func With(ctx context.Context, key, value string) context.Context {
 	extra := 1
 	if old != nil {
 		if i := old.index(key); i >= 0 {
-			if e := pairs[i]; !e.gone && e.Value == value {
+			if e := pairs[i]; !e.gone() && e.Value == value {
 				return ctx
 			}
 			extra = 0
@@ -236,14 +251,14 @@ func Without(ctx context.Context, key string) context.Context {
 	}
 	i := old.index(key)
 	switch {
-	case i >= 0 && old.pairs[i].gone:
+	case i >= 0 && old.pairs[i].gone():
 		return ctx
 	case old.scope != nil:
 		nd := newNode(ctx, old.pairs, 1, old.scope)
 		if i >= 0 {
-			nd.pairs[i] = entry{Key: key, gone: true}
+			nd.pairs[i] = tombstone(key)
 		} else {
-			nd.pairs = append(nd.pairs, entry{Key: key, gone: true})
+			nd.pairs = append(nd.pairs, tombstone(key))
 		}
 		return nd.seal()
 	case i < 0:
@@ -309,7 +324,7 @@ func (m Map) Range(fn func(key, value string) bool) {
 		return
 	}
 	for _, e := range m.n.pairs {
-		if !e.gone && !fn(e.Key, e.Value) {
+		if !e.gone() && !fn(e.Key, e.Value) {
 			return
 		}
 	}
