@@ -5,12 +5,14 @@ import (
 	"sync/atomic"
 )
 
-// frameEntries is the number of MDC entries a Frame holds without allocating.
-const frameEntries = 2
+// frameEntries is the number of MDC entries a Frame holds without allocating: a span's trace and
+// span ids plus one key of the caller's.
+const frameEntries = 3
 
 // Frame is room for one derived MDC context, meant to be embedded in a value that is allocated
 // anyway (the tracer embeds one in each span), so that deriving that context allocates nothing of
-// its own. The zero Frame is ready to use; it must not be copied once With has been called.
+// its own. It holds up to three entries (the MDC of the parent included). The zero Frame is ready
+// to use; it must not be copied once With has been called.
 //
 // A Frame is single use: the first With stores the derived context in the frame, and the frame is
 // never written again, so that context stays immutable like any other. Later calls, and a call

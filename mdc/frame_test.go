@@ -52,9 +52,9 @@ func TestFrameReuseDoesNotCorrupt(t *testing.T) {
 
 func TestFrameMoreThanInline(t *testing.T) {
 	// The parent has more entries than the frame holds.
-	big := WithPairs(context.Background(), Pair{"a", "1"}, Pair{"b", "2"}, Pair{"c", "3"})
+	big := WithPairs(context.Background(), Pair{"a", "1"}, Pair{"b", "2"}, Pair{"c", "3"}, Pair{"d", "4"})
 	var f1 Frame
-	eq(t, pairsOf(f1.With(big, Pair{"b", "9"})), Pair{"a", "1"}, Pair{"b", "9"}, Pair{"c", "3"})
+	eq(t, pairsOf(f1.With(big, Pair{"b", "9"})), Pair{"a", "1"}, Pair{"b", "9"}, Pair{"c", "3"}, Pair{"d", "4"})
 
 	// The parent fits but the new keys do not: the frame is abandoned, never half-published.
 	var f2 Frame

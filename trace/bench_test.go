@@ -3,6 +3,8 @@ package trace
 import (
 	"context"
 	"testing"
+
+	"github.com/tracemdc/tracemdc/mdc"
 )
 
 type nopReporter struct{}
@@ -34,6 +36,17 @@ func BenchmarkStartFinish(b *testing.B) {
 	b.Run("child_mdc", func(b *testing.B) {
 		tr := New("bench", WithReporter(nopReporter{}))
 		pctx, parent := tr.Start(ctx, "parent")
+		defer parent.Finish()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			_, s := tr.Start(pctx, "op")
+			s.Finish()
+		}
+	})
+	b.Run("child_mdc_user", func(b *testing.B) { // the caller's MDC has one key of its own
+		tr := New("bench", WithReporter(nopReporter{}))
+		pctx, parent := tr.Start(mdc.With(ctx, "user", "alice"), "parent")
 		defer parent.Finish()
 		b.ReportAllocs()
 		b.ResetTimer()

@@ -209,17 +209,22 @@ func TestMDCExtension(t *testing.T) {
 // the MDC extension on costs one allocation, like one without it.
 func TestStartMDCAllocs(t *testing.T) {
 	tr := New("app", WithReporter(nopReporter{}))
-	pctx, parent := tr.Start(context.Background(), "parent")
-	defer parent.Finish()
-	got := testing.AllocsPerRun(100, func() {
-		cctx, s := tr.Start(pctx, "child")
-		if v, _ := mdc.Get(cctx, mdc.KeySpanID); v != s.SpanID() {
-			t.Errorf("mdc spanId %q, span %q", v, s.SpanID())
+	for _, base := range []context.Context{
+		context.Background(),
+		mdc.With(context.Background(), "user", "alice"), // one key of the caller's still fits
+	} {
+		pctx, parent := tr.Start(base, "parent")
+		got := testing.AllocsPerRun(100, func() {
+			cctx, s := tr.Start(pctx, "child")
+			if v, _ := mdc.Get(cctx, mdc.KeySpanID); v != s.SpanID() {
+				t.Errorf("mdc spanId %q, span %q", v, s.SpanID())
+			}
+			s.Finish()
+		})
+		parent.Finish()
+		if got != 1 {
+			t.Fatalf("Start+Finish of a child span with MDC %q: %v allocations, want 1", mdcOf(base), got)
 		}
-		s.Finish()
-	})
-	if got != 1 {
-		t.Fatalf("Start+Finish of a child span with MDC: %v allocations, want 1", got)
 	}
 }
 
