@@ -102,7 +102,10 @@ func (n *node) index(key string) int {
 func (n *node) get(key string) (string, bool) {
 	if i := n.index(key); i >= 0 {
 		e := n.pairs[i]
-		return e.Value, !e.gone()
+		if e.gone() {
+			return "", false // never hand out the tombstone's value: passed back in, it would hide a key
+		}
+		return e.Value, true
 	}
 	if n.scope != nil {
 		return n.scope.get(key)

@@ -297,3 +297,22 @@ func BenchmarkFrom(b *testing.B) {
 	}
 	_ = n
 }
+
+// TestTombstoneValueNotHandedOut: Get on a key hidden by Without returns "", so a caller that copies
+// the value it got into another key cannot make that key look removed.
+func TestTombstoneValueNotHandedOut(t *testing.T) {
+	ctx := WithScope(With(context.Background(), "a", "1"))
+	hidden := Without(ctx, "a")
+	v, ok := Get(hidden, "a")
+	if ok || v != "" {
+		t.Fatalf("Get of a removed key = %q, %v", v, ok)
+	}
+	copied := With(hidden, "b", v+"-") // any value built from what Get returned
+	copied = With(copied, "c", v)
+	if got, ok := Get(copied, "b"); !ok || got != "-" {
+		t.Fatalf("b = %q, %v", got, ok)
+	}
+	if _, ok := Get(copied, "c"); !ok {
+		t.Fatal("an empty value copied from a removed key was taken for a tombstone")
+	}
+}
