@@ -137,14 +137,8 @@ flags:
 	if c.follow && !nSet {
 		c.last = 10
 	}
-	switch *color {
-	case "always":
-		c.color = true
-	case "never":
-	case "auto":
-		c.color = isTerminal(stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
-	default:
-		return nil, fmt.Errorf("-color must be auto, always or never, not %q", *color)
+	if c.color, err = digestread.ColorFor(*color, stdout); err != nil {
+		return nil, err
 	}
 	switch {
 	case len(c.logs) > 0 && c.tree == "":
@@ -228,16 +222,6 @@ func businessLog(path string) bool {
 			return true
 		}
 	}
-}
-
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func parseSince(s string, now time.Time, loc *time.Location) (time.Time, error) {

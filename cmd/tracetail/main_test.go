@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/tracemdc/tracemdc/internal/digestread"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -206,7 +208,7 @@ func TestColorAutoOffWhenNotATerminal(t *testing.T) {
 	}
 	defer r.Close()
 	defer w.Close()
-	if isTerminal(w) || isTerminal(&bytes.Buffer{}) {
+	if digestread.IsTerminal(w) || digestread.IsTerminal(&bytes.Buffer{}) {
 		t.Error("a pipe or a buffer is not a terminal")
 	}
 	var stdout, stderr bytes.Buffer

@@ -55,14 +55,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected arguments %q (the demo takes flags only)", fs.Args())
 	}
 	ropts := digestread.RenderOptions{Width: 24}
-	switch *color {
-	case "always":
-		ropts.Color = true
-	case "never":
-	case "auto":
-		ropts.Color = isTerminal(stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
-	default:
-		return fmt.Errorf("-color must be auto, always or never, not %q", *color)
+	var err error
+	if ropts.Color, err = digestread.ColorFor(*color, stdout); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
@@ -72,16 +67,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return report(stdout, *dir, res, ropts)
-}
-
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // report prints what happened, the tree and business log lines of one successful checkout and the
