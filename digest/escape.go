@@ -70,12 +70,7 @@ func appendJSONEscaped(b []byte, s string, limit int) []byte {
 		i += size
 	}
 	b = append(b, s[start:]...)
-	if cut > 0 {
-		b = append(b, truncMarker...)
-		b = strconv.AppendInt(b, int64(cut), 10)
-		b = append(b, " bytes)"...)
-	}
-	return b
+	return appendCut(b, cut)
 }
 
 // plain8 reports whether the 8 bytes of s need no JSON escaping: all ASCII, none below 0x20, no
@@ -120,12 +115,17 @@ func appendCSVField(b []byte, s string, limit int) []byte {
 		i += size
 	}
 	b = append(b, s[start:]...)
-	if cut > 0 {
-		b = append(b, truncMarker...)
-		b = strconv.AppendInt(b, int64(cut), 10)
-		b = append(b, " bytes)"...)
+	return appendCut(b, cut)
+}
+
+// appendCut appends the marker that ends a value cut by truncate, when cut > 0 bytes were left out.
+func appendCut(b []byte, cut int) []byte {
+	if cut <= 0 {
+		return b
 	}
-	return b
+	b = append(b, truncMarker...)
+	b = strconv.AppendInt(b, int64(cut), 10)
+	return append(b, " bytes)"...)
 }
 
 // truncate cuts s to at most limit bytes at a rune boundary and returns how many bytes were cut.
