@@ -292,5 +292,14 @@ func Cases() []Case {
 		{Name: "first of two MDC keys with one field name wins", Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Rename("legacyTrace", "traceId")),
 			Ctx:  mdc.WithPairs(bg, mdc.Pair{Key: "legacyTrace", Value: "old"}, mdc.Pair{Key: mdc.KeyTraceID, Value: "new"}),
 			Want: map[string]any{"traceId": "old"}},
+		// Adapters add MDC fields in batches; collisions must be found in every batch, with the
+		// caller's fields and with MDC fields of earlier batches alike.
+		{Name: "collisions past the second and fifth field",
+			Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Rename("k3", "k1"), mdc.Rename("k7", "k2"), mdc.Rename("k8", "k6")),
+			Ctx: mdc.WithPairs(bg, mdc.Pair{Key: "k1", Value: "1"}, mdc.Pair{Key: "k2", Value: "2"}, mdc.Pair{Key: "k3", Value: "3"},
+				mdc.Pair{Key: "k4", Value: "4"}, mdc.Pair{Key: "k5", Value: "5"}, mdc.Pair{Key: "k6", Value: "6"},
+				mdc.Pair{Key: "k7", Value: "7"}, mdc.Pair{Key: "k8", Value: "8"}, mdc.Pair{Key: "k9", Value: "9"}),
+			Call: []mdc.Pair{{Key: "k5", Value: "call"}, {Key: "k9", Value: "call"}},
+			Want: map[string]any{"k1": "1", "k2": "2", "k4": "4", "k5": "call", "k6": "6", "k9": "call"}},
 	}
 }
