@@ -8,54 +8,68 @@ package mdc
 //	}
 //
 // It yields what Map.All yields, in the same order, and does not allocate. The zero Iter yields
-// nothing. An Iter is a value for one goroutine; the Map it came from may be shared.
+// nothing. An Iter is a value for one goroutine; the Map it came from may be shared. It is kept to
+// four words, as it is copied where it is made.
 type Iter struct {
-	n          *node
-	own        []entry // the context's own entries
-	i          int     // the next of own to visit
-	scope      []Pair  // the scope's pairs not yet visited, once own is done
-	inScope    bool
-	key, value string
+	n     *node   // nil once the walk is over
+	cur   *entry  // the current entry; a scope pair is viewed as an entry (same layout)
+	scope *[]Pair // the scope's pairs, loaded once the context's own entries are done
+	i     int     // the next index into n.pairs, then into *scope
 }
 
 // Iter returns an iterator positioned before the first entry of m.
 func (m Map) Iter() Iter {
-	if m.n == nil {
-		return Iter{}
-	}
-	return Iter{n: m.n, own: m.n.pairs}
+	return Iter{n: m.n}
 }
 
 // Next advances to the next entry and reports whether there is one.
 func (it *Iter) Next() bool {
-	for it.i < len(it.own) {
-		e := &it.own[it.i]
-		it.i++
-		if !e.gone() {
-			it.key, it.value = e.Key, e.Value
-			return true
-		}
-	}
-	if it.n == nil || it.n.scope == nil {
+	n := it.n
+	if n == nil {
 		return false
 	}
-	if !it.inScope {
-		it.inScope = true
-		it.scope = it.n.scope.load()
+	if it.scope == nil {
+		for it.i < len(n.pairs) {
+			e := &n.pairs[it.i]
+			it.i++
+			if !e.gone() {
+				it.cur = e
+				return true
+			}
+		}
+		if n.scope != nil {
+			it.scope = n.scope.pairs.Load()
+		}
+		if it.scope == nil {
+			it.n = nil
+			return false
+		}
+		it.i = 0
 	}
-	for len(it.scope) > 0 {
-		p := it.scope[0]
-		it.scope = it.scope[1:]
-		if it.n.index(p.Key) < 0 {
-			it.key, it.value = p.Key, p.Value
+	for it.i < len(*it.scope) {
+		p := &(*it.scope)[it.i]
+		it.i++
+		if n.index(p.Key) < 0 {
+			it.cur = (*entry)(p)
 			return true
 		}
 	}
+	it.n = nil
 	return false
 }
 
-// Key returns the key of the current entry.
-func (it *Iter) Key() string { return it.key }
+// Key returns the key of the entry Next moved to ("" before the first call).
+func (it *Iter) Key() string {
+	if it.cur == nil {
+		return ""
+	}
+	return it.cur.Key
+}
 
-// Value returns the value of the current entry.
-func (it *Iter) Value() string { return it.value }
+// Value returns the value of the entry Next moved to ("" before the first call).
+func (it *Iter) Value() string {
+	if it.cur == nil {
+		return ""
+	}
+	return it.cur.Value
+}

@@ -81,3 +81,14 @@ func TestIterNoAlloc(t *testing.T) {
 		t.Fatal("Iter yielded nothing")
 	}
 }
+
+func TestIterKeyBeforeNext(t *testing.T) {
+	it := From(With(context.Background(), "a", "1")).Iter()
+	if it.Key() != "" || it.Value() != "" {
+		t.Fatalf("before Next: %q=%q", it.Key(), it.Value())
+	}
+	var zero Iter
+	if zero.Key() != "" || zero.Value() != "" {
+		t.Fatal("the zero Iter has a current entry")
+	}
+}
