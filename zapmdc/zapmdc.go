@@ -209,25 +209,22 @@ func (c *core) Write(ent zapcore.Entry, fields []zapcore.Field) error {
 	// The buffer is taken from the pool at the first MDC field the line shows: a line without any
 	// never touches the pool.
 	var b *fieldBuf
-	m.Range(func(k, v string) bool {
+	for it := m.Iter(); it.Next(); {
+		k := it.Key()
 		f, ok := k, k != ""
 		if c.naming != nil { // nil is PresetDefault, whose field names are the keys themselves
 			f, ok = c.naming.Field(k)
 		}
-		if !ok {
-			return true
-		}
-		if c.taken(f, top) {
-			return true
+		if !ok || c.taken(f, top) {
+			continue
 		}
 		if b == nil {
 			b = bufPool.Get().(*fieldBuf)
 		} else if has(b.fs, f) {
-			return true
+			continue
 		}
-		b.fs = append(b.fs, zap.String(f, v))
-		return true
-	})
+		b.fs = append(b.fs, zap.String(f, it.Value()))
+	}
 	if b == nil {
 		return c.emit(c.Core, c.direct, ent, fields)
 	}
