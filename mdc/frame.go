@@ -3,6 +3,7 @@ package mdc
 import (
 	"context"
 	"sync/atomic"
+	"unsafe"
 )
 
 // frameEntries is the number of MDC entries a Frame holds without allocating: a span's trace and
@@ -51,20 +52,21 @@ func (f *Frame) With(parent context.Context, pairs ...Pair) context.Context {
 	if on != nil {
 		nd.live = on.live
 	}
-	for _, p := range pairs {
+	for j := range pairs {
+		p := &pairs[j]
 		if p.Key == "" {
 			continue
 		}
-		if i := nd.index(p.Key); i >= 0 {
+		if i := indexOf(nd.pairs, p.Key); i >= 0 {
 			e := &nd.pairs[i]
 			if e.gone() {
 				nd.live++
-			} else if e.Value == p.Value {
+			} else if sameString(e.Value, p.Value) {
 				continue // already set: spare the write
 			}
-			*e = entry{Key: e.Key, Value: p.Value}
+			e.Value = p.Value
 		} else if len(nd.pairs) < cap(nd.pairs) {
-			nd.pairs = append(nd.pairs, entry(p))
+			nd.pairs = append(nd.pairs, entry(*p))
 			nd.live++
 		} else {
 			nd.pairs, nd.live = nil, 0
@@ -74,4 +76,21 @@ func (f *Frame) With(parent context.Context, pairs ...Pair) context.Context {
 	nd.Context = parent
 	nd.scope = scope
 	return nd
+}
+
+// indexOf returns the index of key in es, or -1. Keys are compared by their bytes only when they do
+// not share them: the well-known keys (KeyTraceID, ...) the tracer writes for a span and finds again
+// in its parent's MDC are the same strings.
+func indexOf(es []entry, key string) int {
+	for i := range es {
+		if sameString(es[i].Key, key) {
+			return i
+		}
+	}
+	return -1
+}
+
+// sameString reports whether a == b, without comparing bytes when both share them.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
 }

@@ -3,6 +3,7 @@ package mdc
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 )
@@ -167,5 +168,47 @@ func TestTombstoneLookalikeValue(t *testing.T) {
 	eq(t, pairsOf(ctx), Pair{"k", "-"}, Pair{"j", "-"})
 	if n := From(ctx).Len(); n != 2 {
 		t.Fatalf("Len = %d, want 2", n)
+	}
+}
+
+// TestFrameMatchesWithPairs derives contexts from random parents (with and without a request
+// scope and tombstones) and random pairs (empty and repeated keys included), and checks that a
+// Frame gives the same MDC as WithPairs, whether or not the entries fit in the frame.
+func TestFrameMatchesWithPairs(t *testing.T) {
+	keys := []string{"", "a", "b", "c", "d"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for iter := range 5000 {
+		parent := context.Background()
+		if rng.IntN(3) == 0 {
+			parent = WithScope(parent)
+			Set(parent, keys[1+rng.IntN(4)], "s")
+		}
+		for range rng.IntN(4) {
+			k := keys[1+rng.IntN(4)]
+			if rng.IntN(4) == 0 {
+				parent = Without(parent, k)
+			} else {
+				parent = With(parent, k, fmt.Sprint("p", rng.IntN(3)))
+			}
+		}
+		pairs := make([]Pair, rng.IntN(5))
+		for i := range pairs {
+			pairs[i] = Pair{keys[rng.IntN(len(keys))], fmt.Sprint("v", rng.IntN(3))}
+		}
+		var f Frame
+		got, want := f.With(parent, pairs...), WithPairs(parent, pairs...)
+		if g, w := pairsOf(got), pairsOf(want); fmt.Sprint(g) != fmt.Sprint(w) {
+			t.Fatalf("iteration %d: parent %v, pairs %v: Frame gives %v, WithPairs %v", iter, pairsOf(parent), pairs, g, w)
+		}
+		if g, w := From(got).Len(), From(want).Len(); g != w {
+			t.Fatalf("iteration %d: Len %d, want %d", iter, g, w)
+		}
+		for _, k := range keys[1:] {
+			gv, gok := Get(got, k)
+			wv, wok := Get(want, k)
+			if gv != wv || gok != wok {
+				t.Fatalf("iteration %d: Get(%q) = %q, %v; want %q, %v", iter, k, gv, gok, wv, wok)
+			}
+		}
 	}
 }
