@@ -161,3 +161,36 @@ func checkUnique(t *testing.T, ids []string) {
 		}
 	}
 }
+
+// TestChildIDInline checks the ids Start builds in the span's own buffer against the generator's
+// ChildSpanID, on both sides of the buffer's length and for child numbers of every width.
+func TestChildIDInline(t *testing.T) {
+	tr := New("app", WithoutMDC())
+	g := SOFAIDGenerator()
+	parents := []string{"0", "0.1", "0.12.3.45.6", "0.12.3.45.6.7", "0.12.3.45.6.78", "0.12.3.45.6.789", "0.1.1.1.1.1.1.1.1.1"}
+	ns := []uint64{1, 9, 10, 11, 99, 100, 12345, 999_999_999, 1 << 32, 1<<64 - 1}
+	for _, p := range parents {
+		for _, n := range ns {
+			s := &Span{}
+			got, want := tr.childID(s, p, n), g.ChildSpanID(p, n)
+			if got != want {
+				t.Errorf("childID(%q, %d) = %q, want %q", p, n, got, want)
+			}
+		}
+	}
+}
+
+func TestDecimalLen(t *testing.T) {
+	for _, n := range []uint64{0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 1 << 32, 1e18 - 1, 1e18, 1e19 - 1, 1e19, 1<<64 - 1} {
+		if got, want := decimalLen(n), len(strconv.FormatUint(n, 10)); got != want {
+			t.Errorf("decimalLen(%d) = %d, want %d", n, got, want)
+		}
+	}
+	for n := uint64(1); n < 1<<62; n *= 3 {
+		for _, m := range []uint64{n - 1, n, n + 1} {
+			if got, want := decimalLen(m), len(strconv.FormatUint(m, 10)); got != want {
+				t.Fatalf("decimalLen(%d) = %d, want %d", m, got, want)
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -495,21 +496,35 @@ type mdcSpan struct {
 // idBuf and shares its allocation: the bytes are written once, here, before the span is published,
 // and never change, which is what unsafe.String requires.
 func (t *Tracer) childID(s *Span, parent string, n uint64) string {
-	if !t.sofa || len(parent)+1+countDigits(n) > idBufLen {
-		return t.cfg.ids.ChildSpanID(parent, n)
+	if t.sofa {
+		if l := len(parent) + 1 + decimalLen(n); l <= idBufLen {
+			b := &s.idBuf
+			copy(b[:], parent)
+			b[len(parent)] = '.'
+			i := l - 1
+			for ; n >= 10; i-- {
+				q := n / 10
+				b[i] = byte('0' + n - q*10)
+				n = q
+			}
+			b[i] = byte('0' + n)
+			return unsafe.String(&b[0], l)
+		}
 	}
-	b := appendChildID(s.idBuf[:0], parent, n)
-	return unsafe.String(&s.idBuf[0], len(b))
+	return t.cfg.ids.ChildSpanID(parent, n)
 }
 
-func countDigits(n uint64) int {
-	d := 1
-	for n >= 10 {
-		n /= 10
+// decimalLen returns the number of decimal digits of n.
+func decimalLen(n uint64) int {
+	// bits.Len64(n) * log10(2), then one correction.
+	d := bits.Len64(n) * 1233 >> 12
+	if d < len(pow10) && n >= pow10[d] {
 		d++
 	}
-	return d
+	return max(d, 1)
 }
+
+var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
 
 func (t *Tracer) root(s *Span, kind Kind, logType, op string) {
 	r := &s.rec
