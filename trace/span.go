@@ -60,9 +60,6 @@ type Span struct {
 	parent   context.Context // the context Start was given; the span is a context derived from it
 	children atomic.Uint64
 	mu       sync.Mutex
-	depth    int32 // components of a SOFA span id; fixed at start
-	finished bool
-	mono     bool         // rec.start carries a monotonic clock reading
 	rec      FinishedSpan // written under mu until finished, immutable after; rec.tracer is nil for a no-op span
 	// idBuf holds the bytes of a short child span id, so that the id string needs no allocation of
 	// its own (see Tracer.Start); it is written once, before the span is published.
@@ -73,7 +70,7 @@ type Span struct {
 const idBufLen = 16
 
 // noopSpan is what SpanFromContext returns when there is no span; it is born finished.
-var noopSpan = &Span{finished: true}
+var noopSpan = &Span{rec: FinishedSpan{finished: true}}
 
 // spanKey is the context key of the span.
 type spanKey struct{}
@@ -219,9 +216,10 @@ func (s *Span) SetTags(tags ...Tag) {
 		return
 	}
 	s.mu.Lock()
-	if !s.finished {
+	if !s.rec.finished {
+		x := s.rec.extra()
 		for _, t := range tags {
-			s.rec.tags.set(t)
+			x.tags.set(t)
 		}
 	}
 	s.mu.Unlock()
@@ -232,8 +230,8 @@ func (s *Span) setTag(t Tag) {
 		return
 	}
 	s.mu.Lock()
-	if !s.finished {
-		s.rec.tags.set(t)
+	if !s.rec.finished {
+		s.rec.extra().tags.set(t)
 	}
 	s.mu.Unlock()
 }
@@ -245,8 +243,8 @@ func (s *Span) SetResultCode(code string) {
 		return
 	}
 	s.mu.Lock()
-	if !s.finished {
-		s.rec.resultCode = code
+	if !s.rec.finished {
+		s.rec.extra().resultCode = code
 	}
 	s.mu.Unlock()
 }
@@ -258,8 +256,8 @@ func (s *Span) SetError(err error) {
 		return
 	}
 	s.mu.Lock()
-	if !s.finished {
-		s.rec.err = err
+	if !s.rec.finished && (err != nil || s.rec.x != nil) {
+		s.rec.extra().err = err
 	}
 	s.mu.Unlock()
 }
@@ -320,7 +318,7 @@ func (s *Span) setBaggage(key, value string, sys bool) {
 		p, limit = &s.rec.sys, s.rec.tracer.cfg.sysLimit
 	}
 	s.mu.Lock()
-	if s.finished {
+	if s.rec.finished {
 		s.mu.Unlock()
 		return
 	}
@@ -353,7 +351,7 @@ func (s *Span) FinishAt(t time.Time) {
 
 func (s *Span) finish(t time.Time, now bool) {
 	s.mu.Lock()
-	if s.finished {
+	if s.rec.finished {
 		s.mu.Unlock()
 		return
 	}
@@ -363,7 +361,7 @@ func (s *Span) finish(t time.Time, now bool) {
 	} else {
 		s.rec.dur = t.Sub(s.rec.start)
 	}
-	s.finished = true
+	s.rec.finished = true
 	s.mu.Unlock()
 	s.rec.tracer.finish(s)
 }
@@ -375,7 +373,7 @@ func (s *Span) Finished() bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.finished
+	return s.rec.finished
 }
 
 // Record returns the finished-span record, or nil before Finish (and for a no-op span).
@@ -385,7 +383,7 @@ func (s *Span) Record() *FinishedSpan {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.finished {
+	if !s.rec.finished {
 		return nil
 	}
 	return &s.rec
@@ -395,17 +393,45 @@ func (s *Span) Record() *FinishedSpan {
 // Reporter may keep it after Report returns, and read it from any goroutine.
 type FinishedSpan struct {
 	tracer                    *Tracer
-	operation, logType        string
+	operation                 string
 	traceID, spanID, parentID string
 	sys, biz                  atomic.Pointer[bag] // replaced whole under the span's mu until finished
 	start                     time.Time
 	dur                       time.Duration // end - start, possibly negative (FinishAt)
-	resultCode                string
-	err                       error
-	tags                      tagList
+	x                         *spanExtra    // nil until one of its fields is set
 	kind                      Kind
 	sampled                   bool
+	// The state of the span that holds the record, kept here where it fills the padding after
+	// kind and sampled.
+	finished bool  // under the span's mu
+	mono     bool  // start carries a monotonic clock reading; fixed at start
+	depth    int32 // components of a SOFA span id; fixed at start
 }
+
+// spanExtra holds what many spans never set: the log type, result code, error and tags. A span
+// carries a nil pointer until it sets one of them, which keeps a bare span (and a child span with
+// its MDC context) a smaller allocation. The first tags live in the same allocation.
+type spanExtra struct {
+	logType    string
+	resultCode string
+	err        error
+	tags       tagList
+	inline     [tagsInitialCap]Tag
+}
+
+// extra returns f.x, allocating it on first use; the caller holds the span's mu, or the span is
+// not yet published.
+func (f *FinishedSpan) extra() *spanExtra {
+	if f.x == nil {
+		x := &spanExtra{}
+		x.tags.tags = x.inline[:0]
+		f.x = x
+	}
+	return f.x
+}
+
+// none stands for the fields of a span without spanExtra.
+var none spanExtra
 
 // App returns the application name of the tracer ("local.app").
 func (f *FinishedSpan) App() string {
@@ -422,7 +448,15 @@ func (f *FinishedSpan) Operation() string { return f.operation }
 func (f *FinishedSpan) Kind() Kind { return f.kind }
 
 // LogType returns the log type (digest file family, e.g. "http-server"); "" when not set.
-func (f *FinishedSpan) LogType() string { return f.logType }
+func (f *FinishedSpan) LogType() string { return f.more().logType }
+
+// more returns f.x, or the empty spanExtra when there is none.
+func (f *FinishedSpan) more() *spanExtra {
+	if f.x == nil {
+		return &none
+	}
+	return f.x
+}
 
 // TraceID returns the trace id.
 func (f *FinishedSpan) TraceID() string { return f.traceID }
@@ -460,17 +494,18 @@ func (f *FinishedSpan) Duration() time.Duration {
 }
 
 // ResultCode returns the result code, "" when not set.
-func (f *FinishedSpan) ResultCode() string { return f.resultCode }
+func (f *FinishedSpan) ResultCode() string { return f.more().resultCode }
 
 // Err returns the error given to SetError, nil when none.
-func (f *FinishedSpan) Err() error { return f.err }
+func (f *FinishedSpan) Err() error { return f.more().err }
 
 // ErrorMessage returns the message of Err; "" when none.
 func (f *FinishedSpan) ErrorMessage() string {
-	if f.err == nil {
+	err := f.Err()
+	if err == nil {
 		return ""
 	}
-	return f.err.Error()
+	return err.Error()
 }
 
 // SysBaggage returns the sys baggage at finish.
@@ -485,11 +520,11 @@ func (f *FinishedSpan) SpanContext() SpanContext {
 }
 
 // NumTags returns the number of tags.
-func (f *FinishedSpan) NumTags() int { return f.tags.len() }
+func (f *FinishedSpan) NumTags() int { return f.more().tags.len() }
 
 // Tags calls fn for every tag, in the order the keys were first set, until fn returns false. It
 // does not allocate; use it in a range loop: for t := range rec.Tags { ... }.
-func (f *FinishedSpan) Tags(fn func(Tag) bool) { f.tags.each(fn) }
+func (f *FinishedSpan) Tags(fn func(Tag) bool) { f.more().tags.each(fn) }
 
 // Tag returns the value of the tag key.
-func (f *FinishedSpan) Tag(key string) (TagValue, bool) { return f.tags.get(key) }
+func (f *FinishedSpan) Tag(key string) (TagValue, bool) { return f.more().tags.get(key) }

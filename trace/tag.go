@@ -1,6 +1,9 @@
 package trace
 
-import "strconv"
+import (
+	"slices"
+	"strconv"
+)
 
 // TagKind is the type of a TagValue.
 type TagKind uint8
@@ -93,20 +96,16 @@ func Bool(key string, value bool) Tag {
 	return Tag{Key: key, Value: TagValue{kind: TagBool, n: n}}
 }
 
-// tagList is an ordered tag set. A key set again keeps its first position. The slice is allocated
-// on the first tag, with room for a typical HTTP span's tags, so a span without tags carries only
-// the slice header.
+// tagList is an ordered tag set. A key set again keeps its first position. Its slice starts on
+// storage for tagsInitialCap tags (room for a typical HTTP span's tags) in the span's spanExtra.
 type tagList struct {
 	tags []Tag
 }
 
 const tagsInitialCap = 6
 
-func (l *tagList) grow(n int) {
-	if l.tags == nil && n > 0 {
-		l.tags = make([]Tag, 0, max(n, tagsInitialCap))
-	}
-}
+// grow makes room for n more tags.
+func (l *tagList) grow(n int) { l.tags = slices.Grow(l.tags, n) }
 
 func (l *tagList) set(t Tag) {
 	if t.Key == "" {
@@ -118,7 +117,6 @@ func (l *tagList) set(t Tag) {
 			return
 		}
 	}
-	l.grow(1)
 	l.tags = append(l.tags, t)
 }
 

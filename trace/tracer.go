@@ -411,21 +411,24 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 		s = &Span{parent: ctx}
 	}
 	r := &s.rec
-	r.tracer, r.operation, r.kind, r.logType = t, operation, kind, logType
+	r.tracer, r.operation, r.kind = t, operation, kind
+	if logType != "" {
+		r.extra().logType = logType
+	}
 	switch {
 	case !start.IsZero():
 		r.start = start
-	case parent != nil && parent.mono:
+	case parent != nil && parent.rec.mono:
 		// The parent's start plus the monotonic time elapsed since: one read of the monotonic clock
 		// instead of the wall clock and the monotonic clock. Within a minute the wall clock cannot
 		// drift noticeably from it; the times of a trace stay consistent even if it steps.
 		if d := time.Since(parent.rec.start); d >= 0 && d < time.Minute {
-			r.start, s.mono = parent.rec.start.Add(d), true
+			r.start, r.mono = parent.rec.start.Add(d), true
 			break
 		}
 		fallthrough
 	default:
-		r.start, s.mono = time.Now(), true
+		r.start, r.mono = time.Now(), true
 	}
 	switch {
 	case newRoot:
@@ -435,18 +438,18 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 		s.inherit(remote.sys.b, remote.biz.b)
 		d := int32(depthOf(remote.spanID))
 		if mode == ServerSpanKeep {
-			r.spanID, r.parentID, s.depth = remote.spanID, remote.parentID, d
+			r.spanID, r.parentID, r.depth = remote.spanID, remote.parentID, d
 		} else if d < MaxDepth {
-			r.spanID, r.parentID, s.depth = t.cfg.ids.ChildSpanID(remote.spanID, 1), remote.spanID, d+1
+			r.spanID, r.parentID, r.depth = t.cfg.ids.ChildSpanID(remote.spanID, 1), remote.spanID, d+1
 		} else {
 			t.depthReset(s, kind, logType, operation, remote.traceID)
 		}
 	case parent != nil:
 		s.inherit(parent.rec.sys.Load(), parent.rec.biz.Load())
-		if parent.depth < MaxDepth {
+		if parent.rec.depth < MaxDepth {
 			r.traceID, r.sampled = parent.rec.traceID, parent.rec.sampled
 			n := parent.children.Add(1)
-			r.spanID, r.parentID, s.depth = t.childID(s, parent.rec.spanID, n), parent.rec.spanID, parent.depth+1
+			r.spanID, r.parentID, r.depth = t.childID(s, parent.rec.spanID, n), parent.rec.spanID, parent.rec.depth+1
 		} else {
 			t.depthReset(s, kind, logType, operation, parent.rec.traceID)
 		}
@@ -455,15 +458,16 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 	}
 
 	if ntags > 0 {
-		r.tags.grow(ntags)
+		x := r.extra()
+		x.tags.grow(ntags)
 		for i := range opts {
 			switch o := &opts[i]; o.code {
 			case optTags:
 				for _, tg := range o.tags {
-					r.tags.set(tg)
+					x.tags.set(tg)
 				}
 			case optTag:
-				r.tags.set(o.tag)
+				x.tags.set(o.tag)
 			}
 		}
 	}
@@ -529,7 +533,7 @@ var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e
 func (t *Tracer) root(s *Span, kind Kind, logType, op string) {
 	r := &s.rec
 	r.traceID = t.cfg.ids.TraceID()
-	r.spanID, r.parentID, s.depth = t.cfg.ids.RootSpanID(), "", 1
+	r.spanID, r.parentID, r.depth = t.cfg.ids.RootSpanID(), "", 1
 	r.sampled = t.cfg.sampler.ShouldSample(SamplingParameters{TraceID: r.traceID, Operation: op, Kind: kind, LogType: logType})
 }
 

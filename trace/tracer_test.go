@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"go.uber.org/goleak"
 
@@ -631,5 +632,62 @@ func TestW3CTracer(t *testing.T) {
 		if _, err := NewSpanContext(SpanContextConfig{TraceID: s.TraceID(), SpanID: s.SpanID()}); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A child span with its MDC context is one allocation in the 352-byte size class, a span without
+// it one in the 192-byte class: fields most spans never set live in spanExtra. A field added to
+// Span or FinishedSpan that crosses a class costs every span; this test makes that a decision.
+func TestSpanSizeClasses(t *testing.T) {
+	if n := unsafe.Sizeof(mdcSpan{}); n > 352 {
+		t.Errorf("mdcSpan is %d bytes, over the 352-byte size class", n)
+	}
+	if n := unsafe.Sizeof(Span{}); n > 192 {
+		t.Errorf("Span is %d bytes, over the 192-byte size class", n)
+	}
+}
+
+// The log type, result code, error and tags live in a spanExtra made on first use.
+func TestSpanExtra(t *testing.T) {
+	rec := &recorder{}
+	tr := New("app", WithReporter(rec))
+
+	_, bare := tr.Start(context.Background(), "bare")
+	bare.SetError(nil) // clearing an error that was never set makes nothing
+	if bare.rec.x != nil {
+		t.Fatal("a span that set nothing must not carry a spanExtra")
+	}
+	bare.Finish()
+	f := bare.Record()
+	if f.LogType() != "" || f.ResultCode() != "" || f.Err() != nil || f.ErrorMessage() != "" || f.NumTags() != 0 {
+		t.Fatalf("bare record: %q %q %v %q %d", f.LogType(), f.ResultCode(), f.Err(), f.ErrorMessage(), f.NumTags())
+	}
+	if _, ok := f.Tag("k"); ok {
+		t.Fatal("bare record has a tag")
+	}
+	for range f.Tags {
+		t.Fatal("bare record yields a tag")
+	}
+
+	_, s := tr.Start(context.Background(), "full", WithLogType("http-server"),
+		WithTags(String("a", "1"), Int("b", 2)), WithTag("c", "3"))
+	for i := range 8 { // past the inline room
+		s.SetTagInt(fmt.Sprint("k", i), int64(i))
+	}
+	s.SetTag("a", "again") // keeps its first position
+	s.SetResultCode("200")
+	s.SetError(errors.New("boom"))
+	s.Finish()
+	f = s.Record()
+	if f.LogType() != "http-server" || f.ResultCode() != "200" || f.ErrorMessage() != "boom" {
+		t.Fatalf("record: %q %q %q", f.LogType(), f.ResultCode(), f.ErrorMessage())
+	}
+	var got []string
+	for tg := range f.Tags {
+		got = append(got, tg.Key+"="+tg.Value.String())
+	}
+	want := "[a=again b=2 c=3 k0=0 k1=1 k2=2 k3=3 k4=4 k5=5 k6=6 k7=7]"
+	if fmt.Sprint(got) != want || f.NumTags() != 11 {
+		t.Fatalf("tags %v (%d), want %s", got, f.NumTags(), want)
 	}
 }
