@@ -548,6 +548,11 @@ func (t *Tracer) depthReset(s *Span, kind Kind, logType, op, oldTrace string) {
 // mdcStart is the MDC extension: it derives a context whose MDC holds the span's ids, stored in
 // frame, which shares the span's allocation. Keys the MDC of ctx already has keep their position.
 func (t *Tracer) mdcStart(ctx context.Context, s *Span, frame *mdc.Frame) context.Context {
+	if !t.cfg.mdcParent && !t.cfg.mdcSampled && s.rec.biz.Load() == nil {
+		// The usual case, no optional key and no baggage (so no load-test mark): the two ids.
+		ps := [2]mdc.Pair{{Key: mdc.KeyTraceID, Value: s.rec.traceID}, {Key: mdc.KeySpanID, Value: s.rec.spanID}}
+		return frame.With(ctx, ps[:]...)
+	}
 	var buf [5]mdc.Pair
 	ps := append(buf[:0], mdc.Pair{Key: mdc.KeyTraceID, Value: s.rec.traceID}, mdc.Pair{Key: mdc.KeySpanID, Value: s.rec.spanID})
 	dropParent := false
