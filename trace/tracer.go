@@ -505,13 +505,19 @@ func (t *Tracer) childID(s *Span, parent string, n uint64) string {
 			b := &s.idBuf
 			copy(b[:], parent)
 			b[len(parent)] = '.'
-			i := l - 1
-			for ; n >= 10; i-- {
-				q := n / 10
-				b[i] = byte('0' + n - q*10)
+			i := l
+			for n >= 100 { // two digits at a time, from the end
+				q := n / 100
+				j := (n - q*100) * 2
+				i -= 2
+				b[i], b[i+1] = digitPairs[j], digitPairs[j+1]
 				n = q
 			}
-			b[i] = byte('0' + n)
+			if n >= 10 {
+				b[i-2], b[i-1] = digitPairs[n*2], digitPairs[n*2+1]
+			} else {
+				b[i-1] = byte('0' + n)
+			}
 			return unsafe.String(&b[0], l)
 		}
 	}
@@ -527,6 +533,18 @@ func decimalLen(n uint64) int {
 	}
 	return max(d, 1)
 }
+
+// digitPairs holds "00" to "99".
+const digitPairs = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
 
 var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
 
