@@ -362,9 +362,9 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 	var (
 		kind    Kind
 		logType string
-		remote  SpanContext
+		remote  *SpanContext // in opts: no copy of the large option values
 		mode    = t.cfg.mode
-		start   time.Time
+		start   *time.Time
 		newRoot bool
 		load    bool
 	)
@@ -377,11 +377,11 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 		case optLogType:
 			logType = o.str
 		case optRemote:
-			remote = o.sc
+			remote = &o.sc
 		case optMode:
 			mode = o.mode
 		case optTime:
-			start = o.t
+			start = &o.t
 		case optTags:
 			ntags += len(o.tags)
 		case optTag:
@@ -392,8 +392,9 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 			newRoot = true
 		}
 	}
+	hasRemote := !newRoot && remote != nil && remote.IsValid()
 	var parent *Span
-	if !newRoot && !remote.IsValid() {
+	if !newRoot && !hasRemote {
 		parent = spanOf(ctx)
 		if parent != nil && parent.rec.tracer == nil {
 			parent = nil // a no-op span carried by ContextWithSpan
@@ -416,8 +417,8 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 		r.extra().logType = logType
 	}
 	switch {
-	case !start.IsZero():
-		r.start = start
+	case start != nil && !start.IsZero():
+		r.start = *start
 	case parent != nil && parent.rec.mono:
 		// The parent's start plus the monotonic time elapsed since: one read of the monotonic clock
 		// instead of the wall clock and the monotonic clock. Within a minute the wall clock cannot
@@ -433,7 +434,7 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 	switch {
 	case newRoot:
 		t.root(s, kind, logType, operation)
-	case remote.IsValid():
+	case hasRemote:
 		r.traceID, r.sampled = remote.traceID, remote.sampled
 		s.inherit(remote.sys.b, remote.biz.b)
 		d := int32(depthOf(remote.spanID))
