@@ -363,7 +363,14 @@ func (s *Span) finish(t time.Time, now bool) {
 	}
 	s.rec.finished = true
 	s.mu.Unlock()
-	s.rec.tracer.finish(s)
+	// The extensions' OnFinish hooks, last registered first, then the reporters.
+	tr := s.rec.tracer
+	for i := len(tr.cfg.exts) - 1; i >= 0; i-- {
+		tr.callFinish(tr.cfg.exts[i], s)
+	}
+	for _, r := range tr.cfg.reporters {
+		tr.callReport(r, &s.rec)
+	}
 }
 
 // Finished reports whether the span has been finished.

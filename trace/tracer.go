@@ -633,12 +633,3 @@ func (t *Tracer) callReport(r Reporter, f *FinishedSpan) {
 	}()
 	r.Report(f)
 }
-
-func (t *Tracer) finish(s *Span) {
-	for i := len(t.cfg.exts) - 1; i >= 0; i-- {
-		t.callFinish(t.cfg.exts[i], s)
-	}
-	for _, r := range t.cfg.reporters {
-		t.callReport(r, &s.rec)
-	}
-}
