@@ -109,7 +109,8 @@ type Writer struct {
 	cseq     int64  // next line number to take
 	cpos     int64  // byte position after the last line taken (skips included)
 	runStart int64  // byte position of the first line of the current run
-	ends     []int  // end offset in the run of each of its lines
+	runSeq   int64  // line number of the first line of the current run
+	ends     []int  // scratch: end offset in a failed run of each of its lines
 	carry    []byte // the unwritten rest of a line partly written before
 	carryBuf []byte
 
@@ -159,7 +160,6 @@ func newWriter(dst io.Writer, seq0, pos0 int64, opts []Option) (*Writer, error) 
 		done:      make(chan struct{}),
 		cseq:      seq0,
 		cpos:      pos0,
-		ends:      make([]int, 0, cfg.capacity),
 	}
 	// A Write carries at most half the ring's bytes, so that producers can fill the other half
 	// while the destination takes it.
@@ -436,58 +436,65 @@ func (w *Writer) idle() {
 }
 
 // take hands every published line (up to the capacity) to the destination and returns how many
-// there were.
+// there were. The loop keeps the consumer's position in locals and looks at each line's
+// descriptor once; a run's line ends are worked out from the descriptors only when a write fails.
 func (w *Writer) take() int {
-	taken := 0
-	w.runStart = w.cpos
-	for int64(taken) < w.lines {
-		seq := w.cseq
-		i := uint64(seq) & w.lmask
-		d := w.descs[i].Load()
+	descs, lmask := w.descs, w.lmask
+	bmask, bsize := w.bmask, w.bsize
+	seq, pos := w.cseq, w.cpos
+	first := seq
+	limit := seq + w.lines
+	w.runStart, w.runSeq = pos, seq
+	for seq < limit {
+		i := uint64(seq) & lmask
+		d := descs[i].Load()
 		if d>>32 != uint64(seq)&seqMask {
 			break
 		}
-		taken++
 		if d&heapLine != 0 {
+			w.cseq, w.cpos = seq, pos
 			w.flushRun()
 			h := w.heap[i]
 			w.heap[i] = nil
-			w.cseq++
-			w.writeLines(h, append(w.ends[:0], len(h)), true)
-			w.ends = w.ends[:0]
+			seq++
+			w.cseq = seq
+			w.writeLines(h, seq-1, 1, true)
 			w.release()
+			w.runStart, w.runSeq = pos, seq
 			continue
 		}
 		n := int64(d & descLenMask)
-		if off := uint64(w.cpos) & w.bmask; off+uint64(n) > w.bsize {
+		if off := uint64(pos) & bmask; off+uint64(n) > bsize {
+			w.cseq, w.cpos = seq, pos
 			w.flushRun()
-			w.cpos += int64(w.bsize - off)
-			w.runStart = w.cpos
-		} else if len(w.ends) > 0 && (off == 0 || w.cpos-w.runStart+n > w.runBytes) {
-			w.flushRun() // the run reached the end of the ring, or the batch cap
+			pos += int64(bsize - off) // the line was put at the ring's start
+			w.runStart = pos
+		} else if seq != w.runSeq && (off == 0 || pos-w.runStart+n > w.runBytes) {
+			// The run reached the end of the ring, or the batch cap.
+			w.cseq, w.cpos = seq, pos
+			w.flushRun()
 		}
-		w.cpos += n
-		w.cseq++
-		w.ends = append(w.ends, int(w.cpos-w.runStart))
+		pos += n
+		seq++
 	}
+	w.cseq, w.cpos = seq, pos
 	w.flushRun()
-	if taken != 0 {
-		if uint64(taken) > w.maxDepth.Load() {
-			w.maxDepth.Store(uint64(taken))
-		}
+	taken := uint64(seq - first)
+	if taken > w.maxDepth.Load() {
+		w.maxDepth.Store(taken)
 	}
-	return taken
+	return int(taken)
 }
 
-// flushRun writes the lines gathered since runStart (all contiguous in the ring) and frees them.
+// flushRun writes the lines taken since runSeq (all contiguous in the ring from runStart) and
+// frees them.
 func (w *Writer) flushRun() {
-	if len(w.ends) != 0 {
+	if lines := w.cseq - w.runSeq; lines != 0 {
 		off := uint64(w.runStart) & w.bmask
-		w.writeLines(w.buf[off:off+uint64(w.ends[len(w.ends)-1])], w.ends, false)
-		w.ends = w.ends[:0]
+		w.writeLines(w.buf[off:off+uint64(w.cpos-w.runStart)], w.runSeq, int(lines), false)
 		w.release()
 	}
-	w.runStart = w.cpos
+	w.runStart, w.runSeq = w.cpos, w.cseq
 }
 
 // release frees the ring up to the consumer's position and wakes producers waiting for room.
@@ -501,33 +508,50 @@ func (w *Writer) release() {
 	}
 }
 
-// writeLines writes b, made of whole lines ending at the offsets ends, with one Write (more if
-// the destination writes short), after the rest of a line torn by an earlier error. It counts
-// the lines written and failed. A line partly written before an error keeps its rest (a copy,
-// unless owned says b belongs to the consumer), so that the rest is written first next time and
-// the destination never holds a torn line if it recovers.
-func (w *Writer) writeLines(b []byte, ends []int, owned bool) {
+// lineEnds returns the end offset in b of each of the lines numbered first to first+lines-1 that
+// b holds; a single line is all of b (a heap line's descriptor has no length).
+func (w *Writer) lineEnds(b []byte, first int64, lines int) []int {
+	ends := w.ends[:0]
+	if lines == 1 {
+		ends = append(ends, len(b))
+	} else {
+		end := 0
+		for k := 0; k < lines; k++ {
+			end += int(w.descs[uint64(first+int64(k))&w.lmask].Load() & descLenMask)
+			ends = append(ends, end)
+		}
+	}
+	w.ends = ends
+	return ends
+}
+
+// writeLines writes b, made of the whole lines numbered first to first+lines-1, with one Write
+// (more if the destination writes short), after the rest of a line torn by an earlier error. It
+// counts the lines written and failed. A line partly written before an error keeps its rest (a
+// copy, unless owned says b belongs to the consumer), so that the rest is written first next time
+// and the destination never holds a torn line if it recovers. The lines' descriptors must still
+// be in place (not released).
+func (w *Writer) writeLines(b []byte, first int64, lines int, owned bool) {
 	if w.carry != nil && !w.writeCarry() {
-		w.failed.Add(uint64(len(ends)))
+		w.failed.Add(uint64(lines))
 		return
 	}
 	w.batches.Add(1)
 	off, err := w.writeAll(b)
-	full := len(ends)
-	if err != nil {
-		full = sort.SearchInts(ends, off+1) // number of lines whose last byte was written
-	}
-	w.written.Add(uint64(full))
 	if err == nil {
+		w.written.Add(uint64(lines))
 		return
 	}
+	ends := w.lineEnds(b, first, lines)
+	full := sort.SearchInts(ends, off+1) // number of lines whose last byte was written
+	w.written.Add(uint64(full))
 	w.writeErrors.Add(1)
 	w.reportError(err)
 	start := 0
 	if full > 0 {
 		start = ends[full-1]
 	}
-	lost := len(ends) - full
+	lost := lines - full
 	if off > start { // line number full is torn: keep its rest for next time
 		lost--
 		if owned {
