@@ -48,20 +48,28 @@ func (f *Frame) With(parent context.Context, pairs ...Pair) context.Context {
 	// The frame is this call's own from here on; if the entries turn out not to fit, it is left
 	// unused (and never published) and the context is allocated instead.
 	nd := &f.nd
-	if k := len(old) - len(pairs); k >= 0 && sameKeys(old[k:], pairs) {
+	if k := len(old) - len(pairs); k >= 0 {
 		// The usual case for a span's MDC: the pairs set the parent's last keys, in their order
-		// (the keys the tracer wrote for the parent span). Each entry is written once.
-		for i := range old[:k] {
-			f.arr[i] = old[i]
+		// (the keys the tracer wrote for the parent span), none of them a tombstone. Each entry is
+		// written once. Keys of a node are distinct and never empty, so the pairs' are too.
+		j := 0
+		for ; j < len(pairs); j++ {
+			e := &old[k+j]
+			if !sameString(e.Key, pairs[j].Key) || e.gone() {
+				break // not the usual case: the loop below writes every entry again
+			}
+			f.arr[k+j] = entry{Key: e.Key, Value: pairs[j].Value}
 		}
-		for j := range pairs {
-			f.arr[k+j] = entry{Key: old[k+j].Key, Value: pairs[j].Value}
+		if j == len(pairs) {
+			for i := range old[:k] {
+				f.arr[i] = old[i]
+			}
+			nd.pairs = f.arr[:len(old):len(f.arr)]
+			nd.live = on.live
+			nd.Context = parent
+			nd.scope = scope
+			return nd
 		}
-		nd.pairs = f.arr[:len(old):len(f.arr)]
-		nd.live = on.live
-		nd.Context = parent
-		nd.scope = scope
-		return nd
 	}
 	//lint:ignore S1001 for at most three entries a loop is cheaper than copy's call (and, during a GC, its bulk write barrier)
 	for i := range old {
@@ -95,17 +103,6 @@ func (f *Frame) With(parent context.Context, pairs ...Pair) context.Context {
 	nd.Context = parent
 	nd.scope = scope
 	return nd
-}
-
-// sameKeys reports whether es and ps have the same keys in the same order, none of es a tombstone.
-// Keys of a node are distinct and never empty, so the pairs then are too.
-func sameKeys(es []entry, ps []Pair) bool {
-	for i := range ps {
-		if !sameString(es[i].Key, ps[i].Key) || es[i].gone() {
-			return false
-		}
-	}
-	return true
 }
 
 // indexOf returns the index of key in es, or -1. Keys are compared by their bytes only when they do
