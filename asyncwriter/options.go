@@ -63,8 +63,16 @@ func (s WaitStrategy) String() string {
 
 // Defaults of the options.
 const (
-	DefaultCapacity       = 1024
-	DefaultSlotSize       = 512
+	// DefaultCapacity is a Ring's default number of slots.
+	DefaultCapacity = 1024
+	// DefaultWriterCapacity is a Writer's default number of lines. With DefaultSlotSize its byte
+	// ring is 512 KiB (4096 × 128 bytes; zap's BufferedWriteSyncer buffers 256 KiB), plus 32
+	// bytes per line for the descriptors. Lines of a log are mostly short (a digest line is 200
+	// to 300 bytes): more lines in the same bytes let the consumer write one half of the ring
+	// while producers fill the other, with larger writes and fewer waits for room.
+	DefaultWriterCapacity = 4096
+	// DefaultSlotSize is the bytes a Writer reserves per line (see WithSlotSize).
+	DefaultSlotSize       = 128
 	DefaultMaxBatchBytes  = 1 << 20
 	DefaultReportInterval = time.Second
 	// MaxCapacity is the largest ring capacity accepted.
@@ -98,9 +106,11 @@ type config struct {
 	onLineDiscard  func(line []byte, total uint64)
 }
 
-func newConfig(opts []Option) (config, error) {
+// newConfig applies opts over the defaults; capacity is the default capacity (a Ring's or a
+// Writer's).
+func newConfig(capacity int, opts []Option) (config, error) {
 	c := config{
-		capacity:       DefaultCapacity,
+		capacity:       capacity,
 		policy:         Block,
 		wait:           WaitPark,
 		slotSize:       DefaultSlotSize,
@@ -142,8 +152,9 @@ func ceilPow2(n int) int {
 	return p
 }
 
-// WithCapacity sets the number of slots; it is rounded up to a power of two. Default 1024. For a
-// Writer it is the most lines waiting at once (see WithSlotSize for their bytes).
+// WithCapacity sets the number of slots; it is rounded up to a power of two. Default 1024 for a
+// Ring; 4096 for a Writer, for which it is the most lines waiting at once (see WithSlotSize for
+// their bytes).
 func WithCapacity(n int) Option {
 	return optionFunc(func(c *config) { c.capacity = n })
 }
@@ -158,20 +169,20 @@ func WithWaitStrategy(s WaitStrategy) Option {
 	return optionFunc(func(c *config) { c.wait = s })
 }
 
-// WithSlotSize sets the bytes a Writer reserves per line (default 512): its lines share one byte
-// ring of capacity × slot size bytes (the slot size rounded up to a power of two; at most 2 GiB
-// in all, or NewWriter fails). Each line takes exactly its own length there, so the ring holds
-// many short lines or fewer long ones, and never more than the capacity. A line longer than half
-// the byte ring is copied to the heap instead (one allocation) and written by itself; a line is
-// never split. Writer only.
+// WithSlotSize sets the bytes a Writer reserves per line (default 128): its lines share one byte
+// ring of capacity × slot size bytes (512 KiB by default; the slot size is rounded up to a power
+// of two; at most 2 GiB in all, or NewWriter fails). Each line takes exactly its own length
+// there, so the ring holds many short lines or fewer long ones, and never more than the
+// capacity. A line longer than half the byte ring is copied to the heap instead (one allocation)
+// and written by itself; a line is never split. Writer only.
 func WithSlotSize(n int) Option {
 	return optionFunc(func(c *config) { c.slotSize = n })
 }
 
 // WithMaxBatchBytes caps the bytes a Writer hands to its destination in one Write (default
-// 1 MiB). A Write also carries at most half the ring's bytes (so that producers fill the other
-// half meanwhile) and never runs past the ring's end; each Write is made of whole lines. Writer
-// only.
+// 1 MiB). A Write also carries at most half the ring's bytes and half its lines (so that
+// producers fill the other half meanwhile) and never runs past the ring's end; each Write is
+// made of whole lines. Writer only.
 func WithMaxBatchBytes(n int) Option {
 	return optionFunc(func(c *config) { c.maxBatchBytes = n })
 }

@@ -163,7 +163,7 @@ func NewRing[T any](h Handler[T], opts ...Option) (*Ring[T], error) {
 	if h == nil {
 		return nil, errors.New("asyncwriter: nil handler")
 	}
-	cfg, err := newConfig(opts)
+	cfg, err := newConfig(DefaultCapacity, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -48,6 +48,14 @@ func TestCapacityRoundsUp(t *testing.T) {
 		}
 		_ = r.Close()
 	}
+	r, err := NewRing[item](HandlerFunc[item](func(*item, int64, bool) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Capacity() != DefaultCapacity {
+		t.Errorf("default ring capacity %d, want %d", r.Capacity(), DefaultCapacity)
+	}
+	_ = r.Close()
 }
 
 // TestRingBlockOrder: every item is handled once, in per-producer order, with correct sequence

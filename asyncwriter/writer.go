@@ -49,10 +49,10 @@ func modDiff(a, b uint64, bits uint) int64 {
 // Writer is an io.Writer that takes lines off the caller's path: Write copies one whole line into
 // a shared byte ring and returns; a consumer goroutine hands the waiting lines to the destination
 // straight from the ring, one Write per contiguous run of lines (a run stops at the ring's end, at
-// half the ring and at WithMaxBatchBytes). Lines are never split or merged with another
-// caller's bytes: each Write must be exactly one line (or record). Write errors of the destination
-// are counted and reported through the error callback, never kept: the next batch is written as
-// soon as the destination works again. All methods are safe for concurrent use.
+// half the ring's bytes or lines, and at WithMaxBatchBytes). Lines are never split or merged with
+// another caller's bytes: each Write must be exactly one line (or record). Write errors of the
+// destination are counted and reported through the error callback, never kept: the next batch is
+// written as soon as the destination works again. All methods are safe for concurrent use.
 //
 // Producers claim a line number and a byte range together with one compare-and-swap, copy the
 // line into the ring and publish it through the line's descriptor. A line never wraps around the
@@ -90,6 +90,7 @@ type Writer struct {
 	lines     int64           // number of descriptors, a power of two
 	lmask     uint64
 	runBytes  int64 // most bytes in one Write
+	runLines  int64 // most lines in one Write
 	seq0      int64 // the first line number (not 0 only in tests of the counters' wrap-around)
 
 	dst io.Writer
@@ -132,7 +133,7 @@ func newWriter(dst io.Writer, seq0, pos0 int64, opts []Option) (*Writer, error) 
 	if dst == nil {
 		return nil, errors.New("asyncwriter: nil destination")
 	}
-	cfg, err := newConfig(opts)
+	cfg, err := newConfig(DefaultWriterCapacity, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -161,9 +162,10 @@ func newWriter(dst io.Writer, seq0, pos0 int64, opts []Option) (*Writer, error) 
 		cseq:      seq0,
 		cpos:      pos0,
 	}
-	// A Write carries at most half the ring's bytes, so that producers can fill the other half
-	// while the destination takes it.
+	// A Write carries at most half the ring's bytes and half its lines, so that producers can
+	// fill the other half while the destination takes it.
 	w.runBytes = min(int64(cfg.maxBatchBytes), int64(size)/2)
+	w.runLines = max(1, int64(cfg.capacity)/2)
 	for i := range w.descs {
 		w.descs[i].Store(descEmpty)
 	}
@@ -469,8 +471,8 @@ func (w *Writer) take() int {
 			w.flushRun()
 			pos += int64(bsize - off) // the line was put at the ring's start
 			w.runStart = pos
-		} else if seq != w.runSeq && (off == 0 || pos-w.runStart+n > w.runBytes) {
-			// The run reached the end of the ring, or the batch cap.
+		} else if seq != w.runSeq && (off == 0 || pos-w.runStart+n > w.runBytes || seq-w.runSeq >= w.runLines) {
+			// The run reached the end of the ring, the batch cap or half the lines.
 			w.cseq, w.cpos = seq, pos
 			w.flushRun()
 		}

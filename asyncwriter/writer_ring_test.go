@@ -205,6 +205,40 @@ func TestWriterRingBoundaries(t *testing.T) {
 	}
 }
 
+// TestWriterRunHalfLines: a Write carries at most half the ring's lines, even when their bytes
+// are few, so that producers can fill the other half while the destination takes it.
+func TestWriterRunHalfLines(t *testing.T) {
+	g := &gateSink{entered: make(chan struct{}), open: make(chan struct{})}
+	w := newTestWriter(t, g, WithCapacity(8), WithSlotSize(64)) // 8 lines, 512 bytes
+	gate := fixed('g', 20)
+	copy(gate[1:], "GATE")
+	var want bytes.Buffer
+	put := func(l []byte) {
+		t.Helper()
+		if _, err := w.Write(l); err != nil {
+			t.Fatal(err)
+		}
+		want.Write(l)
+	}
+	put(gate)
+	<-g.entered
+	// While the consumer waits in Write, the 7 free line numbers fill (70 bytes of 512).
+	for c := byte('a'); c < 'h'; c++ {
+		put(fixed(c, 10))
+	}
+	close(g.open)
+	_ = w.Flush()
+	if fmt.Sprint(g.sizes) != "[20 40 30]" {
+		t.Fatalf("writes: %v, want the gate, then 4 lines, then 3", g.sizes)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if g.buf.String() != want.String() || g.torn != 0 {
+		t.Fatalf("destination holds %q, want %q", g.buf.String(), want.String())
+	}
+}
+
 // TestWriterHugeLines: lines longer than half the ring go to the heap and are written whole, by
 // themselves, in order with the short lines around them, from several producers; with Discard a
 // full ring drops them like any line.

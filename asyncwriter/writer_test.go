@@ -538,6 +538,12 @@ func TestWriterMisc(t *testing.T) {
 	if _, err := NewWriter(io.Discard, WithMaxBatchBytes(0)); err == nil {
 		t.Error("zero max batch accepted")
 	}
+	// The defaults: a Writer holds DefaultWriterCapacity lines in 512 KiB, a Ring DefaultCapacity.
+	wd := newTestWriter(t, io.Discard)
+	if wd.Capacity() != DefaultWriterCapacity || wd.bsize != 512<<10 || wd.runLines != DefaultWriterCapacity/2 {
+		t.Errorf("default writer: %d lines, %d bytes, runs of %d lines", wd.Capacity(), wd.bsize, wd.runLines)
+	}
+	_ = wd.Close()
 	dst := &lineSink{}
 	w := newTestWriter(t, dst, WithCapacity(100))
 	if w.Capacity() != 128 {
