@@ -397,6 +397,12 @@ func (w *Writer) run() {
 	defer close(w.done)
 	for {
 		if w.take() != 0 {
+			// Let a runnable goroutine have this processor before the next batch. When producers
+			// keep every processor busy, a consumer that goes straight back to the ring holds a
+			// processor a producer waits for, and chases the other producer a few lines at a
+			// time; yielding, it comes back to a larger batch. With nothing else runnable
+			// Gosched returns at once.
+			runtime.Gosched()
 			continue
 		}
 		if w.closing.Load() != 0 && w.drained() {
