@@ -504,7 +504,9 @@ func (t *Tracer) childID(s *Span, parent string, n uint64) string {
 	if t.sofa {
 		if l := len(parent) + 1 + decimalLen(n); l <= idBufLen {
 			b := &s.idBuf
-			copy(b[:], parent)
+			for i := 0; i < len(parent); i++ { // a few bytes: cheaper than copy's call
+				b[i] = parent[i]
+			}
 			b[len(parent)] = '.'
 			i := l
 			for n >= 100 { // two digits at a time, from the end
