@@ -392,17 +392,30 @@ func (w *Writer) reportError(err error) {
 	}
 }
 
+// After a batch of at least two lines (producers are streaming), the consumer yields up to
+// batchYields times while fewer than batchLines lines wait, so that its next batch is larger.
+const (
+	batchYields = 16
+	batchLines  = 64
+)
+
 // run is the consumer goroutine.
 func (w *Writer) run() {
 	defer close(w.done)
+	ahead := min(batchLines, w.lines) - 1
 	for {
-		if w.take() != 0 {
+		if n := w.take(); n != 0 {
 			// Let a runnable goroutine have this processor before the next batch. When producers
 			// keep every processor busy, a consumer that goes straight back to the ring holds a
-			// processor a producer waits for, and chases the other producer a few lines at a
-			// time; yielding, it comes back to a larger batch. With nothing else runnable
-			// Gosched returns at once.
+			// processor one producer waits for and chases the other a few lines at a time, each
+			// line's descriptor moving between the caches of the two; yielding, it comes back to
+			// a larger batch. With nothing else runnable Gosched returns at once (a few hundred
+			// nanoseconds; batchYields of them at most). A lone line (n == 1) is not waited for:
+			// the consumer goes on to park.
 			runtime.Gosched()
+			for i := 0; n > 1 && i < batchYields && !w.published(w.cseq+ahead); i++ {
+				runtime.Gosched()
+			}
 			continue
 		}
 		if w.closing.Load() != 0 && w.drained() {
