@@ -99,7 +99,7 @@ func (h *handler) Enabled(ctx context.Context, l slog.Level) bool {
 func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	m := mdc.From(ctx)
 	if h.top {
-		return h.handleTop(ctx, r, m)
+		return h.handleTop(ctx, &r, m) // by pointer: a Record is 288 bytes
 	}
 	group := h.naming.GroupName()
 	var attrs []slog.Attr
@@ -146,10 +146,10 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 // not fit, or that has a key-less attribute (an inlined group), is searched with recordHas instead.
 // The work is kept lean on purpose (no callback per entry, the ids' field names cached, one
 // AddAttrs call): next to a JSON handler's encoding it is what this wrapper costs.
-func (h *handler) handleTop(ctx context.Context, r slog.Record, m mdc.Map) error {
+func (h *handler) handleTop(ctx context.Context, r *slog.Record, m mdc.Map) error {
 	it := m.Iter()
 	if !it.Next() {
-		return h.next.Handle(ctx, r)
+		return h.next.Handle(ctx, *r)
 	}
 	var keys [inlineAttrs]string
 	nk, walk := 0, false
@@ -171,7 +171,7 @@ func (h *handler) handleTop(ctx context.Context, r slog.Record, m mdc.Map) error
 	n := 0
 	for more := true; more; more = it.Next() {
 		f, ok := h.field(it.Key())
-		if !ok || h.taken(f) || slices.Contains(keys[:nk], f) || walk && recordHas(&r, f) ||
+		if !ok || h.taken(f) || slices.Contains(keys[:nk], f) || walk && recordHas(r, f) ||
 			n > 0 && fs[0] == f || n > 1 && fs[1] == f {
 			continue
 		}
@@ -182,16 +182,16 @@ func (h *handler) handleTop(ctx context.Context, r slog.Record, m mdc.Map) error
 		}
 		// A third field or more: the first two and this one go into the record now, and later
 		// fields are checked against the record.
-		addAttrs(&r, []slog.Attr{slog.String(fs[0], vs[0]), slog.String(fs[1], vs[1]), slog.String(f, it.Value())})
+		addAttrs(r, []slog.Attr{slog.String(fs[0], vs[0]), slog.String(fs[1], vs[1]), slog.String(f, it.Value())})
 		n, walk = 0, true
 	}
 	switch n {
 	case 1:
-		addAttrs(&r, []slog.Attr{slog.String(fs[0], vs[0])})
+		addAttrs(r, []slog.Attr{slog.String(fs[0], vs[0])})
 	case 2:
-		addAttrs(&r, []slog.Attr{slog.String(fs[0], vs[0]), slog.String(fs[1], vs[1])})
+		addAttrs(r, []slog.Attr{slog.String(fs[0], vs[0]), slog.String(fs[1], vs[1])})
 	}
-	return h.next.Handle(ctx, r)
+	return h.next.Handle(ctx, *r)
 }
 
 // field returns the field name for MDC key k, with the answers for the ids cached.
