@@ -1,0 +1,133 @@
+// Command benchratio measures the time ratio of two benchmarks of one package in interleaved rounds:
+// each round runs both benchmarks once, back to back, so both see the same machine; the result is
+// the median of the per-round ratios. On a shared machine whose speed drifts within minutes this is
+// steadier than the ratio of two medians from `-count N`, which runs all N of one benchmark before
+// the other.
+//
+//	go run ./internal/cmd/benchratio -pkg ./slogmdc -base Handler/manual -new Handler/mdc
+//
+// The benchmarks are named as `go test -bench` prints them, without the Benchmark prefix and the
+// -GOMAXPROCS suffix.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "benchratio:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("benchratio", flag.ContinueOnError)
+	pkg := fs.String("pkg", ".", "package directory holding both benchmarks")
+	base := fs.String("base", "", "the benchmark in the denominator, e.g. Handler/manual")
+	nw := fs.String("new", "", "the benchmark in the numerator, e.g. Handler/mdc")
+	rounds := fs.Int("rounds", 10, "interleaved rounds")
+	benchtime := fs.String("benchtime", "1s", "-benchtime for each run")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *base == "" || *nw == "" || *rounds < 1 {
+		return errors.New("need -base, -new and -rounds >= 1")
+	}
+	dir, err := os.MkdirTemp("", "benchratio")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "bench.test")
+	build := exec.Command("go", "test", "-c", "-o", bin, ".")
+	build.Dir, build.Stderr = *pkg, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building the test binary of %s: %w", *pkg, err)
+	}
+	var bs, ns []float64
+	for i := 0; i < *rounds; i++ {
+		for _, name := range []string{*base, *nw} {
+			v, err := once(bin, *pkg, name, *benchtime)
+			if err != nil {
+				return err
+			}
+			if name == *base {
+				bs = append(bs, v)
+			} else {
+				ns = append(ns, v)
+			}
+		}
+	}
+	ratios := make([]float64, len(bs))
+	for i := range bs {
+		ratios[i] = ns[i] / bs[i]
+	}
+	fmt.Fprintf(out, "%s: median %.4g ns/op\n%s: median %.4g ns/op\n", *base, median(bs), *nw, median(ns))
+	fmt.Fprintf(out, "%s / %s: median of %d per-round ratios %.3f (min %.3f, max %.3f)\n",
+		*nw, *base, len(ratios), median(ratios), slices.Min(ratios), slices.Max(ratios))
+	return nil
+}
+
+// once runs one benchmark once and returns its ns/op.
+func once(bin, dir, name, benchtime string) (float64, error) {
+	re := benchRegexp(name)
+	cmd := exec.Command(bin, "-test.run", "^$", "-test.bench", re, "-test.benchtime", benchtime)
+	cmd.Dir, cmd.Stderr = dir, os.Stderr
+	b, err := cmd.Output()
+	if err != nil {
+		return 0, fmt.Errorf("running %s: %w", name, err)
+	}
+	return parseNsOp(b, name)
+}
+
+// benchRegexp returns the -test.bench pattern that matches exactly the benchmark name (without its
+// Benchmark prefix), each level of a sub-benchmark anchored on its own.
+func benchRegexp(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	parts[0] = "^Benchmark" + parts[0][1:]
+	return strings.Join(parts, "/")
+}
+
+// parseNsOp returns the ns/op of benchmark name in go test output.
+func parseNsOp(b []byte, name string) (float64, error) {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || f[3] != "ns/op" {
+			continue
+		}
+		got := strings.TrimPrefix(f[0], "Benchmark")
+		if i := strings.LastIndexByte(got, '-'); i > 0 {
+			got = got[:i]
+		}
+		if got == name {
+			return strconv.ParseFloat(f[2], 64)
+		}
+	}
+	return 0, fmt.Errorf("no ns/op line for %s in the output", name)
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
