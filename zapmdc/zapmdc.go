@@ -209,22 +209,25 @@ func (c *core) Write(ent zapcore.Entry, fields []zapcore.Field) error {
 	// The buffer is taken from the pool at the first MDC field the line shows: a line without any
 	// never touches the pool.
 	var b *fieldBuf
-	for it := m.Iter(); it.Next(); {
-		k := it.Key()
+	m.Range(func(k, v string) bool {
 		f, ok := k, k != ""
 		if c.naming != nil { // nil is PresetDefault, whose field names are the keys themselves
 			f, ok = c.naming.Field(k)
 		}
-		if !ok || c.taken(f, top) {
-			continue
+		if !ok {
+			return true
+		}
+		if c.taken(f, top) {
+			return true
 		}
 		if b == nil {
 			b = bufPool.Get().(*fieldBuf)
 		} else if has(b.fs, f) {
-			continue
+			return true
 		}
-		b.fs = append(b.fs, zap.String(f, it.Value()))
-	}
+		b.fs = append(b.fs, zap.String(f, v))
+		return true
+	})
 	if b == nil {
 		return c.emit(c.Core, c.direct, ent, fields)
 	}
