@@ -357,9 +357,9 @@ func (s *Span) finish(t time.Time, now bool) {
 	}
 	if now {
 		// With a monotonic start (the usual case) this reads the monotonic clock only.
-		s.rec.dur = time.Since(s.rec.start)
+		s.rec.dur = time.Since(s.rec.start) - s.rec.off
 	} else {
-		s.rec.dur = t.Sub(s.rec.start)
+		s.rec.dur = t.Sub(s.rec.start) - s.rec.off
 	}
 	s.rec.finished = true
 	s.mu.Unlock()
@@ -403,11 +403,15 @@ type FinishedSpan struct {
 	operation                 string
 	traceID, spanID, parentID string
 	sys, biz                  atomic.Pointer[bag] // replaced whole under the span's mu until finished
-	start                     time.Time
-	dur                       time.Duration // end - start, possibly negative (FinishAt)
-	x                         *spanExtra    // nil until one of its fields is set
-	kind                      Kind
-	sampled                   bool
+	// The span started off after start. A child of a local span keeps its parent's start and
+	// only the offset read on the monotonic clock: the sum, which few readers need (the digest
+	// reporter's consumer goroutine, not the caller), is made when it is read.
+	start   time.Time
+	off     time.Duration
+	dur     time.Duration // end - (start + off), possibly negative (FinishAt)
+	x       *spanExtra    // nil until one of its fields is set
+	kind    Kind
+	sampled bool
 	// The state of the span that holds the record, kept here where it fills the padding after
 	// kind and sampled.
 	finished bool  // under the span's mu
@@ -485,12 +489,12 @@ func (f *FinishedSpan) LoadTest() bool {
 }
 
 // Start returns the start time.
-func (f *FinishedSpan) Start() time.Time { return f.start }
+func (f *FinishedSpan) Start() time.Time { return f.start.Add(f.off) }
 
 // End returns the end time ("time" of a digest line): Start plus the elapsed time read on the
 // monotonic clock when the span was started and finished with the current time, else the time given
 // to FinishAt.
-func (f *FinishedSpan) End() time.Time { return f.start.Add(f.dur) }
+func (f *FinishedSpan) End() time.Time { return f.start.Add(f.off + f.dur) }
 
 // Duration returns End - Start (with the monotonic clock when both times have it), at least 0.
 func (f *FinishedSpan) Duration() time.Duration {

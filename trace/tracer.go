@@ -422,9 +422,10 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 	case parent != nil && parent.rec.mono:
 		// The parent's start plus the monotonic time elapsed since: one read of the monotonic clock
 		// instead of the wall clock and the monotonic clock. Within a minute the wall clock cannot
-		// drift noticeably from it; the times of a trace stay consistent even if it steps.
+		// drift noticeably from it; the times of a trace stay consistent even if it steps. The sum
+		// is left to FinishedSpan.Start (see FinishedSpan.off).
 		if d := time.Since(parent.rec.start); d >= 0 && d < time.Minute {
-			r.start, r.mono = parent.rec.start.Add(d), true
+			r.start, r.off, r.mono = parent.rec.start, d, true
 			break
 		}
 		fallthrough

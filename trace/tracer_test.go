@@ -691,3 +691,55 @@ func TestSpanExtra(t *testing.T) {
 		t.Fatalf("tags %v (%d), want %s", got, f.NumTags(), want)
 	}
 }
+
+// Children of a local span take their start from the parent's plus the monotonic time elapsed
+// (kept as an offset until read): their times nest inside their parents' and agree with the wall
+// clock read around their Start and Finish calls.
+func TestChildTimesNest(t *testing.T) {
+	rec := &recorder{}
+	tr := New("app", WithReporter(rec))
+	before := time.Now()
+	ctx, root := tr.Start(context.Background(), "root")
+	// The child starts well after the root, so a child given its parent's start shows.
+	time.Sleep(10 * time.Millisecond)
+	beforeChild := time.Now()
+	cctx, child := tr.Start(ctx, "child")
+	_, grand := tr.Start(cctx, "grandchild")
+	grand.Finish()
+	child.Finish()
+	// A child finished at an explicit time.
+	_, late := tr.Start(ctx, "late")
+	lateEnd := time.Now().Add(2 * time.Second)
+	late.FinishAt(lateEnd)
+	root.Finish()
+	after := time.Now()
+
+	byOp := map[string]*FinishedSpan{}
+	for _, f := range rec.finished() {
+		byOp[f.Operation()] = f
+	}
+	r, c, g, l := byOp["root"], byOp["child"], byOp["grandchild"], byOp["late"]
+	if r == nil || c == nil || g == nil || l == nil {
+		t.Fatalf("reported: %v", byOp)
+	}
+	// The wall clock may be adjusted while the test runs; a millisecond either way is allowed.
+	const slack = time.Millisecond
+	for _, f := range []*FinishedSpan{r, c, g, l} {
+		if f.Start().Before(before.Add(-slack)) || f.Start().After(after.Add(slack)) {
+			t.Errorf("%s started at %v, outside [%v, %v]", f.Operation(), f.Start(), before, after)
+		}
+		if !f.End().Equal(f.Start().Add(f.Duration())) {
+			t.Errorf("%s: End %v is not Start %v + Duration %v", f.Operation(), f.End(), f.Start(), f.Duration())
+		}
+	}
+	if c.Start().Before(beforeChild.Add(-slack)) {
+		t.Errorf("child started at %v, before %v, read before its Start", c.Start(), beforeChild)
+	}
+	if c.Start().Before(r.Start()) || g.Start().Before(c.Start()) || g.End().After(c.End()) || c.End().After(r.End()) {
+		t.Errorf("times do not nest: root %v–%v, child %v–%v, grandchild %v–%v",
+			r.Start(), r.End(), c.Start(), c.End(), g.Start(), g.End())
+	}
+	if d := l.End().Round(0).Sub(lateEnd.Round(0)); d < -slack || d > slack || l.Duration() < 2*time.Second-slack {
+		t.Errorf("FinishAt: end %v (want %v), duration %v", l.End(), lateEnd, l.Duration())
+	}
+}
