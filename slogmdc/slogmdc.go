@@ -52,12 +52,6 @@ type handler struct {
 	next   slog.Handler
 	naming *mdc.Naming
 
-	// top is set while no group is open and the Naming has none: the MDC fields then go into the
-	// record itself (handleTop). traceF and spanF cache the Naming's answer for the two ids.
-	top             bool
-	traceF, spanF   string
-	traceOK, spanOK bool
-
 	// topKeys are the top-level keys the caller bound: those of WithAttrs before any WithGroup, and
 	// the name of the first WithGroup.
 	topKeys []string
@@ -84,10 +78,7 @@ func New(next slog.Handler, opts ...Option) slog.Handler {
 	if next == nil {
 		next = slog.Default().Handler()
 	}
-	h := &handler{next: next, naming: c.naming, top: c.naming.GroupName() == ""}
-	h.traceF, h.traceOK = c.naming.Field(mdc.KeyTraceID)
-	h.spanF, h.spanOK = c.naming.Field(mdc.KeySpanID)
-	return h
+	return &handler{next: next, naming: c.naming}
 }
 
 // Enabled reports whether next handles records at level l. It does no MDC work.
@@ -98,10 +89,64 @@ func (h *handler) Enabled(ctx context.Context, l slog.Level) bool {
 // Handle adds the MDC fields of ctx to r and passes r to the wrapped handler.
 func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	m := mdc.From(ctx)
-	if h.top {
-		return h.handleTop(ctx, &r, m) // by pointer: a Record is 288 bytes
+	if m.Len() == 0 {
+		return h.next.Handle(ctx, r)
 	}
 	group := h.naming.GroupName()
+	if h.root == nil && group == "" {
+		// Fast path: the record's attributes are at the top level, and the record has room for
+		// five inline, so the usual ids cost no allocation.
+		//
+		// The names in use are the record's top-level keys, then the MDC fields added. They are
+		// kept in a small array, so each MDC field is checked without walking the record again;
+		// past its size, or when the record has a key-less attribute (an inlined group), recordHas
+		// walks the record. The fields are added in batches: AddAttrs is not cheap.
+		var names [8]string
+		var batch [inlineAttrs]slog.Attr
+		n, nb, walk := 0, 0, false
+		if r.NumAttrs() > 0 {
+			r.Attrs(func(a slog.Attr) bool {
+				if a.Key == "" || n == len(names) {
+					walk = true
+					return false
+				}
+				names[n] = a.Key
+				n++
+				return true
+			})
+		}
+		m.Range(func(k, v string) bool {
+			f, ok := h.naming.Field(k)
+			if !ok || h.taken(f) {
+				return true
+			}
+			if walk {
+				if recordHas(&r, f) || slices.ContainsFunc(batch[:nb], func(a slog.Attr) bool { return a.Key == f }) {
+					return true
+				}
+			} else {
+				if slices.Contains(names[:n], f) {
+					return true
+				}
+				if n < len(names) {
+					names[n] = f
+					n++
+				} else {
+					walk = true
+				}
+			}
+			if nb == len(batch) {
+				addAttrs(&r, batch[:])
+				nb = 0
+			}
+			batch[nb] = slog.String(f, v)
+			nb++
+			return true
+		})
+		addAttrs(&r, batch[:nb])
+		return h.next.Handle(ctx, r)
+	}
+
 	var attrs []slog.Attr
 	h.naming.Range(m, func(f, v string) bool {
 		if group == "" && (h.taken(f) || h.root == nil && recordHas(&r, f)) {
@@ -137,74 +182,6 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	return hh.Handle(ctx, r)
 }
 
-// handleTop is Handle's common case: no group is open and the Naming has none, so the MDC fields
-// are added to the record itself. A record holds five attributes inline, so the usual ids cost no
-// allocation.
-//
-// A field is left out when the caller's record, an attribute bound with WithAttrs or an earlier MDC
-// field has its name. The record's keys are read once into a small array; a record whose keys do
-// not fit, or that has a key-less attribute (an inlined group), is searched with recordHas instead.
-// The work is kept lean on purpose (no callback per entry, the ids' field names cached, one
-// AddAttrs call): next to a JSON handler's encoding it is what this wrapper costs.
-func (h *handler) handleTop(ctx context.Context, r *slog.Record, m mdc.Map) error {
-	it := m.Iter()
-	if !it.Next() {
-		return h.next.Handle(ctx, *r)
-	}
-	var keys [inlineAttrs]string
-	nk, walk := 0, false
-	if na := r.NumAttrs(); na > len(keys) {
-		walk = true
-	} else if na > 0 {
-		r.Attrs(func(a slog.Attr) bool {
-			if a.Key == "" {
-				walk = true
-				return false
-			}
-			keys[nk] = a.Key
-			nk++
-			return true
-		})
-	}
-	// fs and vs hold the fields to add; past their size, fields are added as they come.
-	var fs, vs [2]string
-	n := 0
-	for more := true; more; more = it.Next() {
-		f, ok := h.field(it.Key())
-		if !ok || h.taken(f) || slices.Contains(keys[:nk], f) || walk && recordHas(r, f) ||
-			n > 0 && fs[0] == f || n > 1 && fs[1] == f {
-			continue
-		}
-		if n < len(fs) {
-			fs[n], vs[n] = f, it.Value()
-			n++
-			continue
-		}
-		// A third field or more: the first two and this one go into the record now, and later
-		// fields are checked against the record.
-		addAttrs(r, []slog.Attr{slog.String(fs[0], vs[0]), slog.String(fs[1], vs[1]), slog.String(f, it.Value())})
-		n, walk = 0, true
-	}
-	switch n {
-	case 1:
-		addAttrs(r, []slog.Attr{slog.String(fs[0], vs[0])})
-	case 2:
-		addAttrs(r, []slog.Attr{slog.String(fs[0], vs[0]), slog.String(fs[1], vs[1])})
-	}
-	return h.next.Handle(ctx, *r)
-}
-
-// field returns the field name for MDC key k, with the answers for the ids cached.
-func (h *handler) field(k string) (string, bool) {
-	switch k {
-	case mdc.KeyTraceID:
-		return h.traceF, h.traceOK
-	case mdc.KeySpanID:
-		return h.spanF, h.spanOK
-	}
-	return h.naming.Field(k)
-}
-
 // WithAttrs returns a handler whose wrapped handler has attrs bound.
 func (h *handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	if len(attrs) == 0 {
@@ -232,7 +209,6 @@ func (h *handler) WithGroup(name string) slog.Handler {
 	}
 	c := *h
 	c.next = h.next.WithGroup(name)
-	c.top = false
 	if h.root == nil {
 		c.root = h.next
 		c.topKeys = append(slices.Clip(h.topKeys), name)
