@@ -68,16 +68,3 @@ func ExampleFrame() {
 	fmt.Println(mdc.Get(ctx, "jobId"))
 	// Output: 42 true
 }
-
-// Iter walks the map without a callback, in the order of All.
-func ExampleMap_Iter() {
-	ctx := mdc.WithPairs(context.Background(),
-		mdc.Pair{Key: mdc.KeyTraceID, Value: "0ad1348f1403169275002100356696"},
-		mdc.Pair{Key: mdc.KeySpanID, Value: "0.1"})
-	for it := mdc.From(ctx).Iter(); it.Next(); {
-		fmt.Printf("%s=%s\n", it.Key(), it.Value())
-	}
-	// Output:
-	// traceId=0ad1348f1403169275002100356696
-	// spanId=0.1
-}
