@@ -1,9 +1,11 @@
 package trace
 
 import (
+	"math/bits"
 	"math/rand/v2"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -94,10 +96,60 @@ func (g *sofaIDs) ChildSpanID(parent string, n uint64) string {
 
 // appendChildID appends the SOFA id of the n-th child of parent to dst.
 func appendChildID(dst []byte, parent string, n uint64) []byte {
-	dst = append(dst, parent...)
-	dst = append(dst, '.')
-	return strconv.AppendUint(dst, n, 10)
+	l := childIDLen(parent, n)
+	dst = slices.Grow(dst, l)
+	putChildID(dst[len(dst):len(dst)+l], parent, n)
+	return dst[:len(dst)+l]
 }
+
+// childIDLen returns the length of the SOFA id of the n-th child of parent.
+func childIDLen(parent string, n uint64) int { return len(parent) + 1 + decimalLen(n) }
+
+// putChildID writes the SOFA id of the n-th child of parent into b, which is exactly
+// childIDLen(parent, n) bytes long. The tracer writes short ids straight into a span.
+func putChildID(b []byte, parent string, n uint64) {
+	for i := 0; i < len(parent); i++ { // a few bytes: cheaper than copy's call
+		b[i] = parent[i]
+	}
+	b[len(parent)] = '.'
+	i := len(b)
+	for n >= 100 { // two digits at a time, from the end
+		q := n / 100
+		j := (n - q*100) * 2
+		i -= 2
+		b[i], b[i+1] = digitPairs[j], digitPairs[j+1]
+		n = q
+	}
+	if n >= 10 {
+		b[i-2], b[i-1] = digitPairs[n*2], digitPairs[n*2+1]
+	} else {
+		b[i-1] = byte('0' + n)
+	}
+}
+
+// decimalLen returns the number of decimal digits of n.
+func decimalLen(n uint64) int {
+	// bits.Len64(n) * log10(2), then one correction.
+	d := bits.Len64(n) * 1233 >> 12
+	if d < len(pow10) && n >= pow10[d] {
+		d++
+	}
+	return max(d, 1)
+}
+
+// digitPairs holds "00" to "99".
+const digitPairs = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
+
+var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
 
 // localIP8 returns the first non-loopback IPv4 address as 8 lowercase hex digits, or "ffffffff".
 func localIP8() string {

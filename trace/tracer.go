@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/bits"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -503,54 +502,13 @@ type mdcSpan struct {
 // and never change, which is what unsafe.String requires.
 func (t *Tracer) childID(s *Span, parent string, n uint64) string {
 	if t.sofa {
-		if l := len(parent) + 1 + decimalLen(n); l <= idBufLen {
-			b := &s.idBuf
-			for i := 0; i < len(parent); i++ { // a few bytes: cheaper than copy's call
-				b[i] = parent[i]
-			}
-			b[len(parent)] = '.'
-			i := l
-			for n >= 100 { // two digits at a time, from the end
-				q := n / 100
-				j := (n - q*100) * 2
-				i -= 2
-				b[i], b[i+1] = digitPairs[j], digitPairs[j+1]
-				n = q
-			}
-			if n >= 10 {
-				b[i-2], b[i-1] = digitPairs[n*2], digitPairs[n*2+1]
-			} else {
-				b[i-1] = byte('0' + n)
-			}
-			return unsafe.String(&b[0], l)
+		if l := childIDLen(parent, n); l <= idBufLen {
+			putChildID(s.idBuf[:l], parent, n)
+			return unsafe.String(&s.idBuf[0], l)
 		}
 	}
 	return t.cfg.ids.ChildSpanID(parent, n)
 }
-
-// decimalLen returns the number of decimal digits of n.
-func decimalLen(n uint64) int {
-	// bits.Len64(n) * log10(2), then one correction.
-	d := bits.Len64(n) * 1233 >> 12
-	if d < len(pow10) && n >= pow10[d] {
-		d++
-	}
-	return max(d, 1)
-}
-
-// digitPairs holds "00" to "99".
-const digitPairs = "00010203040506070809" +
-	"10111213141516171819" +
-	"20212223242526272829" +
-	"30313233343536373839" +
-	"40414243444546474849" +
-	"50515253545556575859" +
-	"60616263646566676869" +
-	"70717273747576777879" +
-	"80818283848586878889" +
-	"90919293949596979899"
-
-var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
 
 func (t *Tracer) root(s *Span, kind Kind, logType, op string) {
 	r := &s.rec
