@@ -306,43 +306,9 @@ func TestWriterCloseDuringMixedWrites(t *testing.T) {
 			const producers = 4
 			dst := &lineSink{}
 			w := newTestWriter(t, dst, WithCapacity(8), WithSlotSize(32), WithPolicy(pol)) // 256 bytes
-			var ok [producers][]int                                                        // indexes of accepted lines
-			var wg sync.WaitGroup
-			started := make(chan struct{}, producers)
-			for p := 0; p < producers; p++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := 0; ; i++ {
-						_, err := w.Write(mkLine(p, i, padOf(p, i)))
-						if err == ErrClosed {
-							return
-						}
-						if err == nil {
-							ok[p] = append(ok[p], i)
-						} else if err != ErrFull {
-							t.Error(err)
-							return
-						}
-						if i == 500 {
-							started <- struct{}{}
-						}
-					}
-				}()
-			}
-			for p := 0; p < producers; p++ {
-				<-started
-			}
-			var cw sync.WaitGroup
-			for c := 0; c < 2; c++ {
-				cw.Add(1)
-				go func() {
-					defer cw.Done()
-					_ = w.Close()
-				}()
-			}
-			cw.Wait()
-			wg.Wait()
+			ok := closeWhileWriting(t, w, producers, 2, 500, false, func(p, i, _ int) []byte {
+				return mkLine(p, i, padOf(p, i))
+			}) // indexes of accepted lines
 			var want [producers]strings.Builder
 			total := 0
 			for p := range ok {

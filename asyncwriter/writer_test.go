@@ -204,51 +204,15 @@ func TestWriterCloseDuringWrites(t *testing.T) {
 			const producers = 4
 			dst := &lineSink{}
 			w := newTestWriter(t, dst, WithCapacity(64), WithPolicy(pol))
-			var ok [producers]int
-			var wg sync.WaitGroup
-			started := make(chan struct{}, producers)
-			for p := 0; p < producers; p++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := 0; ; i++ {
-						_, err := w.Write([]byte(fmt.Sprintf("%d %d\n", p, ok[p])))
-						if err == ErrClosed {
-							return
-						}
-						if err == nil {
-							ok[p]++
-						} else if err != ErrFull {
-							t.Error(err)
-							return
-						}
-						if i == 1000 {
-							started <- struct{}{}
-						}
-					}
-				}()
-			}
-			for p := 0; p < producers; p++ {
-				<-started
-			}
-			var cw sync.WaitGroup
-			for c := 0; c < 3; c++ {
-				cw.Add(1)
-				go func() {
-					defer cw.Done()
-					if err := w.Close(); err != nil {
-						t.Error(err)
-					}
-				}()
-			}
-			cw.Wait()
-			wg.Wait()
+			ok := closeWhileWriting(t, w, producers, 3, 1000, true, func(p, _, n int) []byte {
+				return []byte(fmt.Sprintf("%d %d\n", p, n))
+			})
 			counts := checkOrder(t, dst.lines(), producers)
 			total := 0
 			for p := range counts {
-				total += ok[p]
-				if counts[p] != ok[p] {
-					t.Errorf("producer %d: %d lines written, %d accepted", p, counts[p], ok[p])
+				total += len(ok[p])
+				if counts[p] != len(ok[p]) {
+					t.Errorf("producer %d: %d lines written, %d accepted", p, counts[p], len(ok[p]))
 				}
 			}
 			if st := w.Stats(); st.Accepted != uint64(total) || st.Written != uint64(total) {
@@ -256,6 +220,55 @@ func TestWriterCloseDuringWrites(t *testing.T) {
 			}
 		})
 	}
+}
+
+// closeWhileWriting has producers goroutines write line(p, i, n) to w in a loop (p the producer,
+// i the attempt, n the lines accepted so far) until w is closed; once each has made warmup
+// attempts, closers goroutines call Close concurrently (checking its error if checkClose). It
+// returns the attempts accepted, per producer, in order. Write errors other than ErrFull and
+// ErrClosed fail the test.
+func closeWhileWriting(t *testing.T, w *Writer, producers, closers, warmup int, checkClose bool, line func(p, i, n int) []byte) [][]int {
+	t.Helper()
+	ok := make([][]int, producers)
+	var wg sync.WaitGroup
+	started := make(chan struct{}, producers)
+	for p := 0; p < producers; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				_, err := w.Write(line(p, i, len(ok[p])))
+				if err == ErrClosed {
+					return
+				}
+				if err == nil {
+					ok[p] = append(ok[p], i)
+				} else if err != ErrFull {
+					t.Error(err)
+					return
+				}
+				if i == warmup {
+					started <- struct{}{}
+				}
+			}
+		}()
+	}
+	for p := 0; p < producers; p++ {
+		<-started
+	}
+	var cw sync.WaitGroup
+	for c := 0; c < closers; c++ {
+		cw.Add(1)
+		go func() {
+			defer cw.Done()
+			if err := w.Close(); err != nil && checkClose {
+				t.Error(err)
+			}
+		}()
+	}
+	cw.Wait()
+	wg.Wait()
+	return ok
 }
 
 // flakySink fails its first failures Writes, optionally after writing part of p.
