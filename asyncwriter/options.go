@@ -171,7 +171,7 @@ func WithWaitStrategy(s WaitStrategy) Option {
 
 // WithSlotSize sets the bytes a Writer reserves per line (default 128): its lines share one byte
 // ring of capacity × slot size bytes (512 KiB by default; the slot size is rounded up to a power
-// of two; at most 2 GiB in all, or NewWriter fails). Each line takes exactly its own length
+// of two; at most 1 GiB in all, or NewWriter fails). Each line takes exactly its own length
 // there, so the ring holds many short lines or fewer long ones, and never more than the
 // capacity. A line longer than half the byte ring is copied to the heap instead (one allocation)
 // and written by itself; a line is never split. Writer only.

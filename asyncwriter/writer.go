@@ -15,8 +15,9 @@ import (
 // errBadCount reports a destination that returned a byte count outside [0, len(p)].
 var errBadCount = errors.New("asyncwriter: destination returned an invalid byte count")
 
-// maxRingBytes caps the Writer's byte ring (capacity × slot size, rounded up to a power of two).
-const maxRingBytes = 1 << 31
+// maxRingBytes caps the Writer's byte ring (capacity × slot size, rounded up to a power of two), so
+// that a line in the ring (at most half of it) is shorter than descRestart.
+const maxRingBytes = 1 << 30
 
 // The Writer's claim word packs, from the top bit down: closed (1 bit), the next line number
 // modulo 2^seqBits, and the next free byte position modulo 2^posBits. Producers claim a line
@@ -34,12 +35,25 @@ const (
 
 // A line's descriptor (one atomic word per line number): the line number modulo 2^seqBits in
 // the top 32 bits is its publication marker; the low bits hold the line's length, or heapLine
-// for a line kept in a heap copy.
+// for a line kept in a heap copy. descRestart marks a line put at the ring's start although it
+// fitted before the end (see hotBytes).
 const (
 	heapLine    = uint64(1) << 31
-	descLenMask = heapLine - 1
+	descRestart = uint64(1) << 30
+	descLenMask = descRestart - 1
 	descEmpty   = uint64(0xFFFFFFFF) << 32 // matches no line number
 )
+
+// hotBytes: a line claimed when the ring is empty (every byte claimed has been freed) goes to the
+// ring's start instead of its current position, once that position is hotBytes or more into the
+// ring. While the consumer keeps up, producers thus write over the same few kilobytes, which stay
+// in the processor's cache, and move on through the rest of the ring only to hold a backlog.
+// Streaming 200-byte lines through the default 512 KiB ring into a destination that keeps up, two
+// producers took about 10% less time per line with this than cycling through the whole ring
+// (BenchmarkWriter/ring_2p: median 17.9 against 20.0 ns in 15 alternating rounds of the two
+// builds; one producer alone, 17.5 against 17.7 ns). A smaller hotBytes measured worse: 4 KiB
+// ends runs (and the Writes they make) too often.
+const hotBytes = 16 << 10
 
 // modDiff returns a-b for two values modulo 2^bits, as a signed number.
 func modDiff(a, b uint64, bits uint) int64 {
@@ -199,12 +213,15 @@ func (w *Writer) Write(p []byte) (int, error) {
 		}
 		seq := word >> posBits
 		pos := word & posMask
-		start := pos
+		done, freed := w.handled.Load(), w.freed.Load()
+		start, restart := pos, uint64(0)
 		if off := pos & w.bmask; off+n > w.bsize {
 			start = (pos + w.bsize - off) & posMask // skip the end of the ring: lines never wrap
+		} else if off >= hotBytes && n <= off && pos == uint64(freed)&posMask {
+			// The ring is empty: back to its start (see hotBytes), which has room as n <= off.
+			start, restart = (pos+w.bsize-off)&posMask, descRestart
 		}
 		end := (start + n) & posMask
-		done, freed := w.handled.Load(), w.freed.Load()
 		ds := modDiff(seq, uint64(done), seqBits)
 		db := modDiff(end, uint64(freed), posBits)
 		if ds < 0 || db < 0 {
@@ -222,7 +239,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		}
 		if w.word.CompareAndSwap(word, (seq+1)&seqMask<<posBits|end) {
 			copy(w.buf[start&w.bmask:], p)
-			w.descs[seq&w.lmask].Store(seq<<32 | n)
+			w.descs[seq&w.lmask].Store(seq<<32 | restart | n)
 			if w.parked.Load() != 0 {
 				w.wakeConsumer()
 			}
@@ -485,10 +502,10 @@ func (w *Writer) take() int {
 			continue
 		}
 		n := int64(d & descLenMask)
-		if off := uint64(pos) & bmask; off+uint64(n) > bsize {
+		if off := uint64(pos) & bmask; off+uint64(n) > bsize || d&descRestart != 0 {
 			w.cseq, w.cpos = seq, pos
 			w.flushRun()
-			pos += int64(bsize - off) // the line was put at the ring's start
+			pos += int64(bsize - off) // the line was put at the ring's start (off != 0 then)
 			w.runStart = pos
 		} else if seq != w.runSeq && (off == 0 || pos-w.runStart+n > w.runBytes || seq-w.runSeq >= w.runLines) {
 			// The run reached the end of the ring, the batch cap or half the lines.

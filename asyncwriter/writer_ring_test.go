@@ -112,6 +112,96 @@ func TestWriterRingWrapAround(t *testing.T) {
 	}
 }
 
+// TestWriterRingRestart: a line claimed when the ring is empty goes back to the ring's start
+// once the position is hotBytes into it (see hotBytes), if it fits before the old position.
+func TestWriterRingRestart(t *testing.T) {
+	t.Run("sequential", func(t *testing.T) {
+		dst := &lineSink{}
+		w := newTestWriter(t, dst) // the default ring, much larger than hotBytes
+		if w.bsize < 8*hotBytes {
+			t.Fatalf("ring of %d bytes", w.bsize)
+		}
+		r := rnd(7)
+		pads := make([]int, 2000)
+		for i := range pads {
+			if pads[i] = 100 + r.intn(900); i%50 == 49 {
+				pads[i] = 2 * hotBytes // longer than the position it follows: no restart for it
+			}
+		}
+		var farthest uint64
+		for i, pad := range pads {
+			if _, err := w.Write(mkLine(0, i, pad)); err != nil {
+				t.Fatal(err)
+			}
+			// The line just written ends where the next begins; Flush empties the ring.
+			farthest = max(farthest, w.word.Load()&posMask&w.bmask)
+			if err := w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		// Without the restart, 2000 lines of 100 to 1000 bytes (and the long ones) would
+		// have gone around the whole ring.
+		if limit := uint64(3*hotBytes + 1100); farthest > limit {
+			t.Errorf("the ring was used up to %d bytes, want at most %d", farthest, limit)
+		}
+		if c := checkLines(t, dst.lines(), 1, func(_, i int) int { return pads[i] }); c[0] != len(pads) {
+			t.Fatalf("%d lines written, want %d", c[0], len(pads))
+		}
+		if dst.torn != 0 {
+			t.Fatalf("%d torn writes", dst.torn)
+		}
+	})
+	t.Run("concurrent", func(t *testing.T) {
+		// Producers that now and then flush (so the ring is often empty) and lines of all sizes
+		// up to a quarter of the ring: restarts race with claims at the old position.
+		const producers, per = 3, 3000
+		dst := &lineSink{}
+		w := newTestWriter(t, dst, WithCapacity(1024), WithSlotSize(128)) // a 128 KiB ring
+		pads := make([][]int, producers)
+		for p := range pads {
+			r := rnd(p + 11)
+			pads[p] = make([]int, per)
+			for i := range pads[p] {
+				if pads[p][i] = r.intn(600); i%97 == 0 {
+					pads[p][i] = r.intn(int(w.bsize / 4))
+				}
+			}
+		}
+		var wg sync.WaitGroup
+		for p := 0; p < producers; p++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < per; i++ {
+					if _, err := w.Write(mkLine(p, i, pads[p][i])); err != nil {
+						t.Error(err)
+						return
+					}
+					if i%13 == 0 {
+						_ = w.Flush()
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		counts := checkLines(t, dst.lines(), producers, func(p, i int) int { return pads[p][i] })
+		for p, c := range counts {
+			if c != per {
+				t.Errorf("producer %d: %d lines written", p, c)
+			}
+		}
+		if st := w.Stats(); st.Written != producers*per || st.Failed != 0 || dst.torn != 0 {
+			t.Fatalf("stats %+v, %d torn writes", st, dst.torn)
+		}
+	})
+}
+
 // gateSink blocks the Write whose bytes contain "GATE" until open is closed; entered is closed
 // when that Write starts.
 type gateSink struct {
