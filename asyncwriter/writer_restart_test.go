@@ -565,39 +565,49 @@ func TestWriterRestartCloseRace(t *testing.T) {
 		return (i*7919 + p*104729) % 4000
 	}
 	for _, pol := range []Policy{Block, Discard} {
-		t.Run(pol.String(), func(t *testing.T) {
-			const producers = 3
-			dst := &lineSink{}
-			w := newTestWriter(t, dst, restartRing(WithPolicy(pol))...)
-			ok := closeWhileWriting(t, w, producers, 2, 400, true, func(p, i, _ int) []byte {
-				if i%5 == 4 {
-					_ = w.Flush() // the ring is often empty when the line is claimed
-				}
-				return mkLine(p, i, padOf(p, i))
-			})
-			var want, got [producers]strings.Builder
-			total := 0
-			for p := range ok {
-				for _, i := range ok[p] {
-					want[p].Write(mkLine(p, i, padOf(p, i)))
-				}
-				total += len(ok[p])
+		for _, ws := range []WaitStrategy{WaitPark, WaitYield} {
+			for round := 0; round < 3; round++ {
+				t.Run(fmt.Sprint(pol, "_", ws, "_", round), func(t *testing.T) {
+					testRestartCloseRace(t, padOf, 300+100*round, restartRing(WithPolicy(pol), WithWaitStrategy(ws)))
+				})
 			}
-			for _, l := range dst.lines() {
-				var p int
-				if _, err := fmt.Sscanf(l, "%d", &p); err != nil || p < 0 || p >= producers {
-					t.Fatalf("bad line %.40q", l)
-				}
-				got[p].WriteString(l + "\n")
-			}
-			for p := range got {
-				if got[p].String() != want[p].String() {
-					t.Errorf("producer %d: the lines written differ from the lines accepted", p)
-				}
-			}
-			if st := w.Stats(); st.Accepted != uint64(total) || st.Written != uint64(total) || dst.torn != 0 {
-				t.Errorf("stats %+v, accepted by producers %d, %d torn", st, total, dst.torn)
-			}
-		})
+		}
+	}
+}
+
+// testRestartCloseRace is one round of TestWriterRestartCloseRace on a Writer made with opts;
+// each producer makes warmup attempts before the closers start.
+func testRestartCloseRace(t *testing.T, padOf func(p, i int) int, warmup int, opts []Option) {
+	const producers = 3
+	dst := &lineSink{}
+	w := newTestWriter(t, dst, opts...)
+	ok := closeWhileWriting(t, w, producers, 2, warmup, true, func(p, i, _ int) []byte {
+		if i%5 == 4 {
+			_ = w.Flush() // the ring is often empty when the line is claimed
+		}
+		return mkLine(p, i, padOf(p, i))
+	})
+	var want, got [producers]strings.Builder
+	total := 0
+	for p := range ok {
+		for _, i := range ok[p] {
+			want[p].Write(mkLine(p, i, padOf(p, i)))
+		}
+		total += len(ok[p])
+	}
+	for _, l := range dst.lines() {
+		var p int
+		if _, err := fmt.Sscanf(l, "%d", &p); err != nil || p < 0 || p >= producers {
+			t.Fatalf("bad line %.40q", l)
+		}
+		got[p].WriteString(l + "\n")
+	}
+	for p := range got {
+		if got[p].String() != want[p].String() {
+			t.Errorf("producer %d: the lines written differ from the lines accepted", p)
+		}
+	}
+	if st := w.Stats(); st.Accepted != uint64(total) || st.Written != uint64(total) || dst.torn != 0 {
+		t.Errorf("stats %+v, accepted by producers %d, %d torn", st, total, dst.torn)
 	}
 }
