@@ -125,7 +125,9 @@ func TestWriterRingRestart(t *testing.T) {
 		pads := make([]int, 2000)
 		for i := range pads {
 			if pads[i] = 100 + r.intn(900); i%50 == 49 {
-				pads[i] = 2 * hotBytes // longer than the position it follows: no restart for it
+				// A long line now and then; the rule's edges (a line longer than the position it
+				// would restart from, say) are TestWriterRestartBoundaries'.
+				pads[i] = 2 * hotBytes
 			}
 		}
 		var farthest uint64
