@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -121,10 +120,7 @@ type Ring[T any] struct {
 	cursor   atomic.Int64 // next sequence to claim; closedBit set by Close
 	_        pad
 	consumed atomic.Int64 // every sequence below this has been handled
-	_        pad
-	parked   atomic.Int32 // 1 while the consumer is parked (or about to park)
-	_        pad
-	waiters  atomic.Int32 // producers waiting for space plus flushers
+	parking               // producers waiting for space and flushers are its waiters
 	closing  atomic.Int32 // set (after closeEnd) by the first Close
 	closeEnd atomic.Int64 // the sequence Close stopped at: the consumer drains below it
 
@@ -145,13 +141,6 @@ type Ring[T any] struct {
 
 	discardRep limiter
 	errorRep   limiter
-
-	wake chan struct{} // token from a producer (or Close) to the parked consumer
-	done chan struct{} // closed when the consumer goroutine has returned
-
-	mu     sync.Mutex
-	cond   sync.Cond
-	exited bool // guarded by mu
 
 	cur int64 // consumer only: the sequence being handled
 }
@@ -189,13 +178,11 @@ func newRing[T any](h Handler[T], cfg config) *Ring[T] {
 		slots:   make([]slot[T], cfg.capacity),
 		handler: h,
 		cfg:     cfg,
-		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
 	}
+	r.init()
 	now := time.Now()
 	r.discardRep = limiter{interval: int64(cfg.reportInterval), base: now}
 	r.errorRep = limiter{interval: int64(cfg.reportInterval), base: now}
-	r.cond.L = &r.mu
 	for i := range r.slots {
 		r.slots[i].seq.Store(-1)
 	}
@@ -300,30 +287,10 @@ func (r *Ring[T]) commit(s int64) {
 	}
 }
 
-func (r *Ring[T]) wakeConsumer() {
-	if r.parked.CompareAndSwap(1, 0) {
-		r.wake <- struct{}{} // never blocks: only the winner of the CAS sends, the consumer takes it
-	}
-}
-
 // waitConsumed waits until the consumer has handled every sequence below target. It returns
 // false if the consumer has exited first.
 func (r *Ring[T]) waitConsumed(target int64) bool {
-	for i := 0; i < 4; i++ {
-		if r.consumed.Load() >= target {
-			return true
-		}
-		runtime.Gosched()
-	}
-	r.waiters.Add(1)
-	r.mu.Lock()
-	for r.consumed.Load() < target && !r.exited {
-		r.cond.Wait()
-	}
-	ok := r.consumed.Load() >= target
-	r.mu.Unlock()
-	r.waiters.Add(-1)
-	return ok
+	return r.wait(func() bool { return r.consumed.Load() >= target })
 }
 
 // Flush returns when every item accepted before the call has been handled (or, after Close, when
@@ -404,7 +371,7 @@ func (r *Ring[T]) run() {
 			if r.closing.Load() != 0 && next >= r.closeEnd.Load() {
 				break
 			}
-			r.idle(next)
+			r.idle(r.cfg.wait, func() bool { return r.ready(next) })
 			continue
 		}
 		r.batches.Add(1)
@@ -415,16 +382,9 @@ func (r *Ring[T]) run() {
 		r.handle(next, next+n)
 		next += n
 		r.consumed.Store(next)
-		if r.waiters.Load() != 0 {
-			r.mu.Lock()
-			r.cond.Broadcast()
-			r.mu.Unlock()
-		}
+		r.notify()
 	}
-	r.mu.Lock()
-	r.exited = true
-	r.cond.Broadcast()
-	r.mu.Unlock()
+	r.exit()
 }
 
 // available counts the published items from next on, up to the ring's size.
@@ -441,23 +401,6 @@ func (r *Ring[T]) ready(next int64) bool {
 		return true
 	}
 	return r.closing.Load() != 0 && next >= r.closeEnd.Load()
-}
-
-func (r *Ring[T]) idle(next int64) {
-	switch r.cfg.wait {
-	case WaitYield:
-		runtime.Gosched()
-	case WaitSleep:
-		time.Sleep(SleepInterval)
-	default:
-		r.parked.Store(1)
-		// A producer publishes, then looks at parked; we set parked, then look again: one of the
-		// two sees the other (sequentially consistent atomics), so no wake-up is lost.
-		if r.ready(next) && r.parked.CompareAndSwap(1, 0) {
-			return
-		}
-		<-r.wake
-	}
 }
 
 // handle hands items lo..hi-1 to the handler, recovering from its panics.

@@ -79,10 +79,7 @@ type Writer struct {
 	_       pad
 	handled atomic.Int64 // consumer: every line number below this is handled
 	freed   atomic.Int64 // consumer: every byte position below this may be reused
-	_       pad
-	parked  atomic.Int32 // 1 while the consumer is parked (or about to park)
-	_       pad
-	waiters atomic.Int32 // producers waiting for room plus flushers
+	parking              // producers waiting for room and flushers are its waiters
 	closing atomic.Int32 // set by Close after the closed bit
 
 	discarded   atomic.Uint64
@@ -112,13 +109,6 @@ type Writer struct {
 
 	discardRep limiter
 	errorRep   limiter
-
-	wake chan struct{} // token from a producer (or Close) to the parked consumer
-	done chan struct{} // closed when the consumer goroutine has returned
-
-	mu     sync.Mutex
-	cond   sync.Cond
-	exited bool // guarded by mu
 
 	// consumer only (and Close, after the consumer has exited)
 	cseq     int64  // next line number to take
@@ -171,8 +161,6 @@ func newWriter(dst io.Writer, seq0, pos0 int64, opts []Option) (*Writer, error) 
 		seq0:      seq0,
 		dst:       dst,
 		cfg:       cfg,
-		wake:      make(chan struct{}, 1),
-		done:      make(chan struct{}),
 		cseq:      seq0,
 		cpos:      pos0,
 	}
@@ -189,7 +177,7 @@ func newWriter(dst io.Writer, seq0, pos0 int64, opts []Option) (*Writer, error) 
 	now := time.Now()
 	w.discardRep = limiter{interval: int64(cfg.reportInterval), base: now}
 	w.errorRep = limiter{interval: int64(cfg.reportInterval), base: now}
-	w.cond.L = &w.mu
+	w.init()
 	go w.run()
 	return w, nil
 }
@@ -290,35 +278,14 @@ func (w *Writer) drop(p []byte) {
 	}
 }
 
-func (w *Writer) wakeConsumer() {
-	if w.parked.CompareAndSwap(1, 0) {
-		w.wake <- struct{}{} // never blocks: only the winner of the CAS sends, the consumer takes it
-	}
-}
-
 // waitRoom waits until the consumer has handled every line number below seq and freed every byte
 // below pos, or, if claim is set, until the claim word is no longer word (the targets were
 // computed from it: a producer whose word was very old must not wait for far-off targets). It
 // returns false if the consumer has exited first.
 func (w *Writer) waitRoom(seq, pos int64, word uint64, claim bool) bool {
-	room := func() bool {
+	return w.wait(func() bool {
 		return w.handled.Load() >= seq && w.freed.Load() >= pos || claim && w.word.Load() != word
-	}
-	for i := 0; i < 4; i++ {
-		if room() {
-			return true
-		}
-		runtime.Gosched()
-	}
-	w.waiters.Add(1)
-	w.mu.Lock()
-	for !room() && !w.exited {
-		w.cond.Wait()
-	}
-	ok := room()
-	w.mu.Unlock()
-	w.waiters.Add(-1)
-	return ok
+	})
 }
 
 // claimed returns the absolute number of the next line to be claimed, and the claim word.
@@ -438,12 +405,9 @@ func (w *Writer) run() {
 		if w.closing.Load() != 0 && w.drained() {
 			break
 		}
-		w.idle()
+		w.idle(w.cfg.wait, w.ready)
 	}
-	w.mu.Lock()
-	w.exited = true
-	w.cond.Broadcast()
-	w.mu.Unlock()
+	w.exit()
 }
 
 // drained reports, once the closed bit is set, whether every claimed line has been taken.
@@ -456,21 +420,8 @@ func (w *Writer) published(seq int64) bool {
 	return w.descs[uint64(seq)&w.lmask].Load()>>32 == uint64(seq)&seqMask
 }
 
-func (w *Writer) idle() {
-	switch w.cfg.wait {
-	case WaitYield:
-		runtime.Gosched()
-	case WaitSleep:
-		time.Sleep(SleepInterval)
-	default:
-		w.parked.Store(1)
-		// A producer publishes, then looks at parked; we set parked, then look again: one of the
-		// two sees the other (sequentially consistent atomics), so no wake-up is lost.
-		if (w.published(w.cseq) || w.closing.Load() != 0 && w.drained()) && w.parked.CompareAndSwap(1, 0) {
-			return
-		}
-		<-w.wake
-	}
+func (w *Writer) ready() bool {
+	return w.published(w.cseq) || w.closing.Load() != 0 && w.drained()
 }
 
 // take hands every published line (up to the capacity) to the destination and returns how many
@@ -539,11 +490,7 @@ func (w *Writer) flushRun() {
 func (w *Writer) release() {
 	w.freed.Store(w.cpos)
 	w.handled.Store(w.cseq)
-	if w.waiters.Load() != 0 {
-		w.mu.Lock()
-		w.cond.Broadcast()
-		w.mu.Unlock()
-	}
+	w.notify()
 }
 
 // lineEnds returns the end offset in b of each of the lines numbered first to first+lines-1 that
