@@ -41,7 +41,7 @@ func BenchmarkEncode(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				e.buf = e.buf[:0]
-				e.begin(rec)
+				e.begin(rec, rec.ResultCode())
 				bc.enc.EncodeFields(rec, &e)
 				e.end(rec)
 			}

@@ -29,7 +29,9 @@
 // Every span, sampled or not, counts in the stat table of its log type, keyed by local.app and
 // request.url + method (log types with an HTTP encoder) or the operation (others), plus success and
 // the load-test mark. Success is SOFA's rule: an HTTP status 1xx, 2xx, 301 or 302 (clients also
-// "00"); "00" for the others. Each interval (Config.StatInterval) prints one line per key with
+// "00"); "00" for the others. A span of a log type without an HTTP encoder that set no result code
+// is written, and counted, with "99" if it has an error and "00" if not (SOFATracer would leave the
+// field empty, a failure); an HTTP span without a status (no response came) keeps the empty code. Each interval (Config.StatInterval) prints one line per key with
 // count > 0, and Close prints the partial last interval; load-test keys go to shadow/. A table
 // past MaxStatKeys keys is cleared and the self log says so.
 //

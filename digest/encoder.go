@@ -216,8 +216,8 @@ func (e *lineEncoder) AddTag(key string, value trace.TagValue) {
 	}
 }
 
-// begin writes the common fields of s.
-func (e *lineEncoder) begin(s *trace.FinishedSpan) {
+// begin writes the common fields of s, with code as its result code (see resultCode).
+func (e *lineEncoder) begin(s *trace.FinishedSpan, code string) {
 	if e.csv {
 		e.buf = appendTime(e.buf, s.End().In(e.loc))
 	} else {
@@ -229,7 +229,7 @@ func (e *lineEncoder) begin(s *trace.FinishedSpan) {
 	e.AddString(digestread.FieldTraceID, s.TraceID())
 	e.AddString(digestread.FieldSpanID, s.SpanID())
 	e.AddString(digestread.FieldSpanKind, s.Kind().String())
-	e.AddString(digestread.FieldResultCode, s.ResultCode())
+	e.AddString(digestread.FieldResultCode, code)
 	if v, ok := s.Tag(TagThreadName); ok {
 		e.AddTag(digestread.FieldThreadName, v)
 	} else {

@@ -426,7 +426,7 @@ func (r *Reporter) encode(d *dest, ti *typeInfo, s *trace.FinishedSpan) (ok bool
 			ok = false
 		}
 	}()
-	e.begin(s)
+	e.begin(s, resultCode(s, ti.http))
 	ti.enc.EncodeFields(s, e)
 	e.end(s)
 	d.buf = e.buf

@@ -498,6 +498,60 @@ func TestStatLines(t *testing.T) {
 	}
 }
 
+// TestDefaultResultCode: a span of a log type without an HTTP encoder that set no result code gets
+// "00" without an error and "99" with one, in its digest line and its stat line; an explicit code
+// stays; an HTTP client span that got no response keeps the empty code and counts as a failure.
+func TestDefaultResultCode(t *testing.T) {
+	r, dir := newReporter(t, Config{Clock: fixedClock(), Location: time.UTC})
+	tr := trace.New("rc", trace.WithReporter(r))
+	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	span := func(lt, op, code string, err error) {
+		_, s := tr.Start(context.Background(), op, trace.WithLogType(lt), trace.WithStartTime(t0))
+		if lt == LogTypeHTTPClient {
+			s.SetTag("request.url", "/x")
+			s.SetTag("method", "GET")
+		}
+		if code != "" {
+			s.SetResultCode(code)
+		}
+		s.SetError(err)
+		s.FinishAt(t0.Add(time.Millisecond))
+	}
+	span("job", "plain", "", nil)
+	span("job", "failed", "", errors.New("boom"))
+	span("job", "timeout", "03", nil)
+	span(LogTypeHTTPClient, "call", "", errors.New("connection refused"))
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var codes []string
+	for _, l := range readLines(t, filepath.Join(dir, "job-digest.log")) {
+		rec, err := digestread.ParseLine([]byte(l), time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes = append(codes, rec.ResultCode)
+	}
+	if want := []string{"00", "99", "03"}; !slices.Equal(codes, want) {
+		t.Fatalf("job result codes %q, want %q", codes, want)
+	}
+	stat := strings.Join(readLines(t, filepath.Join(dir, "job-stat.log")), "\n")
+	for _, want := range []string{`"operation":"plain"},"count":1,"total.cost.milliseconds":1,"success":"Y"`,
+		`"operation":"failed"},"count":1,"total.cost.milliseconds":1,"success":"N"`,
+		`"operation":"timeout"},"count":1,"total.cost.milliseconds":1,"success":"N"`} {
+		if !strings.Contains(stat, want) {
+			t.Errorf("job stat lines lack %s:\n%s", want, stat)
+		}
+	}
+	client := readLines(t, filepath.Join(dir, "http-client-digest.log"))
+	if len(client) != 1 || !strings.Contains(client[0], `"result.code":""`) {
+		t.Fatalf("client digest %q", client)
+	}
+	if got := readLines(t, filepath.Join(dir, "http-client-stat.log")); len(got) != 1 || !strings.Contains(got[0], `"success":"N"`) {
+		t.Fatalf("client stat %q", got)
+	}
+}
+
 // TestStatIntervals: stat lines are written every interval by the background goroutine, each
 // interval counting only its own spans.
 func TestStatIntervals(t *testing.T) {
@@ -761,7 +815,7 @@ func TestEncodeNoAlloc(t *testing.T) {
 		for _, enc := range []Encoder{httpServerEnc, httpClientEnc, genericEnc} {
 			if a := testing.AllocsPerRun(100, func() {
 				e.buf = e.buf[:0]
-				e.begin(rec)
+				e.begin(rec, rec.ResultCode())
 				enc.EncodeFields(rec, &e)
 				e.end(rec)
 			}); a != 0 {

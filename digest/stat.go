@@ -47,7 +47,7 @@ func newStatAgg() *statAgg { return &statAgg{tables: map[string]*statTable{}} }
 // MaxStatKeys keys already.
 func (a *statAgg) add(ti *typeInfo, s *trace.FinishedSpan) (reset bool) {
 	k := statKey{app: s.App(), load: s.LoadTest()}
-	code := s.ResultCode()
+	code := resultCode(s, ti.http)
 	if ti.http {
 		if v, ok := s.Tag(digestread.FieldRequestURL); ok && v.Kind() == trace.TagString {
 			k.k1 = v.String()
@@ -82,6 +82,21 @@ func (a *statAgg) add(ti *typeInfo, s *trace.FinishedSpan) (reset bool) {
 	t.cur[k] = v
 	a.mu.Unlock()
 	return reset
+}
+
+// resultCode is the result code of s in its digest and stat lines: its own, or for a span that
+// set none, SOFATracer's "99" (error) if it has an error and "00" (success) if not. SOFA's plugins
+// always set a code; spans a program starts itself often do not, and would all count as failures.
+// An HTTP span's code is its status: it stays empty when no response came (a failure).
+func resultCode(s *trace.FinishedSpan, http bool) string {
+	code := s.ResultCode()
+	if code != "" || http {
+		return code
+	}
+	if s.Err() != nil {
+		return "99"
+	}
+	return "00"
 }
 
 // httpSuccess is SOFATracer's HTTP success rule: a status starting with 1 or 2, or 301/302; for a
