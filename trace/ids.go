@@ -36,7 +36,23 @@ type IDGenerator interface {
 // catches up (SOFATracer would repeat ids in both cases).
 //
 // Span ids are rpcId style: a root is "0", the n-th child of span p is p + "." + n ("0.1", "0.1.1").
+// Under a W3C parent (16 lowercase hex digits, which no SOFA span id is), a trace an OpenTelemetry or
+// Zipkin peer started, a child gets a random W3C span id instead, as W3CIDGenerator gives: the trace
+// keeps ids its peers can carry in a traceparent.
 func SOFAIDGenerator() IDGenerator { return defaultSOFA() }
+
+// isW3CSpanID reports whether id has the form of a W3C span id: 16 lowercase hex digits.
+func isW3CSpanID(id string) bool {
+	if len(id) != 16 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 var defaultSOFA = sync.OnceValue(func() *sofaIDs {
 	return newSOFAIDs(localIP8(), strconv.FormatInt(int64(os.Getpid()), 16), func() int64 {
@@ -90,6 +106,11 @@ func (g *sofaIDs) TraceID() string {
 func (g *sofaIDs) RootSpanID() string { return "0" }
 
 func (g *sofaIDs) ChildSpanID(parent string, n uint64) string {
+	if isW3CSpanID(parent) {
+		// The trace came from a W3C peer (OpenTelemetry, Zipkin): "<16 hex>.1" could not go back to
+		// it in a traceparent, so the trace goes on in its own format.
+		return w3cSpanID()
+	}
 	var buf [maxIDBufSize]byte
 	return string(appendChildID(buf[:0], parent, n))
 }

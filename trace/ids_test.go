@@ -194,3 +194,40 @@ func TestDecimalLen(t *testing.T) {
 		}
 	}
 }
+
+// TestSOFAChildOfW3CParent: under a W3C parent (a trace from an OpenTelemetry peer) the default
+// generator, and the tracer with it, continue with W3C span ids; SOFA parents keep rpcId children.
+func TestSOFAChildOfW3CParent(t *testing.T) {
+	g := SOFAIDGenerator()
+	const parent = "7e6d834938c0c893"
+	c1, c2 := g.ChildSpanID(parent, 1), g.ChildSpanID(parent, 2)
+	if !isW3CSpanID(c1) || !isW3CSpanID(c2) || c1 == c2 || c1 == parent {
+		t.Fatalf("children of %s: %q, %q", parent, c1, c2)
+	}
+	for _, p := range []string{"0.1", "0.1.2.3.4.5.6.78", "7E6D834938C0C893", "7e6d834938c0c89"} {
+		if got, want := g.ChildSpanID(p, 3), p+".3"; got != want {
+			t.Errorf("child of %q: %q, want %q", p, got, want)
+		}
+	}
+
+	tr := New("w3c-in", WithReporter(ReporterFunc(func(*FinishedSpan) {})))
+	remote, err := NewSpanContext(SpanContextConfig{TraceID: "160c2d1f9d1a4bb8a7e3e55f0b6adc59", SpanID: parent, Sampled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []ServerSpanMode{ServerSpanChild, ServerSpanKeep} {
+		ctx, srv := tr.Start(context.Background(), "in", WithKind(KindServer), WithRemoteParent(remote), WithServerMode(mode))
+		_, out := tr.Start(ctx, "out", WithKind(KindClient))
+		if srv.TraceID() != remote.TraceID() || out.TraceID() != remote.TraceID() {
+			t.Fatalf("mode %v: trace ids %s, %s", mode, srv.TraceID(), out.TraceID())
+		}
+		if mode == ServerSpanKeep && srv.SpanID() != parent || mode == ServerSpanChild && (!isW3CSpanID(srv.SpanID()) || srv.ParentID() != parent) {
+			t.Fatalf("mode %v: server span %s, parent %s", mode, srv.SpanID(), srv.ParentID())
+		}
+		if !isW3CSpanID(out.SpanID()) || out.ParentID() != srv.SpanID() {
+			t.Fatalf("mode %v: client span %s, parent %s", mode, out.SpanID(), out.ParentID())
+		}
+		out.Finish()
+		srv.Finish()
+	}
+}

@@ -24,8 +24,10 @@ func Composite(ps ...Propagator) Propagator {
 
 // Default returns the propagator the HTTP integration uses unless told otherwise:
 // Composite(B3, SofaHead extract-only, MOSN extract-only, W3C). It extracts SOFA B3 first, then
-// sftc_head, then SOFA-TraceId/SOFA-RpcId, then traceparent; it injects B3, and W3C too when the tracer
-// makes W3C ids. opts (such as WithBaggageLimits) apply to every member.
+// sftc_head, then SOFA-TraceId/SOFA-RpcId, then traceparent; it injects B3, and W3C too when the span
+// has W3C ids: a tracer with W3CIDGenerator, or a trace a W3C peer started (the default generator gives
+// the spans of such a trace W3C span ids, see trace.SOFAIDGenerator). opts (such as WithBaggageLimits)
+// apply to every member.
 func Default(opts ...Option) Propagator {
 	eo := append(append([]Option(nil), opts...), ExtractOnly())
 	return Composite(B3(opts...), SofaHead(eo...), MOSN(eo...), W3C(opts...))
