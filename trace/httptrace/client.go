@@ -43,7 +43,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.base.RoundTrip(req)
 	}
 	ctx, span := t.tracer.Start(req.Context(), t.cfg.name(req),
-		trace.WithKind(trace.KindClient), trace.WithLogType(LogTypeClient))
+		trace.WithKind(trace.KindClient), trace.WithLogType(t.cfg.logTypeOr(LogTypeClient)))
 
 	out := req.WithContext(ctx) // a shallow copy: the caller's request stays as it is
 	out.Header = req.Header.Clone()

@@ -40,6 +40,7 @@ type config struct {
 	mode            trace.ServerSpanMode
 	remoteApp       string
 	remoteAppHeader string
+	logType         string // "" for the default of the side
 }
 
 func newConfig(t *trace.Tracer, opts []Option) config {
@@ -99,6 +100,23 @@ func WithSkipPaths(paths ...string) Option {
 // WithQuery records the query string in request.url. Off by default: queries often hold personal data.
 func WithQuery(on bool) Option {
 	return optionFunc(func(c *config) { c.query = on })
+}
+
+// WithLogType sets the log type of the spans, which names their digest files: LogTypeServer
+// (http-server) for Middleware and LogTypeClient (http-client) for NewTransport by default. A
+// SOFATracer name such as "spring-mvc" puts the lines where SOFA's tools look for them; register the
+// HTTP encoder for it in the digest reporter (digest.Config.Encoders: digest.HTTPServerEncoder() or
+// digest.HTTPClientEncoder()), or its lines get the generic layout. An empty name keeps the default.
+func WithLogType(name string) Option {
+	return optionFunc(func(c *config) { c.logType = name })
+}
+
+// logTypeOr returns the log type set with WithLogType, or def.
+func (c *config) logTypeOr(def string) string {
+	if c.logType != "" {
+		return c.logType
+	}
+	return def
 }
 
 // WithServerMode sets how the server span relates to the caller's span: trace.ServerSpanChild (the

@@ -50,7 +50,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.tracer.ReportError(err)
 	}
 	ctx, span := h.tracer.Start(ctx, h.cfg.name(r),
-		trace.WithKind(trace.KindServer), trace.WithLogType(LogTypeServer),
+		trace.WithKind(trace.KindServer), trace.WithLogType(h.cfg.logTypeOr(LogTypeServer)),
 		trace.WithRemoteParent(remote), trace.WithServerMode(h.cfg.mode))
 
 	rw := &responseWriter{ResponseWriter: w}

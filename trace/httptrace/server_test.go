@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -259,5 +260,28 @@ func TestServerWriterWithoutExtras(t *testing.T) {
 	h.ServeHTTP(&plainWriter{h: http.Header{}}, httptest.NewRequest("GET", "/", nil))
 	if !errors.Is(hijackErr, http.ErrNotSupported) {
 		t.Fatalf("Hijack error %v", hijackErr)
+	}
+}
+
+// TestLogTypeOption: WithLogType renames the log type of server and client spans (their digest
+// files); without it they are http-server and http-client.
+func TestLogTypeOption(t *testing.T) {
+	tr, rec := newTracer("lt")
+	for _, lt := range [][2]string{{"", ""}, {"spring-mvc", "httpclient"}} {
+		srv := httptrace.Middleware(tr, httptrace.WithLogType(lt[0]))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		srv.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		rt := httptrace.NewTransport(tr, &stub{status: 204}, httptrace.WithLogType(lt[1]))
+		resp, err := rt.RoundTrip(httptest.NewRequest("GET", "http://svc/", nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+	}
+	var got []string
+	for _, s := range rec.waitSpans(4) {
+		got = append(got, s.LogType())
+	}
+	if want := []string{httptrace.LogTypeServer, httptrace.LogTypeClient, "spring-mvc", "httpclient"}; !slices.Equal(got, want) {
+		t.Fatalf("log types %q, want %q", got, want)
 	}
 }
