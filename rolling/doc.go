@@ -66,5 +66,6 @@
 // goroutine (compression and retention) does stop in Close.
 //
 // Like lumberjack, a File assumes it is the only writer of its Filename: two
-// Files or two processes must not share one.
+// Files or two processes must not share one. New refuses a Filename that an
+// open File of the same process has, with ErrFileInUse.
 package rolling

@@ -142,6 +142,7 @@ type Config struct {
 type File struct {
 	lj         *lumberjack.Logger
 	name       string // cleaned Filename
+	claim      string // the key of name in inUse
 	dir, base  string
 	mode       os.FileMode
 	loc        *time.Location
@@ -201,6 +202,21 @@ func newFile(cfg Config, unit int64) (*File, error) {
 		return nil, fmt.Errorf("rolling: Config.FileMode %v has more than permission bits", cfg.FileMode)
 	}
 	name := filepath.Clean(cfg.Filename)
+	claim, err := claimName(name)
+	if err != nil {
+		return nil, fmt.Errorf("rolling: %q: %w", name, err)
+	}
+	f, err := openFile(cfg, unit, name)
+	if err != nil {
+		releaseName(claim)
+		return nil, err
+	}
+	f.claim = claim
+	return f, nil
+}
+
+// openFile is newFile once cfg is checked and name claimed.
+func openFile(cfg Config, unit int64, name string) (*File, error) {
 	dir, base := filepath.Split(name)
 	if dir == "" {
 		dir = "."
@@ -344,6 +360,7 @@ func (f *File) Close() error {
 	f.mu.Unlock()
 	close(f.stop)
 	<-f.done
+	releaseName(f.claim)
 	if err != nil {
 		return fmt.Errorf("rolling: close %q: %w", f.name, err)
 	}

@@ -811,3 +811,38 @@ func TestLumberjackGoroutineBounded(t *testing.T) {
 		t.Fatalf("%d lumberjack goroutines after Close, want the 1 lumberjack v2.2.1 never stops", got)
 	}
 }
+
+// TestFileInUse: a second File on an open File's name (however it is spelled) is refused with
+// ErrFileInUse; Close, or a New that failed, gives the name back.
+func TestFileInUse(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "a.log")
+	f, err := New(Config{Filename: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, other := range []string{name, filepath.Join(dir, ".", "x", "..", "a.log")} {
+		if g, err := New(Config{Filename: other}); !errors.Is(err, ErrFileInUse) {
+			if g != nil {
+				_ = g.Close()
+			}
+			t.Fatalf("New(%q) while open: %v", other, err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(Config{Filename: name})
+	if err != nil {
+		t.Fatalf("New after Close: %v", err)
+	}
+	_ = g.Close()
+
+	// A New that fails (the parent is a regular file) keeps no claim.
+	bad := filepath.Join(name, "b.log")
+	for i := 0; i < 2; i++ {
+		if _, err := New(Config{Filename: bad}); err == nil || errors.Is(err, ErrFileInUse) {
+			t.Fatalf("New(%q) #%d: %v", bad, i, err)
+		}
+	}
+}
