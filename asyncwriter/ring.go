@@ -114,7 +114,8 @@ func (l *limiter) allow() bool {
 // Ring is a multi-producer, single-consumer ring of items of type T, in the manner of the LMAX
 // Disruptor. Producers claim a slot with one atomic operation, fill it in place and publish it
 // through the slot's marker; one consumer goroutine hands every published item to the Handler in
-// sequence order, in batches. All methods are safe for concurrent use.
+// sequence order, in batches. All methods are safe for concurrent use. A Ring is made by NewRing;
+// the zero Ring is not usable.
 type Ring[T any] struct {
 	_        pad
 	cursor   atomic.Int64 // next sequence to claim; closedBit set by Close

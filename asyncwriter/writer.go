@@ -66,7 +66,8 @@ func modDiff(a, b uint64, bits uint) int64 {
 // half the ring's bytes or lines, and at WithMaxBatchBytes). Lines are never split or merged with
 // another caller's bytes: each Write must be exactly one line (or record). Write errors of the
 // destination are counted and reported through the error callback, never kept: the next batch is
-// written as soon as the destination works again. All methods are safe for concurrent use.
+// written as soon as the destination works again. All methods are safe for concurrent use. A
+// Writer is made by NewWriter; the zero Writer is not usable.
 //
 // Producers claim a line number and a byte range together with one compare-and-swap, copy the
 // line into the ring and publish it through the line's descriptor. A line never wraps around the

@@ -43,5 +43,5 @@
 // failed write is counted, self-logged, and its lines are kept (up to 4 MiB per file) and written
 // with the next batch; beyond that they are counted in Stats.Lost. Close drains the queue, writes
 // the last stat interval and closes every file. Each open log file costs one goroutine of lumberjack
-// that outlives Close (see package rolling).
+// that outlives Close (see package rolling, which gives the goleak option that ignores it).
 package digest

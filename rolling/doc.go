@@ -63,7 +63,10 @@
 // life (reopening after a roll or a deleted file reuses it), so each File
 // costs exactly one such goroutine, never one per roll or reopen. It outlives
 // [File.Close]; nothing outside lumberjack can stop it. The File's own
-// goroutine (compression and retention) does stop in Close.
+// goroutine (compression and retention) does stop in Close. Tests that check
+// for leaked goroutines with go.uber.org/goleak can ignore exactly this one:
+//
+//	goleak.IgnoreTopFunction("gopkg.in/natefinch/lumberjack%2ev2.(*Logger).millRun")
 //
 // Like lumberjack, a File assumes it is the only writer of its Filename: two
 // Files or two processes must not share one. New refuses a Filename that an
