@@ -83,6 +83,11 @@ type config struct {
 	paths   []string
 }
 
+// errReported is an error already printed to the user.
+type errReported struct{ error }
+
+func (e errReported) Unwrap() error { return e.error }
+
 func parseFlags(args []string, stdout, stderr io.Writer) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("tracetail", flag.ContinueOnError)
@@ -104,7 +109,7 @@ flags:
 		fs.PrintDefaults()
 	}
 	fs.BoolVar(&c.follow, "f", false, "follow the files like tail -F (rotation, truncation, re-creation)")
-	fs.IntVar(&c.last, "n", -1, "start with the last `N` lines of each file (default: all; 10 with -f)")
+	fs.IntVar(&c.last, "n", -1, "start with the last `N` lines of each file; -1 (the default): all, or 10 with -f")
 	fs.StringVar(&c.filter.TraceID, "trace", "", "only spans of this trace `id`")
 	fs.StringVar(&c.filter.LogType, "type", "", "only this log `type` (file name prefix, e.g. spring-mvc)")
 	fs.DurationVar(&c.filter.Slow, "slow", 0, "only spans that took at least this `duration`")
@@ -120,7 +125,10 @@ flags:
 	fs.DurationVar(&c.poll, "poll", 250*time.Millisecond, "with -f, time between two looks at the files")
 	fs.IntVar(&c.width, "width", 40, "cells of the -tree waterfall bar")
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, errReported{err} // the flag package printed it, with the usage
 	}
 	c.paths = fs.Args()
 	var err error
@@ -242,7 +250,9 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "tracetail:", err)
+		if !errors.As(err, new(errReported)) {
+			fmt.Fprintln(stderr, "tracetail:", err)
+		}
 		return 2
 	}
 	out := bufio.NewWriter(stdout)

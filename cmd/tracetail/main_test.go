@@ -385,3 +385,21 @@ func TestFollowRotation(t *testing.T) {
 		t.Errorf("stderr %q does not report the malformed line", stderr.String())
 	}
 }
+
+// TestBadFlags: a bad flag value is reported once (by the flag package, before the usage), a bad
+// -tz once by tracetail; both exit 2.
+func TestBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"-slow", "abc", logsDir}, `invalid value "abc" for flag -slow`},
+		{[]string{"-tz", "Nowhere", logsDir}, "unknown time zone Nowhere"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(tc.args, &stdout, &stderr)
+		if code != 2 || strings.Count(stderr.String(), tc.msg) != 1 || stdout.Len() != 0 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and the message %q once", tc.args, code, stderr.String(), tc.msg)
+		}
+	}
+}
