@@ -109,7 +109,7 @@ flags:
 		fs.PrintDefaults()
 	}
 	fs.BoolVar(&c.follow, "f", false, "follow the files like tail -F (rotation, truncation, re-creation)")
-	fs.IntVar(&c.last, "n", -1, "start with the last `N` lines of each file; -1 (the default): all, or 10 with -f")
+	fs.IntVar(&c.last, "n", -1, "start with the last `N` lines of each file (-1: all, or 10 with -f)")
 	fs.StringVar(&c.filter.TraceID, "trace", "", "only spans of this trace `id`")
 	fs.StringVar(&c.filter.LogType, "type", "", "only this log `type` (file name prefix, e.g. spring-mvc)")
 	fs.DurationVar(&c.filter.Slow, "slow", 0, "only spans that took at least this `duration`")
