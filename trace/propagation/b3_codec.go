@@ -59,13 +59,20 @@ type b3Baggage struct {
 	sys   bool
 }
 
+// maxB3Baggage is how many baggage headers decodeB3 reads (the first in key order); the others are
+// counted as unread. Only trace.MaxBaggageEntries of each kind can be kept anyway.
+const maxB3Baggage = 4 * trace.MaxBaggageEntries
+
 // decodeB3 reads SOFA B3 headers. present is false when neither id header is there (the caller then
 // tries other formats or starts a root). Both ids must be present (ErrMissingID otherwise), as a
 // SOFATracer server requires. Baggage header names are matched case-insensitively and their keys come
 // back in lower case (net/http does not keep a header name's case); sys baggage is only sys baggage.
-// A baggage header name that is not an HTTP token (possible only in a MapCarrier) is
-// ErrInvalidBaggageKey.
-func decodeB3(c Carrier, lim limits) (r record, present bool, err error) {
+//
+// Bad ids or a bad sampled flag reject the input. Baggage never does: a header name that is not an
+// HTTP token (possible only in a MapCarrier) is skipped and counted in d.InvalidKeys, entries over
+// the limits are dropped as admitter says (the load-test mark first, then the others in key order) and
+// recorded in d, and headers beyond the first maxB3Baggage in key order are counted in d.Unread.
+func decodeB3(c Carrier, lim limits, d *BaggageDropError) (r record, present bool, err error) {
 	r.traceID = c.Get(HeaderB3TraceID)
 	r.spanID = c.Get(HeaderB3SpanID)
 	if r.traceID == "" && r.spanID == "" {
@@ -85,69 +92,70 @@ func decodeB3(c Carrier, lim limits) (r record, present bool, err error) {
 	if err := r.checkIDs(); err != nil {
 		return record{}, true, err
 	}
-	col := b3Collector{}
+	readB3Baggage(c, &r, lim, d)
+	return r, true, nil
+}
+
+// readB3Baggage reads the baggage-* headers of c into r.
+func readB3Baggage(c Carrier, r *record, lim limits, d *BaggageDropError) {
+	col := b3Collector{d: d}
 	if h, ok := c.(HeaderCarrier); ok { // the common case, without a closure that escapes
 		for k, v := range h {
-			if len(v) > 0 && !col.add(k, v[0]) {
-				break
+			if len(v) > 0 {
+				col.add(k, v[0])
 			}
 		}
 	} else {
 		c.Range(col.add)
 	}
-	found := col.found
-	if col.tooMany {
-		return record{}, true, ErrTooManyBaggage
+	found := col.sorted()
+	if len(found) > maxB3Baggage {
+		d.Unread += len(found) - maxB3Baggage
+		d.unreadErr = ErrTooManyBaggage
+		found = found[:maxB3Baggage]
 	}
-	if col.badKey {
-		return record{}, true, ErrInvalidBaggageKey
+	if col.haveMark {
+		// The mark goes back in its place in key order; its room is taken first.
+		i := sort.Search(len(found), func(i int) bool { return found[i].key >= trace.BaggageKeyLoadTest })
+		found = append(found, b3Baggage{})
+		copy(found[i+1:], found[i:])
+		found[i] = col.mark
 	}
 	if len(found) == 0 {
-		return r, true, nil
+		return
 	}
-	// Carriers are maps: sort so that the result, and which spelling wins, never depends on map order.
-	sort.Slice(found, func(i, j int) bool {
-		if found[i].key != found[j].key {
-			return found[i].key < found[j].key
+	lim = lim.orDefault()
+	sys, biz := newAdmitter(true, lim.sys, d), newAdmitter(false, lim.biz, d)
+	if col.haveMark {
+		biz.reserveMark(UnescapeSOFA(col.mark.value))
+	}
+	for i, b := range found {
+		if i > 0 && b.key == found[i-1].key && b.sys == found[i-1].sys {
+			continue // another spelling of the same header: the first in byte order wins
 		}
-		return found[i].raw < found[j].raw
-	})
-	budget := baggageBudget{lim: lim.orDefault()}
-	for _, b := range found {
-		if b.sys && r.sys == nil {
-			r.sys = make([]entry, 0, len(found))
-		} else if !b.sys && r.biz == nil {
-			r.biz = make([]entry, 0, len(found))
-		}
-		v := UnescapeSOFA(b.value)
-		var added bool
 		if b.sys {
-			r.sys, added = addEntry(r.sys, b.key, v)
+			sys.add(b.key, UnescapeSOFA(b.value))
 		} else {
-			r.biz, added = addEntry(r.biz, b.key, v)
-		}
-		if added {
-			if err := budget.add(b.sys, b.key, v); err != nil {
-				return record{}, true, err
-			}
+			biz.add(b.key, UnescapeSOFA(b.value))
 		}
 	}
-	return r, true, nil
+	r.sys, r.biz = sys.kept, biz.kept
 }
 
-// b3Collector gathers baggage headers while ranging over a carrier.
+// b3Collector gathers baggage headers while ranging over a carrier. It keeps the load-test mark apart,
+// so that it is never among the headers left unread, and sorts and trims what it holds whenever that
+// reaches 2*maxB3Baggage, so that its memory stays bounded and what it keeps does not depend on the
+// order of the carrier's map.
 type b3Collector struct {
-	found           []b3Baggage
-	tooMany, badKey bool
+	found    []b3Baggage
+	mark     b3Baggage
+	haveMark bool
+	d        *BaggageDropError
 }
 
 func (col *b3Collector) add(k, v string) bool {
 	if !hasPrefixFold(k, b3BaggagePrefix) {
 		return true
-	}
-	if len(col.found) >= 4*trace.MaxBaggageEntries { // duplicates in other spellings aside, this is too many
-		col.tooMany = true
-		return false
 	}
 	b := b3Baggage{raw: k, value: v}
 	if hasPrefixFold(k, b3SysPrefix) {
@@ -155,12 +163,39 @@ func (col *b3Collector) add(k, v string) bool {
 	} else {
 		b.key = strings.ToLower(k[len(b3BaggagePrefix):])
 	}
-	if !isToken(b.key) && b.key != "" {
-		col.badKey = true
-		return false
+	if b.key == "" || v == "" {
+		return true
 	}
-	if b.key != "" && v != "" {
-		col.found = append(col.found, b)
+	if !isToken(b.key) {
+		col.d.InvalidKeys++
+		return true
 	}
+	if !b.sys && b.key == trace.BaggageKeyLoadTest {
+		if !col.haveMark || b.raw < col.mark.raw {
+			col.mark, col.haveMark = b, true
+		}
+		return true
+	}
+	if len(col.found) >= 2*maxB3Baggage {
+		col.found = col.sorted()[:maxB3Baggage:maxB3Baggage]
+		col.d.Unread += maxB3Baggage
+		col.d.unreadErr = ErrTooManyBaggage
+	}
+	col.found = append(col.found, b)
 	return true
+}
+
+// sorted sorts found by key, then by spelling, so that the first of a key's spellings wins.
+func (col *b3Collector) sorted() []b3Baggage {
+	found := col.found
+	sort.Slice(found, func(i, j int) bool {
+		if found[i].key != found[j].key {
+			return found[i].key < found[j].key
+		}
+		if found[i].sys != found[j].sys {
+			return !found[i].sys
+		}
+		return found[i].raw < found[j].raw
+	})
+	return found
 }

@@ -100,13 +100,10 @@ func TestDecodeSofaHead(t *testing.T) {
 			record{traceID: "a", spanID: "0", sampled: true}, nil},
 		{"missing tcid", "spid=0.1&mark=T", record{}, ErrMissingID},
 		{"bad sample", "tcid=a&sample=maybe", record{}, ErrInvalidSampled},
-		{"too many", "tcid=a&" + manyEntries(65), record{}, ErrTooManyBaggage},
-		{"too large", "tcid=a&k=" + strings.Repeat("v", 1024), record{}, ErrBaggageTooLarge},
-		{"header too long", "tcid=a&k=" + strings.Repeat("v", maxHeaderValue), record{}, ErrBaggageTooLarge},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := decodeSofaHead(c.in, limits{})
+			got, err := decodeSofaHead(c.in, limits{}, new(BaggageDropError))
 			if c.err != nil {
 				if !errors.Is(err, c.err) {
 					t.Fatalf("err = %v, want %v", err, c.err)
@@ -118,6 +115,42 @@ func TestDecodeSofaHead(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, c.want) {
 				t.Fatalf("got %+v\nwant %+v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestDecodeSofaHeadDrops: baggage over the limits, or past the parsed part of the header, is dropped
+// and recorded; the ids are kept.
+func TestDecodeSofaHeadDrops(t *testing.T) {
+	var k64 []entry
+	for i := 0; i < trace.MaxBaggageEntries; i++ {
+		k64 = append(k64, entry{Key: "k" + strconv.Itoa(i), Value: "v"})
+	}
+	cases := []struct {
+		name                  string
+		in                    string
+		biz                   []entry
+		size, entries, unread int
+	}{
+		{"too many", "tcid=a&" + manyEntries(65), k64, 0, 1, 0},
+		{"too large", "tcid=a&k=" + strings.Repeat("v", 1024) + "&x=y", []entry{{Key: "x", Value: "y"}}, 1, 0, 0},
+		{"a refused key's later value is not taken", "tcid=a&k=" + strings.Repeat("v", 1024) + "&k=small", nil, 1, 0, 0},
+		{"header too long", "tcid=a&x=y&k=" + strings.Repeat("v", maxHeaderValue) + "&z=1&&", []entry{{Key: "x", Value: "y"}}, 0, 0, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var d BaggageDropError
+			got, err := decodeSofaHead(c.in, limits{}, &d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (record{traceID: "a", spanID: "0", sampled: true, biz: c.biz}); !reflect.DeepEqual(got, want) {
+				t.Fatalf("got %+v\nwant %+v", got, want)
+			}
+			size, entries := d.counts()
+			if size != c.size || entries != c.entries || d.Unread != c.unread {
+				t.Fatalf("drops %+v", d)
 			}
 		})
 	}
@@ -150,7 +183,7 @@ func TestB3Codec(t *testing.T) {
 	if h.Get("baggage-sys-zone") == "" || h.Get("baggage-zone") != "" {
 		t.Fatalf("sys baggage must appear only as baggage-sys-: %v", h)
 	}
-	got, present, err := decodeB3(HeaderCarrier(h), limits{})
+	got, present, err := decodeB3(HeaderCarrier(h), limits{}, new(BaggageDropError))
 	if err != nil || !present {
 		t.Fatalf("decode: present=%v err=%v", present, err)
 	}
@@ -164,31 +197,31 @@ func TestB3Codec(t *testing.T) {
 
 func TestB3DecodeCases(t *testing.T) {
 	t.Run("absent", func(t *testing.T) {
-		_, present, err := decodeB3(MapCarrier{"baggage-mark": "T"}, limits{})
+		_, present, err := decodeB3(MapCarrier{"baggage-mark": "T"}, limits{}, new(BaggageDropError))
 		if present || err != nil {
 			t.Fatalf("present=%v err=%v", present, err)
 		}
 	})
 	t.Run("only trace id", func(t *testing.T) {
-		_, present, err := decodeB3(MapCarrier{"x-b3-traceid": "abc"}, limits{})
+		_, present, err := decodeB3(MapCarrier{"x-b3-traceid": "abc"}, limits{}, new(BaggageDropError))
 		if !present || !errors.Is(err, ErrMissingID) {
 			t.Fatalf("present=%v err=%v", present, err)
 		}
 	})
 	t.Run("only span id", func(t *testing.T) {
-		_, _, err := decodeB3(MapCarrier{"X-B3-SpanId": "0.1"}, limits{})
+		_, _, err := decodeB3(MapCarrier{"X-B3-SpanId": "0.1"}, limits{}, new(BaggageDropError))
 		if !errors.Is(err, ErrMissingID) {
 			t.Fatalf("err=%v", err)
 		}
 	})
 	t.Run("sampled values", func(t *testing.T) {
 		for v, want := range map[string]bool{"1": true, "0": false, "true": true, "false": false, "TRUE": true, "False": false} {
-			r, _, err := decodeB3(MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "x-b3-sampled": v}, limits{})
+			r, _, err := decodeB3(MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "x-b3-sampled": v}, limits{}, new(BaggageDropError))
 			if err != nil || r.sampled != want {
 				t.Errorf("sampled %q: got %v err %v", v, r.sampled, err)
 			}
 		}
-		_, _, err := decodeB3(MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "x-b3-sampled": "yes"}, limits{})
+		_, _, err := decodeB3(MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "x-b3-sampled": "yes"}, limits{}, new(BaggageDropError))
 		if !errors.Is(err, ErrInvalidSampled) {
 			t.Errorf("sampled yes: err %v", err)
 		}
@@ -200,18 +233,18 @@ func TestB3DecodeCases(t *testing.T) {
 		h.Add("X-B3-SpanId", "0.1")
 		h.Add("Baggage-Mark", "T")
 		h.Add("baggage-mark", "F")
-		r, _, err := decodeB3(HeaderCarrier(h), limits{})
+		r, _, err := decodeB3(HeaderCarrier(h), limits{}, new(BaggageDropError))
 		if err != nil || r.traceID != "first" || len(r.biz) != 1 || r.biz[0] != (entry{Key: "mark", Value: "T"}) {
 			t.Fatalf("got %+v err %v", r, err)
 		}
 		m := MapCarrier{"x-b3-traceid": "lower", "X-B3-TRACEID": "upper", "x-b3-spanid": "0", "baggage-k": "lower", "BAGGAGE-K": "upper"}
-		r, _, err = decodeB3(m, limits{})
+		r, _, err = decodeB3(m, limits{}, new(BaggageDropError))
 		if err != nil || r.traceID != "upper" || r.biz[0].Value != "upper" {
 			t.Fatalf("map carrier: got %+v err %v", r, err)
 		}
 	})
 	t.Run("sys not copied into biz", func(t *testing.T) {
-		r, _, err := decodeB3(MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "baggage-sys-k": "v"}, limits{})
+		r, _, err := decodeB3(MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "baggage-sys-k": "v"}, limits{}, new(BaggageDropError))
 		if err != nil || len(r.biz) != 0 || !reflect.DeepEqual(r.sys, []entry{{Key: "k", Value: "v"}}) {
 			t.Fatalf("got %+v err %v", r, err)
 		}
@@ -221,14 +254,18 @@ func TestB3DecodeCases(t *testing.T) {
 		for i := 0; i < 65; i++ {
 			m["baggage-k"+strconv.Itoa(i)] = "v"
 		}
-		if _, _, err := decodeB3(m, limits{}); !errors.Is(err, ErrTooManyBaggage) {
-			t.Fatalf("err %v", err)
+		var d BaggageDropError
+		r, _, err := decodeB3(m, limits{}, &d)
+		if err != nil || len(r.biz) != trace.MaxBaggageEntries || len(d.Refused) != 1 || d.Refused[0].Reason != "entries" {
+			t.Fatalf("kept %d, drops %+v, err %v", len(r.biz), d, err)
 		}
 	})
 	t.Run("too large", func(t *testing.T) {
-		m := MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "baggage-big": strings.Repeat("v", 1022)}
-		if _, _, err := decodeB3(m, limits{}); !errors.Is(err, ErrBaggageTooLarge) {
-			t.Fatalf("err %v", err)
+		m := MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "baggage-big": strings.Repeat("v", 1022), "baggage-small": "v"}
+		var d BaggageDropError
+		r, _, err := decodeB3(m, limits{}, &d)
+		if err != nil || !reflect.DeepEqual(r.biz, []entry{{Key: "small", Value: "v"}}) || len(d.Refused) != 1 || d.Refused[0].Key != "big" {
+			t.Fatalf("kept %+v, drops %+v, err %v", r.biz, d, err)
 		}
 	})
 }
@@ -301,17 +338,20 @@ func TestW3CBaggageCodec(t *testing.T) {
 	if want := "mark=T,pct=100%25=x&y%2Cz%3Bw,uni=%E4%BD%A0%E5%A5%BD%20world,empty="; s != want {
 		t.Fatalf("encode = %q, want %q", s, want)
 	}
-	out, err := decodeW3CBaggage(s, limits{})
-	if err != nil || !reflect.DeepEqual(out, in) {
-		t.Fatalf("decode = %+v, %v", out, err)
+	var d BaggageDropError
+	out := decodeW3CBaggage(s, limits{}, &d)
+	if dropped(&d) != nil || !reflect.DeepEqual(out, in) {
+		t.Fatalf("decode = %+v, %+v", out, d)
 	}
-	got, err := decodeW3CBaggage(" a = 1 ;prop=x;flag , ,b=%41%62, a=2", limits{})
-	if err != nil || !reflect.DeepEqual(got, []entry{{Key: "a", Value: "1"}, {Key: "b", Value: "Ab"}}) {
-		t.Fatalf("decode = %+v, %v", got, err)
+	got := decodeW3CBaggage(" a = 1 ;prop=x;flag , ,b=%41%62, a=2, ;p", limits{}, &d)
+	if dropped(&d) != nil || !reflect.DeepEqual(got, []entry{{Key: "a", Value: "1"}, {Key: "b", Value: "Ab"}}) {
+		t.Fatalf("decode = %+v, %+v", got, d)
 	}
 	for _, bad := range []string{"novalue", "a b=1", "k=v v", "k=%zz", "k=%4", `k="q"`, "=v"} {
-		if _, err := decodeW3CBaggage(bad, limits{}); !errors.Is(err, ErrMalformedBaggage) {
-			t.Errorf("decode %q: err %v", bad, err)
+		var d BaggageDropError
+		out := decodeW3CBaggage("x=1,"+bad+",y=2", limits{}, &d)
+		if d.Malformed != 1 || !reflect.DeepEqual(out, []entry{{Key: "x", Value: "1"}, {Key: "y", Value: "2"}}) {
+			t.Errorf("decode %q: %+v, drops %+v", bad, out, d)
 		}
 	}
 	if _, err := encodeW3CBaggage(entriesRange([]entry{{Key: "bad key", Value: "v"}})); !errors.Is(err, ErrInvalidBaggageKey) {

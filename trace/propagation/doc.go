@@ -3,6 +3,13 @@
 // MOSN's SOFA-TraceId/SOFA-RpcId, and W3C traceparent, tracestate and baggage. A Composite injects all
 // of its propagators and extracts the first one present and valid.
 //
-// Extraction never panics: bad or oversized input gives an *Error (test with errors.Is against the Err*
-// values here and trace.ErrInvalidID), which the caller counts, and the caller starts a new root.
+// Extraction never panics. Bad ids, a bad sampled flag or a malformed traceparent give an *Error (test
+// with errors.Is against the Err* values here and trace.ErrInvalidID) and no context: the caller counts
+// the error and starts a new root. Baggage never costs the caller its trace: entries over the size
+// limit or past trace.MaxBaggageEntries, malformed entries (a W3C list-member that cannot be parsed, a
+// B3 header key that is not a token) and entries past the first 8192 bytes of a header are dropped,
+// the rest are kept in order (the load-test mark mark=T/F first, so it is never crowded out), and
+// Extract returns the valid context together with an *Error wrapping a *BaggageDropError
+// (errors.Is(err, ErrBaggageDropped)). Hand that error to trace.Tracer.ReportError: it counts the error
+// once in Stats.Errors and each refused entry in Stats.BaggageRefused.
 package propagation

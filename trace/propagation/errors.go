@@ -67,3 +67,89 @@ func (e *Error) Unwrap() error { return e.Err }
 func newError(prop, field string, err error) *Error {
 	return &Error{Propagator: prop, Field: field, Err: err}
 }
+
+// ErrBaggageDropped is matched (errors.Is) by every *BaggageDropError: Extract kept the span context
+// and returned it, but left some inbound baggage entries out.
+var ErrBaggageDropped = errors.New("baggage entries dropped, span context kept")
+
+// BaggageDropError is the cause, inside an *Error, when Extract returns a valid span context without
+// some of the inbound baggage: entries over the size limit or past trace.MaxBaggageEntries, entries
+// that cannot be parsed, and entries past the part of a header that is parsed at all.
+//
+// errors.Is matches ErrBaggageDropped, and also ErrBaggageTooLarge or ErrTooManyBaggage (which wrap
+// trace.ErrBaggageLimit), ErrMalformedBaggage and ErrInvalidBaggageKey for the kinds of drop that
+// happened. Each entry of Refused is a *trace.BaggageError in the error tree, so
+// trace.Tracer.ReportError counts it in Stats.BaggageRefused.
+type BaggageDropError struct {
+	// Refused lists the entries refused by the limits, in the order they were considered, with the
+	// reason "size" or "entries".
+	Refused []trace.BaggageError
+	// Malformed counts entries that could not be parsed (a W3C list-member without '=', with a key
+	// that is not a token, or with a bad character or percent sequence).
+	Malformed int
+	// InvalidKeys counts B3 baggage headers whose key is not an HTTP token (possible only in a
+	// MapCarrier).
+	InvalidKeys int
+	// Unread counts entries that were not parsed at all: those after the first 8192 bytes of an
+	// sftc_head or baggage header (ErrBaggageTooLarge), or B3 baggage headers beyond the first
+	// 4*trace.MaxBaggageEntries in key order (ErrTooManyBaggage). They are not in Refused and not
+	// counted in Stats.BaggageRefused.
+	Unread int
+
+	unreadErr error // ErrBaggageTooLarge or ErrTooManyBaggage, for Unread
+}
+
+// Error summarizes the drops, without keys or values.
+func (e *BaggageDropError) Error() string {
+	size, entries := e.counts()
+	s := "baggage entries dropped, span context kept:"
+	sep := " "
+	for _, c := range []struct {
+		n    int
+		what string
+	}{
+		{size, "over the size limit"}, {entries, fmt.Sprintf("past %d entries", trace.MaxBaggageEntries)},
+		{e.Malformed, "malformed"}, {e.InvalidKeys, "with an invalid key"}, {e.Unread, "not read"},
+	} {
+		if c.n > 0 {
+			s += fmt.Sprintf("%s%d %s", sep, c.n, c.what)
+			sep = ", "
+		}
+	}
+	return s
+}
+
+func (e *BaggageDropError) counts() (size, entries int) {
+	for i := range e.Refused {
+		if e.Refused[i].Reason == "entries" {
+			entries++
+		} else {
+			size++
+		}
+	}
+	return size, entries
+}
+
+// Unwrap returns ErrBaggageDropped, the sentinels of the kinds of drop, and a *trace.BaggageError per
+// refused entry.
+func (e *BaggageDropError) Unwrap() []error {
+	errs := make([]error, 0, 4+len(e.Refused))
+	errs = append(errs, ErrBaggageDropped)
+	size, entries := e.counts()
+	if size > 0 || (e.Unread > 0 && e.unreadErr == ErrBaggageTooLarge) {
+		errs = append(errs, ErrBaggageTooLarge)
+	}
+	if entries > 0 || (e.Unread > 0 && e.unreadErr == ErrTooManyBaggage) {
+		errs = append(errs, ErrTooManyBaggage)
+	}
+	if e.Malformed > 0 {
+		errs = append(errs, ErrMalformedBaggage)
+	}
+	if e.InvalidKeys > 0 {
+		errs = append(errs, ErrInvalidBaggageKey)
+	}
+	for i := range e.Refused {
+		errs = append(errs, &e.Refused[i])
+	}
+	return errs
+}

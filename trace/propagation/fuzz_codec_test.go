@@ -34,14 +34,49 @@ func dedupe(in []entry, keep func(entry) bool) []entry {
 	return out
 }
 
+// withinLimits reports whether es fits trace.DefaultBaggageLimit and trace.MaxBaggageEntries (entries
+// with an empty value take no room).
 func withinLimits(es []entry) bool {
-	b := baggageBudget{lim: limits{}.orDefault()}
+	size, n := 0, 0
 	for _, e := range es {
-		if b.add(false, e.Key, e.Value) != nil {
-			return false
+		if e.Value != "" {
+			size += len(e.Key) + len(e.Value)
+			n++
 		}
 	}
-	return true
+	return size <= trace.DefaultBaggageLimit && n <= trace.MaxBaggageEntries
+}
+
+// subsequence reports whether sub is in in, in the same order.
+func subsequence(sub, in []entry) bool {
+	i := 0
+	for _, e := range in {
+		if i < len(sub) && sub[i] == e {
+			i++
+		}
+	}
+	return i == len(sub)
+}
+
+// checkDecoded: input within the limits decodes exactly and drops nothing; input over them decodes to
+// an in-order part of it that fits, and the drop is reported.
+func checkDecoded(t *testing.T, what string, got, want []entry, fits bool, d *BaggageDropError) {
+	t.Helper()
+	if d.Malformed != 0 || d.InvalidKeys != 0 {
+		t.Fatalf("%s: encoder output read as malformed: %+v", what, d)
+	}
+	if fits {
+		if dropped(d) != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: decode(encode(%+v)) = %+v, drops %+v", what, want, got, d)
+		}
+		return
+	}
+	if dropped(d) == nil || !errors.Is(d, ErrBaggageDropped) {
+		t.Fatalf("%s: over the limits, nothing reported dropped", what)
+	}
+	if !subsequence(got, want) || !withinLimits(got) {
+		t.Fatalf("%s: kept %+v of %+v", what, got, want)
+	}
 }
 
 // FuzzBaggageCodec checks decode(encode(x)) == x for the three baggage encodings (SOFA escaping,
@@ -76,17 +111,9 @@ func FuzzBaggageCodec(f *testing.F) {
 		if err != nil {
 			t.Fatalf("encode %+v: %v", w3c, err)
 		}
-		dec, err := decodeW3CBaggage(enc, limits{})
-		switch {
-		case len(enc) > maxHeaderValue || !withinLimits(w3c):
-			if !errors.Is(err, ErrBaggageTooLarge) && !errors.Is(err, ErrTooManyBaggage) {
-				t.Fatalf("decode over-limit %q: err %v", enc, err)
-			}
-		case err != nil:
-			t.Fatalf("decode(encode(%+v)) = %q: %v", w3c, enc, err)
-		case !reflect.DeepEqual(dec, w3c):
-			t.Fatalf("decode(encode(%+v)) = %+v via %q", w3c, dec, enc)
-		}
+		var d BaggageDropError
+		dec := decodeW3CBaggage(enc, limits{}, &d)
+		checkDecoded(t, "w3c", dec, w3c, len(enc) <= maxHeaderValue && withinLimits(w3c), &d)
 
 		// sftc_head: biz and sys baggage with non-empty keys and values, biz keys not reserved.
 		biz := dedupe(in, func(e entry) bool { return e.Key != "" && e.Value != "" && !reservedSofaKey(e.Key) })
@@ -96,29 +123,26 @@ func FuzzBaggageCodec(f *testing.F) {
 		if err != nil {
 			t.Fatalf("encodeSofaHead: %v", err)
 		}
-		back, err := decodeSofaHead(head, limits{})
-		switch {
-		case len(head) > maxHeaderValue || !withinLimits(sys) || !withinLimits(biz):
-			if !errors.Is(err, ErrBaggageTooLarge) && !errors.Is(err, ErrTooManyBaggage) {
-				t.Fatalf("decode over-limit head: err %v", err)
-			}
-		case err != nil:
-			t.Fatalf("decodeSofaHead(%q): %v", head, err)
-		case !reflect.DeepEqual(back, r):
-			t.Fatalf("decodeSofaHead(encodeSofaHead(%+v)) = %+v", r, back)
+		d = BaggageDropError{}
+		back, err := decodeSofaHead(head, limits{}, &d)
+		if err != nil || back.traceID != r.traceID || back.spanID != r.spanID || back.parentID != r.parentID || !back.sampled {
+			t.Fatalf("decodeSofaHead(%q) = %+v, %v", head, back, err)
 		}
+		fits := len(head) <= maxHeaderValue && withinLimits(sys) && withinLimits(biz)
+		checkDecoded(t, "sftc_head sys", back.sys, sys, fits, &d)
+		checkDecoded(t, "sftc_head biz", back.biz, biz, fits, &d)
 
 		// Arbitrary input: never panics, and what decodes re-encodes to the same entries.
-		if got, err := decodeW3CBaggage(s, limits{}); err == nil {
-			again, err := encodeW3CBaggage(entriesRange(got))
-			if err != nil {
-				t.Fatalf("re-encode %+v: %v", got, err)
-			}
-			if got2, err := decodeW3CBaggage(again, limits{}); err != nil || !reflect.DeepEqual(got2, got) {
-				t.Fatalf("unstable: %q -> %+v -> %q -> %+v, %v", s, got, again, got2, err)
-			}
+		got := decodeW3CBaggage(s, limits{}, new(BaggageDropError))
+		again, err := encodeW3CBaggage(entriesRange(got))
+		if err != nil {
+			t.Fatalf("re-encode %+v: %v", got, err)
 		}
-		if got, err := decodeSofaHead(s, limits{}); err == nil {
+		d = BaggageDropError{}
+		if got2 := decodeW3CBaggage(again, limits{}, &d); dropped(&d) != nil || !reflect.DeepEqual(got2, got) {
+			t.Fatalf("unstable: %q -> %+v -> %q -> %+v, %+v", s, got, again, got2, d)
+		}
+		if got, err := decodeSofaHead(s, limits{}, new(BaggageDropError)); err == nil {
 			if got.checkIDs() != nil {
 				t.Fatalf("decodeSofaHead(%q) accepted bad ids %+v", s, got)
 			}

@@ -12,20 +12,23 @@ import (
 	"github.com/tracemdc/tracemdc/trace/propagation"
 )
 
-// checkExtracted holds for every context Extract returns: an error or a valid context (never both for
-// a single propagator), ids that are safe to log as they are, and a context that survives its own
-// format's round trip.
+// checkExtracted holds for every context Extract returns: an *Error, a valid context, or both when
+// (and only when) baggage was dropped; ids that are safe to log as they are; and a context that
+// survives its own format's round trip.
 func checkExtracted(t *testing.T, p propagation.Propagator, sc trace.SpanContext, err error) {
 	t.Helper()
 	if err != nil {
-		if sc.IsValid() {
-			t.Fatalf("error %v with a valid context", err)
-		}
 		var pe *propagation.Error
 		if !errors.As(err, &pe) {
 			t.Fatalf("error %T %v is not an *Error", err, err)
 		}
-		return
+		var de *propagation.BaggageDropError
+		if dropped := errors.As(err, &de); dropped != sc.IsValid() || dropped != errors.Is(err, propagation.ErrBaggageDropped) {
+			t.Fatalf("error %v (baggage dropped: %v) with a valid context: %v", err, dropped, sc.IsValid())
+		}
+		if !sc.IsValid() {
+			return
+		}
 	}
 	if !sc.IsValid() {
 		return

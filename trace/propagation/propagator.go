@@ -18,12 +18,17 @@ import (
 // Extract reads a span context from c. It returns:
 //   - a valid SpanContext and a nil error when the format is present and well formed;
 //   - the zero SpanContext and a nil error when the format is absent;
-//   - the zero SpanContext and an *Error when it is present but malformed or over a limit.
+//   - the zero SpanContext and an *Error when it is present but its ids, sampled flag or traceparent
+//     are malformed;
+//   - a valid SpanContext and an *Error wrapping a *BaggageDropError (errors.Is(err,
+//     ErrBaggageDropped)) when the context is well formed but some of its baggage was dropped: over the
+//     limits, malformed, or past the part of a header that is parsed. The caller uses the context and
+//     reports the error (trace.Tracer.ReportError counts each refused entry in Stats.BaggageRefused).
 //
 // Extract never panics, and nothing of rejected input reaches the returned context. The returned
-// context.Context is ctx, or ctx with the W3C tracestate attached. Only Composite may return a valid
-// SpanContext together with an error (the error then reports a rejected format that came before the one
-// used).
+// context.Context is ctx, or ctx with the W3C tracestate attached. A caller decides by
+// SpanContext.IsValid whether to continue the trace, not by the error: Composite, too, returns a valid
+// SpanContext with an error that reports a format rejected before the one used.
 type Propagator interface {
 	Inject(ctx context.Context, sc trace.SpanContext, c Carrier) error
 	Extract(ctx context.Context, c Carrier) (context.Context, trace.SpanContext, error)
@@ -64,15 +69,28 @@ func newConfig(opts []Option) config {
 	return c
 }
 
-// build turns a decoded record into a span context with trace.NewSpanContext. Any refusal (a bad id, a
-// baggage entry over the limits) rejects the whole input: the caller starts a new root.
-func (c *config) build(prop string, r *record) (trace.SpanContext, error) {
+// build turns a decoded record into a span context with trace.NewSpanContext. A bad id rejects the
+// input (the zero SpanContext and an *Error: the caller starts a new root). Baggage never does: what
+// the decoder dropped (d) and anything NewSpanContext refused come back as an *Error wrapping a
+// *BaggageDropError, beside the valid context.
+func (c *config) build(prop, field string, r *record, d *BaggageDropError) (trace.SpanContext, error) {
 	sc, err := trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: r.traceID, SpanID: r.spanID, ParentID: r.parentID, Sampled: r.sampled,
 		Sys: r.sys, Biz: r.biz, SysLimit: c.lim.sys, BizLimit: c.lim.biz,
 	})
-	if err != nil {
+	if !sc.IsValid() {
 		return trace.SpanContext{}, newError(prop, "", err)
+	}
+	if u, ok := err.(interface{ Unwrap() []error }); ok { // the decoders keep within the same limits: a safety net
+		var be *trace.BaggageError
+		for _, e := range u.Unwrap() {
+			if errors.As(e, &be) {
+				d.Refused = append(d.Refused, *be)
+			}
+		}
+	}
+	if e := dropped(d); e != nil {
+		return sc, newError(prop, field, e)
 	}
 	return sc, nil
 }
@@ -82,7 +100,9 @@ func (c *config) build(prop string, r *record) (trace.SpanContext, error) {
 // biz baggage as baggage-<key> and sys baggage as baggage-sys-<key>, values escaped with EscapeSOFA.
 //
 // Extract needs both X-B3-TraceId and X-B3-SpanId (one without the other is ErrMissingID). Header
-// names match case-insensitively and the first value wins. Baggage keys come back in lower case,
+// names match case-insensitively and the first value wins. Baggage headers are taken in key order
+// (carriers are maps); at most 4*trace.MaxBaggageEntries of them are read, and those over the limits
+// are dropped and reported (see Propagator), the load-test mark first. Baggage keys come back in lower case,
 // since net/http does not keep the case of a header name; sys baggage stays sys baggage only (unlike
 // SOFATracer, which also copies it into biz baggage as sys-<key>).
 func B3(opts ...Option) Propagator { return b3Propagator{newConfig(opts)} }
@@ -103,14 +123,15 @@ func (p b3Propagator) Extract(ctx context.Context, c Carrier) (context.Context, 
 	if c == nil {
 		return ctx, trace.SpanContext{}, nil
 	}
-	r, present, err := decodeB3(c, p.cfg.lim)
+	var d BaggageDropError
+	r, present, err := decodeB3(c, p.cfg.lim, &d)
 	if !present {
 		return ctx, trace.SpanContext{}, nil
 	}
 	if err != nil {
 		return ctx, trace.SpanContext{}, newError("b3", b3Field(err), err)
 	}
-	sc, err := p.cfg.build("b3", &r)
+	sc, err := p.cfg.build("b3", "baggage-*", &r, &d)
 	return ctx, sc, err
 }
 
@@ -138,7 +159,8 @@ const HeaderSofaHead = "Sftc_head"
 // with keys and values escaped by EscapeSOFA.
 //
 // Extract skips entries with an empty key or value, takes a missing spid as "0", and rejects a value
-// without tcid (ErrMissingID).
+// without tcid (ErrMissingID). Baggage over the limits is dropped and reported (see Propagator), and
+// only the entries that end within the first 8192 bytes of the value are parsed.
 func SofaHead(opts ...Option) Propagator { return sofaHeadPropagator{newConfig(opts)} }
 
 type sofaHeadPropagator struct{ cfg config }
@@ -163,11 +185,12 @@ func (p sofaHeadPropagator) Extract(ctx context.Context, c Carrier) (context.Con
 	if s == "" {
 		return ctx, trace.SpanContext{}, nil
 	}
-	r, err := decodeSofaHead(s, p.cfg.lim)
+	var d BaggageDropError
+	r, err := decodeSofaHead(s, p.cfg.lim, &d)
 	if err != nil {
 		return ctx, trace.SpanContext{}, newError("sftc_head", HeaderSofaHead, err)
 	}
-	sc, err := p.cfg.build("sftc_head", &r)
+	sc, err := p.cfg.build("sftc_head", HeaderSofaHead, &r, &d)
 	return ctx, sc, err
 }
 
@@ -202,6 +225,6 @@ func (p mosnPropagator) Extract(ctx context.Context, c Carrier) (context.Context
 		}
 		return ctx, trace.SpanContext{}, newError("sofa-rpcid", field, err)
 	}
-	sc, err := p.cfg.build("sofa-rpcid", &r)
+	sc, err := p.cfg.build("sofa-rpcid", "", &r, new(BaggageDropError))
 	return ctx, sc, err
 }

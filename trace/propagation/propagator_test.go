@@ -240,21 +240,22 @@ func TestExtractErrors(t *testing.T) {
 		name    string
 		carrier propagation.MapCarrier
 		want    error
+		kept    bool // the context is kept, the baggage dropped
 	}{
-		{"b3 bad char", propagation.MapCarrier{"x-b3-traceid": "abc\"\n{}", "x-b3-spanid": "0"}, propagation.ErrInvalidTraceID},
-		{"b3 trace id too long", propagation.MapCarrier{"x-b3-traceid": long, "x-b3-spanid": "0"}, trace.ErrInvalidID},
-		{"b3 bad span id", propagation.MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0 1"}, propagation.ErrInvalidSpanID},
-		{"b3 bad parent", propagation.MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "x-b3-parentspanid": "x/y"}, propagation.ErrInvalidParentID},
-		{"b3 missing span id", propagation.MapCarrier{"x-b3-traceid": "a"}, propagation.ErrMissingID},
-		{"b3 bad sampled", propagation.MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "x-b3-sampled": "d"}, propagation.ErrInvalidSampled},
-		{"b3 too many baggage", many, propagation.ErrTooManyBaggage},
-		{"b3 baggage too large", propagation.MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "baggage-k": strings.Repeat("v", 1024)}, trace.ErrBaggageLimit},
-		{"sftc_head no tcid", propagation.MapCarrier{"sftc_head": "spid=0.1&"}, propagation.ErrMissingID},
-		{"sftc_head bad id", propagation.MapCarrier{"sftc_head": "tcid=a%0Ab&"}, trace.ErrInvalidID},
-		{"mosn bad rpc id", propagation.MapCarrier{"sofa-traceid": "a", "sofa-rpcid": "0..<1>"}, trace.ErrInvalidID},
-		{"traceparent malformed", propagation.MapCarrier{"traceparent": "00-xyz"}, propagation.ErrMalformedTraceparent},
-		{"traceparent zero", propagation.MapCarrier{"traceparent": "00-" + strings.Repeat("0", 32) + "-" + w3cSpan + "-01"}, trace.ErrInvalidID},
-		{"w3c baggage malformed", propagation.MapCarrier{"traceparent": "00-" + w3cTrace + "-" + w3cSpan + "-01", "baggage": "a=\"q\""}, propagation.ErrMalformedBaggage},
+		{"b3 bad char", propagation.MapCarrier{"x-b3-traceid": "abc\"\n{}", "x-b3-spanid": "0"}, propagation.ErrInvalidTraceID, false},
+		{"b3 trace id too long", propagation.MapCarrier{"x-b3-traceid": long, "x-b3-spanid": "0"}, trace.ErrInvalidID, false},
+		{"b3 bad span id", propagation.MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0 1"}, propagation.ErrInvalidSpanID, false},
+		{"b3 bad parent", propagation.MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "x-b3-parentspanid": "x/y"}, propagation.ErrInvalidParentID, false},
+		{"b3 missing span id", propagation.MapCarrier{"x-b3-traceid": "a"}, propagation.ErrMissingID, false},
+		{"b3 bad sampled", propagation.MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "x-b3-sampled": "d"}, propagation.ErrInvalidSampled, false},
+		{"b3 too many baggage", many, propagation.ErrTooManyBaggage, true},
+		{"b3 baggage too large", propagation.MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "baggage-k": strings.Repeat("v", 1024)}, trace.ErrBaggageLimit, true},
+		{"sftc_head no tcid", propagation.MapCarrier{"sftc_head": "spid=0.1&"}, propagation.ErrMissingID, false},
+		{"sftc_head bad id", propagation.MapCarrier{"sftc_head": "tcid=a%0Ab&"}, trace.ErrInvalidID, false},
+		{"mosn bad rpc id", propagation.MapCarrier{"sofa-traceid": "a", "sofa-rpcid": "0..<1>"}, trace.ErrInvalidID, false},
+		{"traceparent malformed", propagation.MapCarrier{"traceparent": "00-xyz"}, propagation.ErrMalformedTraceparent, false},
+		{"traceparent zero", propagation.MapCarrier{"traceparent": "00-" + strings.Repeat("0", 32) + "-" + w3cSpan + "-01"}, trace.ErrInvalidID, false},
+		{"w3c baggage malformed", propagation.MapCarrier{"traceparent": "00-" + w3cTrace + "-" + w3cSpan + "-01", "baggage": "a=\"q\""}, propagation.ErrMalformedBaggage, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -267,7 +268,11 @@ func TestExtractErrors(t *testing.T) {
 			if !errors.As(err, &pe) {
 				t.Fatalf("err %T is not an *Error", err)
 			}
-			if sc.IsValid() || gotCtx != ctx {
+			if c.kept {
+				if !sc.IsValid() || !errors.Is(err, propagation.ErrBaggageDropped) {
+					t.Fatalf("context lost for a baggage drop: %+v, %v", describe(sc), err)
+				}
+			} else if sc.IsValid() || gotCtx != ctx {
 				t.Fatalf("rejected input produced a context: %+v", describe(sc))
 			}
 			if strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "\"q\"") || strings.Contains(err.Error(), long) {

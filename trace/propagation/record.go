@@ -1,6 +1,10 @@
 package propagation
 
-import "github.com/tracemdc/tracemdc/trace"
+import (
+	"strings"
+
+	"github.com/tracemdc/tracemdc/trace"
+)
 
 // entry is one baggage key/value pair, in the order the carrier gave it.
 type entry = trace.BaggageItem
@@ -71,26 +75,113 @@ func (r *record) checkIDs() error {
 	return nil
 }
 
-// baggageBudget enforces MaxBaggageEntries and MaxBaggageSize while a carrier is decoded.
-type baggageBudget struct {
-	lim                                      limits
-	sysEntries, bizEntries, sysSize, bizSize int
+// admitter applies one baggage's size limit and trace.MaxBaggageEntries to entries as a decoder
+// meets them: the first value of a key is the one considered; an entry that does not fit is dropped
+// and recorded in d while later, smaller ones may still fit; the kept entries stay in order.
+//
+// In biz baggage the load-test mark (mark=T or mark=F, tiny) may be reserved before decoding starts
+// (reserveMark): its room is taken first, so no entry that comes before it can crowd it out. Entries
+// with an empty value take no room (trace.NewSpanContext skips them).
+type admitter struct {
+	limit    int
+	sys      bool
+	size, n  int
+	kept     []entry
+	refused  map[string]struct{} // keys already refused, so that a later value of one is not taken
+	reserved bool                // room for the mark is taken
+	mark     string              // the value it was taken for
+	d        *BaggageDropError
 }
 
-func (b *baggageBudget) add(sys bool, key, value string) error {
-	n, size, limit := &b.bizEntries, &b.bizSize, b.lim.biz
-	if sys {
-		n, size, limit = &b.sysEntries, &b.sysSize, b.lim.sys
+func newAdmitter(sys bool, limit int, d *BaggageDropError) admitter {
+	return admitter{limit: limit, sys: sys, d: d}
+}
+
+// reserveMark takes the room of the first mark entry, whose value is value, if it is the load-test
+// mark and fits at all.
+func (a *admitter) reserveMark(value string) {
+	if a.sys || (value != "T" && value != "F") {
+		return
 	}
-	*n++
-	if *n > trace.MaxBaggageEntries {
-		return ErrTooManyBaggage
+	if s := len(trace.BaggageKeyLoadTest) + len(value); s <= a.limit {
+		a.reserved, a.mark, a.size, a.n = true, value, s, 1
 	}
-	*size += len(key) + len(value)
-	if *size > limit {
-		return ErrBaggageTooLarge
+}
+
+// add considers key=value.
+func (a *admitter) add(key, value string) {
+	for i := range a.kept {
+		if a.kept[i].Key == key {
+			return
+		}
 	}
-	return nil
+	if _, ok := a.refused[key]; ok {
+		return
+	}
+	if value == "" || (a.reserved && key == trace.BaggageKeyLoadTest && value == a.mark) {
+		a.kept = append(a.kept, entry{Key: key, Value: value}) // room already counted, or none needed
+		return
+	}
+	ns := a.size + len(key) + len(value)
+	reason := ""
+	switch {
+	case ns > a.limit:
+		reason = "size"
+	case a.n >= trace.MaxBaggageEntries:
+		reason = "entries"
+	default:
+		a.kept = append(a.kept, entry{Key: key, Value: value})
+		a.size, a.n = ns, a.n+1
+		return
+	}
+	if a.refused == nil {
+		a.refused = make(map[string]struct{})
+	}
+	a.refused[key] = struct{}{}
+	a.d.Refused = append(a.d.Refused, trace.BaggageError{Sys: a.sys, Key: cutKey(key), Size: ns, Limit: a.limit, Reason: reason})
+}
+
+func cutKey(k string) string {
+	if len(k) > 80 {
+		return k[:80]
+	}
+	return k
+}
+
+// dropped returns d as an error when something was dropped, else nil.
+func dropped(d *BaggageDropError) error {
+	if len(d.Refused) == 0 && d.Malformed == 0 && d.InvalidKeys == 0 && d.Unread == 0 {
+		return nil
+	}
+	return d
+}
+
+// cutList returns the part of a separated list that is parsed: s itself, or when s is longer than
+// maxHeaderValue its members that end within the first maxHeaderValue bytes. unread counts the
+// non-empty members left out.
+func cutList(s string, sep byte) (head string, unread int) {
+	if len(s) <= maxHeaderValue {
+		return s, 0
+	}
+	i := strings.LastIndexByte(s[:maxHeaderValue+1], sep)
+	if i < 0 {
+		i = 0
+	}
+	head, tail := s[:i], s[i:]
+	for len(tail) > 0 {
+		j := strings.IndexByte(tail, sep)
+		if j < 0 {
+			j = len(tail)
+		}
+		if j > 0 {
+			unread++
+		}
+		if j == len(tail) {
+			break
+		}
+		tail = tail[j+1:]
+	}
+	return head, unread
 }
 
 // addEntry appends key=value to list unless key is already there (the first value wins).

@@ -77,28 +77,37 @@ func encodeSofaFields(traceID, spanID, parentID string, sampled bool, sys, biz k
 // decodeSofaHead parses a serialized SOFA context. Entries without '=' or with an empty key or value
 // are skipped; for a key given twice the first value wins. A missing spid means "0" (as in SOFATracer);
 // a missing tcid is ErrMissingID (SOFATracer would invent a new trace id; here the caller starts a new
-// root). Ids are validated, baggage is held to the limits, and the sample flag must be a boolean.
-func decodeSofaHead(s string, lim limits) (record, error) {
+// root). Ids are validated and the sample flag must be a boolean: those errors reject the input.
+//
+// Baggage never rejects it: entries over the limits are dropped as admitter says (the load-test mark
+// first) and recorded in d. Only the entries that end within the first maxHeaderValue bytes are
+// parsed; the rest are counted in d.Unread (SOFATracer writes the ids first, so they are kept).
+func decodeSofaHead(s string, lim limits, d *BaggageDropError) (record, error) {
 	r := record{sampled: true}
-	if len(s) > maxHeaderValue {
-		return record{}, ErrBaggageTooLarge
+	s, unread := cutList(s, '&')
+	if unread > 0 {
+		d.Unread, d.unreadErr = unread, ErrBaggageTooLarge
 	}
-	var (
-		budget     = baggageBudget{lim: lim.orDefault()}
-		haveSample bool
-	)
-	for len(s) > 0 {
-		var part string
-		if i := strings.IndexByte(s, '&'); i >= 0 {
-			part, s = s[:i], s[i+1:]
+	lim = lim.orDefault()
+	sys, biz := newAdmitter(true, lim.sys, d), newAdmitter(false, lim.biz, d)
+	for rest := s; len(rest) > 0; { // the first mark entry, whose room is reserved
+		part := rest
+		if i := strings.IndexByte(rest, '&'); i >= 0 {
+			part, rest = rest[:i], rest[i+1:]
 		} else {
-			part, s = s, ""
+			rest = ""
 		}
-		eq := strings.IndexByte(part, '=')
-		if eq <= 0 || eq == len(part)-1 {
+		if v, ok := strings.CutPrefix(part, trace.BaggageKeyLoadTest+"="); ok && v != "" {
+			biz.reserveMark(v)
+			break
+		}
+	}
+	haveSample := false
+	for len(s) > 0 {
+		var k, v string
+		if k, v, s = nextSofaPart(s); k == "" {
 			continue
 		}
-		k, v := UnescapeSOFA(part[:eq]), UnescapeSOFA(part[eq+1:])
 		switch {
 		case k == sofaTraceKey:
 			if r.traceID == "" {
@@ -121,23 +130,11 @@ func decodeSofaHead(s string, lim limits) (record, error) {
 				r.sampled, haveSample = sampled, true
 			}
 		case strings.HasPrefix(k, sofaSysPrefix):
-			k = k[len(sofaSysPrefix):]
-			if k == "" {
-				continue
-			}
-			var added bool
-			if r.sys, added = addEntry(r.sys, k, v); added {
-				if err := budget.add(true, k, v); err != nil {
-					return record{}, err
-				}
+			if k = k[len(sofaSysPrefix):]; k != "" {
+				sys.add(k, v)
 			}
 		default:
-			var added bool
-			if r.biz, added = addEntry(r.biz, k, v); added {
-				if err := budget.add(false, k, v); err != nil {
-					return record{}, err
-				}
-			}
+			biz.add(k, v)
 		}
 	}
 	if r.traceID == "" {
@@ -149,5 +146,20 @@ func decodeSofaHead(s string, lim limits) (record, error) {
 	if err := r.checkIDs(); err != nil {
 		return record{}, err
 	}
+	r.sys, r.biz = sys.kept, biz.kept
 	return r, nil
+}
+
+// nextSofaPart splits the first '&'-separated part off s and unescapes its key and value. k is ""
+// for a part without '=' or with an empty key or value (such parts are skipped).
+func nextSofaPart(s string) (k, v, rest string) {
+	part := s
+	if i := strings.IndexByte(s, '&'); i >= 0 {
+		part, rest = s[:i], s[i+1:]
+	}
+	eq := strings.IndexByte(part, '=')
+	if eq <= 0 || eq == len(part)-1 {
+		return "", "", rest
+	}
+	return UnescapeSOFA(part[:eq]), UnescapeSOFA(part[eq+1:]), rest
 }

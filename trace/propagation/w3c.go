@@ -13,7 +13,9 @@ import (
 // and otherwise writes nothing and returns ErrIncompatibleIDs. Extract works whatever the tracer's id
 // generator: the remote span's hex ids are valid ids for either. Extract returns the context with the
 // inbound tracestate attached, and Inject writes it again for the same trace. A baggage header without
-// traceparent is ignored; a malformed one rejects the whole context (ErrMalformedBaggage).
+// traceparent is ignored. In a baggage header, list-members that cannot be parsed are dropped and the
+// others kept, as W3C Baggage asks, and so are members over the limits or past its first 8192 bytes;
+// the context is returned with an *Error wrapping a *BaggageDropError (see Propagator).
 func W3C(opts ...Option) Propagator { return w3cPropagator{newConfig(opts)} }
 
 type w3cPropagator struct{ cfg config }
@@ -66,13 +68,12 @@ func (p w3cPropagator) Extract(ctx context.Context, c Carrier) (context.Context,
 	if err != nil {
 		return ctx, trace.SpanContext{}, newError("w3c", HeaderTraceparent, err)
 	}
+	var d BaggageDropError
 	if b := c.Get(HeaderBaggage); b != "" {
-		if r.biz, err = decodeW3CBaggage(b, p.cfg.lim); err != nil {
-			return ctx, trace.SpanContext{}, newError("w3c", HeaderBaggage, err)
-		}
+		r.biz = decodeW3CBaggage(b, p.cfg.lim, &d)
 	}
-	sc, err := p.cfg.build("w3c", &r)
-	if err != nil {
+	sc, err := p.cfg.build("w3c", HeaderBaggage, &r, &d)
+	if !sc.IsValid() {
 		return ctx, trace.SpanContext{}, err
 	}
 	if ts := c.Get(HeaderTracestate); ts != "" && validTracestate(ts) {
@@ -81,5 +82,5 @@ func (p w3cPropagator) Extract(ctx context.Context, c Carrier) (context.Context,
 		}
 		ctx = context.WithValue(ctx, traceStateKey{}, traceState{traceID: r.traceID, value: ts})
 	}
-	return ctx, sc, nil
+	return ctx, sc, err
 }

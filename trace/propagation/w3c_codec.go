@@ -2,6 +2,8 @@ package propagation
 
 import (
 	"strings"
+
+	"github.com/tracemdc/tracemdc/trace"
 )
 
 // Header names of W3C Trace Context and W3C Baggage, in net/http's canonical spelling.
@@ -199,49 +201,67 @@ func trimOWS(s string) string {
 }
 
 // decodeW3CBaggage parses a W3C baggage header value. Empty list members are skipped; properties (after
-// ';') are accepted and dropped; for a key given twice the first value wins. A member without '=', a key
-// that is not a token, or a value with a bad character or percent sequence is ErrMalformedBaggage;
-// limits give ErrTooManyBaggage and ErrBaggageTooLarge.
-func decodeW3CBaggage(s string, lim limits) ([]entry, error) {
-	if len(s) > maxHeaderValue {
-		return nil, ErrBaggageTooLarge
+// ';') are accepted and dropped; for a key given twice the first value wins. As the W3C Baggage
+// specification asks, a list-member that cannot be parsed (no '=', a key that is not a token, a value
+// with a bad character or percent sequence) is dropped and the others are kept; d.Malformed counts it.
+// Entries over the limits are dropped as admitter says (the load-test mark first) and recorded in d.
+// Only the members that end within the first maxHeaderValue bytes are parsed (the specification's
+// limit is 8192 bytes); the others are counted in d.Unread.
+func decodeW3CBaggage(s string, lim limits, d *BaggageDropError) []entry {
+	s, unread := cutList(s, ',')
+	if unread > 0 {
+		d.Unread, d.unreadErr = unread, ErrBaggageTooLarge
 	}
-	var (
-		out    []entry
-		budget = baggageBudget{lim: lim.orDefault()}
-	)
+	a := newAdmitter(false, lim.orDefault().biz, d)
+	for rest := s; len(rest) > 0; { // the first mark member, whose room is reserved
+		var member string
+		member, rest = nextMember(rest)
+		if k, v, ok := parseBaggageMember(member); ok && k == trace.BaggageKeyLoadTest {
+			a.reserveMark(v)
+			break
+		}
+	}
 	for len(s) > 0 {
 		var member string
-		if i := strings.IndexByte(s, ','); i >= 0 {
-			member, s = s[:i], s[i+1:]
-		} else {
-			member, s = s, ""
-		}
+		member, s = nextMember(s)
 		if i := strings.IndexByte(member, ';'); i >= 0 {
-			member = member[:i] // properties carry nothing this tracer keeps
+			member = member[:i]
 		}
-		member = trimOWS(member)
-		if member == "" {
+		if trimOWS(member) == "" {
 			continue
 		}
-		eq := strings.IndexByte(member, '=')
-		if eq < 0 {
-			return nil, ErrMalformedBaggage
-		}
-		k, rawV := trimOWS(member[:eq]), trimOWS(member[eq+1:])
-		if !isToken(k) {
-			return nil, ErrMalformedBaggage
-		}
-		v, ok := unescapeBaggageValue(rawV)
+		k, v, ok := parseBaggageMember(member)
 		if !ok {
-			return nil, ErrMalformedBaggage
+			d.Malformed++
+			continue
 		}
-		var added bool
-		if out, added = addEntry(out, k, v); added {
-			if err := budget.add(false, k, v); err != nil {
-				return nil, err
-			}
-		}
+		a.add(k, v)
 	}
-	return out, nil
+	return a.kept
+}
+
+func nextMember(s string) (member, rest string) {
+	if i := strings.IndexByte(s, ','); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}
+
+// parseBaggageMember reads key=value[;properties] with optional whitespace around key and value.
+func parseBaggageMember(member string) (k, v string, ok bool) {
+	if i := strings.IndexByte(member, ';'); i >= 0 {
+		member = member[:i] // properties carry nothing this tracer keeps
+	}
+	eq := strings.IndexByte(member, '=')
+	if eq < 0 {
+		return "", "", false
+	}
+	k, rawV := trimOWS(member[:eq]), trimOWS(member[eq+1:])
+	if !isToken(k) {
+		return "", "", false
+	}
+	if v, ok = unescapeBaggageValue(rawV); !ok {
+		return "", "", false
+	}
+	return k, v, true
 }
