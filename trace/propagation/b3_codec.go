@@ -14,6 +14,9 @@ const (
 	HeaderB3SpanID       = "X-B3-Spanid"
 	HeaderB3ParentSpanID = "X-B3-Parentspanid"
 	HeaderB3Sampled      = "X-B3-Sampled"
+	// HeaderB3Single is Zipkin's single-header form, b3: {TraceId}-{SpanId}[-{SamplingState}[-{ParentSpanId}]],
+	// which OpenTelemetry's B3 propagator writes by default. B3 reads it; it writes the X-B3-* headers.
+	HeaderB3Single = "B3"
 	// B3 baggage headers are "baggage-<key>" (biz) and "baggage-sys-<key>" (sys).
 	b3BaggagePrefix = "baggage-"
 	b3SysPrefix     = "baggage-sys-"
@@ -93,6 +96,59 @@ func decodeB3(c Carrier, lim limits, d *BaggageDropError) (r record, present boo
 		return record{}, true, err
 	}
 	readB3Baggage(c, &r, lim, d)
+	return r, true, nil
+}
+
+// decodeB3Single reads the single b3 header: {TraceId}-{SpanId}[-{SamplingState}[-{ParentSpanId}]],
+// the sampling state being 1 (accept), 0 (deny) or d (debug, read as sampled); without one the
+// context is sampled, SOFA's default. A sampling state alone (b3: 0, 1 or d) carries no ids: present is
+// false. The ids are checked as the X-B3-* headers' are (SOFA ids as well as hex ids; an id holding
+// '-' cannot be carried in this form). Baggage is not read here.
+func decodeB3Single(s string) (r record, present bool, err error) {
+	s = trimOWS(s)
+	switch s {
+	case "":
+		return record{}, false, nil
+	case "0", "1", "d":
+		return record{}, false, nil
+	}
+	var parts [4]string
+	n := 0
+	for {
+		if n == len(parts) {
+			return record{}, true, ErrMalformedB3 // a fifth field
+		}
+		i := strings.IndexByte(s, '-')
+		if i < 0 {
+			parts[n], n = s, n+1
+			break
+		}
+		parts[n], s, n = s[:i], s[i+1:], n+1
+	}
+	if n == 1 && len(parts[0]) == 1 {
+		return record{}, true, ErrMalformedB3 // a sampling state other than 0, 1 or d
+	}
+	r.traceID, r.spanID, r.sampled = parts[0], parts[1], true
+	if r.traceID == "" || r.spanID == "" {
+		return record{}, true, ErrMissingID
+	}
+	if n >= 3 {
+		switch parts[2] {
+		case "1", "d":
+		case "0":
+			r.sampled = false
+		default:
+			return record{}, true, ErrInvalidSampled
+		}
+	}
+	if n == 4 {
+		if r.parentID = parts[3]; r.parentID == "" {
+			return record{}, true, ErrInvalidParentID
+		}
+	}
+	if err := r.checkIDs(); err != nil {
+		return record{}, true, err
+	}
 	return r, true, nil
 }
 

@@ -29,6 +29,9 @@ var (
 	ErrInvalidSampled = errors.New("invalid sampled flag")
 	// ErrMalformedTraceparent: a traceparent header that does not follow W3C Trace Context.
 	ErrMalformedTraceparent = errors.New("malformed traceparent")
+	// ErrMalformedB3: a single b3 header that is neither ids with an optional sampling state and
+	// parent id nor a sampling state alone (0, 1 or d).
+	ErrMalformedB3 = errors.New("malformed b3 header")
 	// ErrMalformedBaggage: a baggage entry or header that cannot be parsed.
 	ErrMalformedBaggage = errors.New("malformed baggage")
 	// ErrInvalidBaggageKey: a baggage key that the format cannot carry (for example not an HTTP token

@@ -99,7 +99,10 @@ func (c *config) build(prop, field string, r *record, d *BaggageDropError) (trac
 // X-B3-SpanId, X-B3-ParentSpanId, X-B3-Sampled ("true"/"false" written; 1, 0, true, false read) —
 // biz baggage as baggage-<key> and sys baggage as baggage-sys-<key>, values escaped with EscapeSOFA.
 //
-// Extract needs both X-B3-TraceId and X-B3-SpanId (one without the other is ErrMissingID). Header
+// Extract needs both X-B3-TraceId and X-B3-SpanId (one without the other is ErrMissingID). When
+// neither is present it reads the single b3 header instead (HeaderB3Single: trace id, span id, sampling
+// state 1, 0 or d, parent id, joined by '-'; the multi headers win when both forms are present); a b3
+// header holding only a sampling state carries no context. Inject writes the multi headers only. Header
 // names match case-insensitively and the first value wins. Baggage headers are taken in key order
 // (carriers are maps); at most 4*trace.MaxBaggageEntries of them are read, and those over the limits
 // are dropped and reported (see Propagator), the load-test mark first. Baggage keys come back in lower case,
@@ -125,6 +128,16 @@ func (p b3Propagator) Extract(ctx context.Context, c Carrier) (context.Context, 
 	}
 	var d BaggageDropError
 	r, present, err := decodeB3(c, p.cfg.lim, &d)
+	if !present {
+		if s := c.Get(HeaderB3Single); s != "" {
+			if r, present, err = decodeB3Single(s); present && err != nil {
+				return ctx, trace.SpanContext{}, newError("b3", HeaderB3Single, err)
+			}
+			if present {
+				readB3Baggage(c, &r, p.cfg.lim, &d)
+			}
+		}
+	}
 	if !present {
 		return ctx, trace.SpanContext{}, nil
 	}
