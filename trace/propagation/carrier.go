@@ -18,8 +18,20 @@ type Carrier interface {
 	Range(f func(key, value string) bool)
 }
 
+// ValuesCarrier is a Carrier that can hold several values under one key, as HTTP header fields can. It
+// is optional: where a propagator reads a list-valued field (W3C tracestate and baggage) and the
+// carrier implements it, every value is read and the values are combined into one comma-separated list
+// (RFC 9110 list semantics; W3C Trace Context requires it for tracestate). Other fields, and carriers
+// without Values, are read with Get (the first value). HeaderCarrier implements it.
+type ValuesCarrier interface {
+	Carrier
+	// Values returns every value stored under key, matched case-insensitively, in order; nil if none.
+	Values(key string) []string
+}
+
 // HeaderCarrier is the Carrier form of an http.Header. Keys are canonicalized as net/http does (so
-// "x-b3-traceid" and "X-B3-TraceId" are one key) and the first value of a key wins.
+// "x-b3-traceid" and "X-B3-TraceId" are one key). Get returns the first value of a key; Values (see
+// ValuesCarrier) returns them all, for the list-valued fields.
 type HeaderCarrier http.Header
 
 var _ Carrier = HeaderCarrier(nil)
@@ -31,6 +43,16 @@ func (c HeaderCarrier) Get(key string) string {
 	}
 	return http.Header(c).Get(key)
 }
+
+// Values returns all values of key, as http.Header.Values does.
+func (c HeaderCarrier) Values(key string) []string {
+	if v, ok := c[key]; ok { // fast path: key already canonical
+		return v
+	}
+	return http.Header(c).Values(key)
+}
+
+var _ ValuesCarrier = HeaderCarrier(nil)
 
 // Set replaces the values of key with value.
 func (c HeaderCarrier) Set(key, value string) { http.Header(c).Set(key, value) }

@@ -13,9 +13,12 @@ import (
 // and otherwise writes nothing and returns ErrIncompatibleIDs. Extract works whatever the tracer's id
 // generator: the remote span's hex ids are valid ids for either. Extract returns the context with the
 // inbound tracestate attached, and Inject writes it again for the same trace. A baggage header without
-// traceparent is ignored. In a baggage header, list-members that cannot be parsed are dropped and the
-// others kept, as W3C Baggage asks, and so are members over the limits or past its first 8192 bytes;
-// the context is returned with an *Error wrapping a *BaggageDropError (see Propagator).
+// traceparent is ignored. Several tracestate or baggage header fields are combined into one list when
+// the carrier implements ValuesCarrier (HeaderCarrier does), and the combined tracestate is carried on
+// if it is at most 512 characters of printable ASCII. In baggage, list-members that cannot be parsed
+// are dropped and the others kept, as W3C Baggage asks, and so are members over the limits or past
+// the first 8192 bytes; the context is returned with an *Error wrapping a *BaggageDropError (see
+// Propagator).
 func W3C(opts ...Option) Propagator { return w3cPropagator{newConfig(opts)} }
 
 type w3cPropagator struct{ cfg config }
@@ -69,14 +72,14 @@ func (p w3cPropagator) Extract(ctx context.Context, c Carrier) (context.Context,
 		return ctx, trace.SpanContext{}, newError("w3c", HeaderTraceparent, err)
 	}
 	var d BaggageDropError
-	if b := c.Get(HeaderBaggage); b != "" {
+	if b := getList(c, HeaderBaggage); b != "" {
 		r.biz = decodeW3CBaggage(b, p.cfg.lim, &d)
 	}
 	sc, err := p.cfg.build("w3c", HeaderBaggage, &r, &d)
 	if !sc.IsValid() {
 		return ctx, trace.SpanContext{}, err
 	}
-	if ts := c.Get(HeaderTracestate); ts != "" && validTracestate(ts) {
+	if ts := getList(c, HeaderTracestate); ts != "" && validTracestate(ts) {
 		if ctx == nil {
 			ctx = context.Background()
 		}

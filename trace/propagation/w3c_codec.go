@@ -13,6 +13,38 @@ const (
 	HeaderBaggage     = "Baggage"
 )
 
+// getList reads a list-valued field: with a ValuesCarrier, its non-empty values joined with ','; with
+// another carrier, Get's value.
+func getList(c Carrier, key string) string {
+	vc, ok := c.(ValuesCarrier)
+	if !ok {
+		return c.Get(key)
+	}
+	vs := vc.Values(key)
+	switch len(vs) {
+	case 0:
+		return ""
+	case 1:
+		return vs[0]
+	}
+	n := 0
+	for _, v := range vs {
+		n += len(v) + 1
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, v := range vs {
+		if v = trimOWS(v); v == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(v)
+	}
+	return b.String()
+}
+
 // isLowerHex reports whether s is all lowercase hex digits and not all zeros.
 func isLowerHexNonZero(s string) bool {
 	nonZero := false
