@@ -17,8 +17,9 @@ import (
 // Middleware returns server middleware that traces every request with tracer.
 //
 // For each request it extracts the caller's span context (a malformed one is handed to
-// tracer.ReportError, which counts it, and the request starts a new root), starts a server span (log
-// type "http-server", kind server, a child of the caller's span unless WithServerMode says otherwise),
+// tracer.ReportError, which counts it, and the request starts a new root; baggage the propagator
+// dropped is reported the same way, and the caller's trace goes on), starts a server span (log
+// type "http-server" unless WithLogType says otherwise, kind server, a child of the caller's span unless WithServerMode says otherwise),
 // and serves the request with a context carrying the span and its ids in the MDC. When the handler
 // returns it records request.url (scheme, host and path; the query only WithQuery(true)), method,
 // req.size.bytes, resp.size.bytes (the body bytes actually written) and the status as result code, and

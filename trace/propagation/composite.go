@@ -8,8 +8,9 @@ import (
 )
 
 // Composite combines propagators. Inject runs all of them, in order; Extract runs them in order and
-// returns the first valid span context. Errors of formats rejected on the way are joined and returned
-// with it, so they can be counted even when a later format succeeds. Inject drops ErrIncompatibleIDs
+// returns the first valid span context. Errors of formats rejected on the way, and the chosen format's
+// *BaggageDropError if it dropped baggage, are joined and returned with it, so they can be counted even
+// when a later format succeeds. Inject drops ErrIncompatibleIDs
 // when another propagator wrote the context (a W3C member next to B3 in a tracer with SOFA ids is not
 // an error). Nil members are ignored.
 func Composite(ps ...Propagator) Propagator {
