@@ -164,23 +164,7 @@ func TestWriterRestartCounterWrap(t *testing.T) {
 			}
 		}
 	}
-	var wg sync.WaitGroup
-	for p := 0; p < producers; p++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < per; i++ {
-				if _, err := w.Write(mkLine(p, i, pads[p][i])); err != nil {
-					t.Error(err)
-					return
-				}
-				if i%4 == 3 {
-					_ = w.Flush()
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	writeFlushing(t, w, producers, per, func(p, i int) int { return pads[p][i] }, func(i int) bool { return i%4 == 3 })
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -367,23 +351,7 @@ func TestWriterRestartCarryConcurrent(t *testing.T) {
 		}
 		return (i*7919 + p*104729) % 3000
 	}
-	var wg sync.WaitGroup
-	for p := 0; p < producers; p++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < per; i++ {
-				if _, err := w.Write(mkLine(p, i, padOf(p, i))); err != nil {
-					t.Error(err)
-					return
-				}
-				if i%3 == 2 {
-					_ = w.Flush()
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	writeFlushing(t, w, producers, per, padOf, func(i int) bool { return i%3 == 2 })
 	// The destination works again: the next Write finishes a torn line, if one is kept.
 	dst.failing.Store(false)
 	if _, err := w.Write(mkLine(producers, 0, 10)); err != nil {

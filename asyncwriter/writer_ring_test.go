@@ -172,23 +172,7 @@ func TestWriterRingRestart(t *testing.T) {
 				}
 			}
 		}
-		var wg sync.WaitGroup
-		for p := 0; p < producers; p++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; i < per; i++ {
-					if _, err := w.Write(mkLine(p, i, pads[p][i])); err != nil {
-						t.Error(err)
-						return
-					}
-					if i%13 == 0 {
-						_ = w.Flush()
-					}
-				}
-			}()
-		}
-		wg.Wait()
+		writeFlushing(t, w, producers, per, func(p, i int) int { return pads[p][i] }, func(i int) bool { return i%13 == 0 })
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -202,6 +186,29 @@ func TestWriterRingRestart(t *testing.T) {
 			t.Fatalf("stats %+v, %d torn writes", st, dst.torn)
 		}
 	})
+}
+
+// writeFlushing writes lines mkLine(p, i, padOf(p, i)), i < per, from producers goroutines p, each
+// calling Flush after the lines for which flushAfter(i) holds, and returns when all are written.
+func writeFlushing(t *testing.T, w *Writer, producers, per int, padOf func(p, i int) int, flushAfter func(i int) bool) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for p := 0; p < producers; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < per; i++ {
+				if _, err := w.Write(mkLine(p, i, padOf(p, i))); err != nil {
+					t.Error(err)
+					return
+				}
+				if flushAfter(i) {
+					_ = w.Flush()
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // gateSink blocks the Write whose bytes contain "GATE" until open is closed; entered is closed
@@ -439,23 +446,7 @@ func TestWriterCounterWrapAround(t *testing.T) {
 		t.Fatal(err)
 	}
 	padOf := func(p, i int) int { return (i * 37) % 150 }
-	var wg sync.WaitGroup
-	for p := 0; p < producers; p++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < per; i++ {
-				if _, err := w.Write(mkLine(p, i, padOf(p, i))); err != nil {
-					t.Error(err)
-					return
-				}
-				if i%1000 == 999 {
-					_ = w.Flush()
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	writeFlushing(t, w, producers, per, padOf, func(i int) bool { return i%1000 == 999 })
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
