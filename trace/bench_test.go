@@ -23,38 +23,26 @@ func BenchmarkStartFinish(b *testing.B) {
 		}
 	})
 	b.Run("child", func(b *testing.B) {
-		tr := New("bench", WithoutMDC(), WithReporter(nopReporter{}))
-		pctx, parent := tr.Start(ctx, "parent")
-		defer parent.Finish()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			_, s := tr.Start(pctx, "op")
-			s.Finish()
-		}
+		benchChildren(b, New("bench", WithoutMDC(), WithReporter(nopReporter{})), ctx)
 	})
 	b.Run("child_mdc", func(b *testing.B) {
-		tr := New("bench", WithReporter(nopReporter{}))
-		pctx, parent := tr.Start(ctx, "parent")
-		defer parent.Finish()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			_, s := tr.Start(pctx, "op")
-			s.Finish()
-		}
+		benchChildren(b, New("bench", WithReporter(nopReporter{})), ctx)
 	})
 	b.Run("child_mdc_user", func(b *testing.B) { // the caller's MDC has one key of its own
-		tr := New("bench", WithReporter(nopReporter{}))
-		pctx, parent := tr.Start(mdc.With(ctx, "user", "alice"), "parent")
-		defer parent.Finish()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			_, s := tr.Start(pctx, "op")
-			s.Finish()
-		}
+		benchChildren(b, New("bench", WithReporter(nopReporter{})), mdc.With(ctx, "user", "alice"))
 	})
+}
+
+// benchChildren starts and finishes children of one parent span started under ctx.
+func benchChildren(b *testing.B, tr *Tracer, ctx context.Context) {
+	pctx, parent := tr.Start(ctx, "parent")
+	defer parent.Finish()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		_, s := tr.Start(pctx, "op")
+		s.Finish()
+	}
 }
 
 func BenchmarkTraceID(b *testing.B) {
