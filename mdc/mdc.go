@@ -344,10 +344,25 @@ func (m Map) Range(fn func(key, value string) bool) {
 	}
 }
 
-// Pairs appends every key and value, in the order of All, to dst and returns it.
+// Pairs appends every key and value, in the order of All, to dst and returns it. It allocates
+// only when dst lacks room for Len pairs, which lets a caller read the map into an array on its
+// stack and loop over it without the function call per entry that Range makes.
 func (m Map) Pairs(dst []Pair) []Pair {
-	for k, v := range m.Range {
-		dst = append(dst, Pair{Key: k, Value: v})
+	if m.n == nil {
+		return dst
+	}
+	for _, e := range m.n.pairs {
+		if !e.gone() {
+			dst = append(dst, Pair(e))
+		}
+	}
+	if m.n.scope == nil {
+		return dst
+	}
+	for _, p := range m.n.scope.load() {
+		if m.n.index(p.Key) < 0 {
+			dst = append(dst, p)
+		}
 	}
 	return dst
 }

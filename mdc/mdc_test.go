@@ -316,3 +316,29 @@ func TestTombstoneValueNotHandedOut(t *testing.T) {
 		t.Fatal("an empty value copied from a removed key was taken for a tombstone")
 	}
 }
+
+// TestPairs: Pairs yields what All yields, in the same order (tombstones left out, scope values
+// after the context's own pairs, a scope value shadowed by an own pair left out), appends to dst,
+// and allocates nothing when dst has room.
+func TestPairs(t *testing.T) {
+	ctx := WithScope(WithPairs(context.Background(), Pair{"a", "1"}, Pair{"b", "2"}))
+	Set(ctx, "s1", "x")
+	Set(ctx, "a", "scope-a") // shadowed by the own pair
+	Set(ctx, "s2", "y")
+	ctx = Without(With(ctx, "c", "3"), "b")
+	m := From(ctx)
+	var all []Pair
+	for k, v := range m.All() {
+		all = append(all, Pair{k, v})
+	}
+	eq(t, all, Pair{"a", "1"}, Pair{"c", "3"}, Pair{"s1", "x"}, Pair{"s2", "y"})
+	eq(t, m.Pairs([]Pair{{"pre", "0"}}), append([]Pair{{"pre", "0"}}, all...)...)
+	if m.Len() != len(all) {
+		t.Fatalf("Len = %d, want %d", m.Len(), len(all))
+	}
+	var buf [8]Pair
+	if a := testing.AllocsPerRun(100, func() { _ = m.Pairs(buf[:0]) }); a != 0 {
+		t.Fatalf("Pairs into an array with room: %v allocs", a)
+	}
+	eq(t, Map{}.Pairs(nil))
+}

@@ -89,64 +89,70 @@ func (h *handler) Enabled(ctx context.Context, l slog.Level) bool {
 // Handle adds the MDC fields of ctx to r and passes r to the wrapped handler.
 func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	m := mdc.From(ctx)
-	if m.Len() == 0 {
+	size := m.Len()
+	if size == 0 {
 		return h.next.Handle(ctx, r)
 	}
-	group := h.naming.GroupName()
-	if h.root == nil && group == "" {
-		// Fast path: the record's attributes are at the top level, and the record has room for
-		// five inline, so the usual ids cost no allocation.
-		//
-		// The names in use are the record's top-level keys, then the MDC fields added. They are
-		// kept in a small array, so each MDC field is checked without walking the record again;
-		// past its size, or when the record has a key-less attribute (an inlined group), recordHas
-		// walks the record. The fields are added in batches: AddAttrs is not cheap.
-		var names [8]string
-		var batch [inlineAttrs]slog.Attr
-		n, nb, walk := 0, 0, false
-		if r.NumAttrs() > 0 {
-			r.Attrs(func(a slog.Attr) bool {
-				if a.Key == "" || n == len(names) {
-					walk = true
-					return false
-				}
-				names[n] = a.Key
-				n++
-				return true
-			})
+	if h.root != nil || h.naming.GroupName() != "" {
+		return h.handle(ctx, r, m)
+	}
+	// Fast path: the record's attributes are at the top level, and the record has room for five
+	// inline, so the usual ids cost no allocation. The record is walked once, for its keys (each
+	// walk copies the whole record); records with more attributes, or with a key-less one (an
+	// inlined group), and MDCs that would not fit inline, take the general path.
+	var keys [inlineAttrs]string
+	nrec, deep := 0, false
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "" || nrec == len(keys) {
+			deep = true
+			return false
 		}
-		m.Range(func(k, v string) bool {
-			f, ok := h.naming.Field(k)
-			if !ok || h.taken(f) {
-				return true
-			}
-			if walk {
-				if recordHas(&r, f) || slices.ContainsFunc(batch[:nb], func(a slog.Attr) bool { return a.Key == f }) {
-					return true
-				}
-			} else {
-				if slices.Contains(names[:n], f) {
-					return true
-				}
-				if n < len(names) {
-					names[n] = f
-					n++
-				} else {
-					walk = true
-				}
-			}
-			if nb == len(batch) {
-				addAttrs(&r, batch[:])
-				nb = 0
-			}
-			batch[nb] = slog.String(f, v)
-			nb++
-			return true
-		})
-		addAttrs(&r, batch[:nb])
-		return h.next.Handle(ctx, r)
+		keys[nrec] = a.Key
+		nrec++
+		return true
+	})
+	if deep {
+		return h.handle(ctx, r, m)
 	}
+	// The MDC is read into an array on the stack and the fields are built in a loop, not in a
+	// function passed to Range: no call per entry, and the batch is a plain local array, which
+	// the compiler writes without the write-barrier check it needs behind a closure's pointer.
+	// (Measured in interleaved chunks, this and the single record walk took the ratio to a
+	// hand-written call from about 1.14 to about 1.10.)
+	var buf [8]mdc.Pair
+	if size > len(buf) {
+		return h.handle(ctx, r, m)
+	}
+	var batch [inlineAttrs]slog.Attr
+	nb := 0
+	for _, p := range m.Pairs(buf[:0]) {
+		f, ok := h.naming.Field(p.Key)
+		if !ok || slices.Contains(keys[:nrec], f) || h.taken(f) {
+			continue
+		}
+		dup := false
+		for i := range nb {
+			if batch[i].Key == f {
+				dup = true
+				break
+			}
+		}
+		if dup {
+			continue
+		}
+		if nrec+nb == len(batch) {
+			return h.handle(ctx, r, m)
+		}
+		batch[nb] = slog.String(f, p.Value)
+		nb++
+	}
+	r.AddAttrs(batch[:nb]...)
+	return h.next.Handle(ctx, r)
+}
 
+// handle is Handle's general path: any record, any naming, groups open.
+func (h *handler) handle(ctx context.Context, r slog.Record, m mdc.Map) error {
+	group := h.naming.GroupName()
 	var attrs []slog.Attr
 	h.naming.Range(m, func(f, v string) bool {
 		if group == "" && (h.taken(f) || h.root == nil && recordHas(&r, f)) {

@@ -240,6 +240,14 @@ func Cases() []Case {
 		{Name: "ids only", Ctx: ids, Want: withIDs()},
 		{Name: "ids and one call field", Ctx: ids, Call: []mdc.Pair{{Key: "n", Value: "1"}}, Want: withIDs("n", "1")},
 		{Name: "ids and five user keys", Ctx: five, Want: wantFive},
+		// slog keeps five attributes inline: four from the call and the two ids cross that line
+		// between the ids, and a collision with a call field can hide on either side of it.
+		{Name: "ids and four call fields", Ctx: ids,
+			Call: []mdc.Pair{{Key: "a", Value: "1"}, {Key: "b", Value: "2"}, {Key: "c", Value: "3"}, {Key: "d", Value: "4"}},
+			Want: withIDs("a", "1", "b", "2", "c", "3", "d", "4")},
+		{Name: "four call fields, one an id", Ctx: ids,
+			Call: []mdc.Pair{{Key: "a", Value: "1"}, {Key: "spanId", Value: "call"}, {Key: "c", Value: "3"}, {Key: "d", Value: "4"}},
+			Want: map[string]any{"a": "1", "spanId": "call", "c": "3", "d": "4", "traceId": wantIDs["traceId"]}},
 		{Name: "twelve keys", Ctx: mdc.WithPairs(bg, many...), Call: []mdc.Pair{{Key: "call", Value: "c"}}, Want: wantMany},
 		{Name: "preset default", Ctx: ids, Naming: mdc.NewNaming(mdc.PresetDefault), Want: withIDs()},
 		{Name: "preset SOFA", Ctx: ids, Naming: mdc.NewNaming(mdc.PresetSOFA),
