@@ -75,7 +75,7 @@ func TestSofaHeadEncodeReservedBizKey(t *testing.T) {
 	if !errors.Is(err, ErrInvalidBaggageKey) {
 		t.Fatalf("err = %v, want ErrInvalidBaggageKey", err)
 	}
-	if got != "tcid=t1&spid=0&sample=false&ok=1&" {
+	if got != "tcid=t1&spid=0&pspid=&sample=false&ok=1&" {
 		t.Fatalf("encodeSofaHead = %q", got)
 	}
 }

@@ -169,7 +169,8 @@ const HeaderSofaHead = "Sftc_head"
 
 // SofaHead is SOFATracer's text format: one header, sftc_head, holding the serialized context
 // tcid=<traceId>&spid=<spanId>&pspid=<parentId>&sample=<true|false>&_sys_<k>=<v>&…<k>=<v>&…
-// with keys and values escaped by EscapeSOFA.
+// with keys and values escaped by EscapeSOFA. Inject always writes the four context fields, a root's
+// empty parent id as "pspid=&", byte for byte as SOFATracer serializes a context.
 //
 // Extract skips entries with an empty key or value, takes a missing spid as "0", and rejects a value
 // without tcid (ErrMissingID). Baggage over the limits is dropped and reported (see Propagator), and

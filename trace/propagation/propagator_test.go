@@ -164,6 +164,40 @@ func TestFixedVectorSofaHead(t *testing.T) {
 	}
 }
 
+// TestSofaHeadInjectShape: sftc_head is written byte for byte as SOFATracer's
+// SofaTracerSpanContext.serializeSpanContext writes it: the four context fields always, in order, a
+// root's empty parent id as "pspid=&", the sampled flag as true/false, then sys and biz baggage.
+func TestSofaHeadInjectShape(t *testing.T) {
+	cases := []struct {
+		name string
+		sc   trace.SpanContext
+		want string
+	}{
+		{"root", newSC(t, sofaTrace, "0", "", true, nil, nil),
+			"tcid=" + sofaTrace + "&spid=0&pspid=&sample=true&"},
+		{"root unsampled with baggage", newSC(t, sofaTrace, "0", "", false, []trace.BaggageItem{{Key: "zone", Value: "gz"}}, mark),
+			"tcid=" + sofaTrace + "&spid=0&pspid=&sample=false&_sys_zone=gz&mark=T&"},
+		{"child", newSC(t, sofaTrace, "0.1", "0", true, nil, nil),
+			"tcid=" + sofaTrace + "&spid=0.1&pspid=0&sample=true&"},
+		{"grandchild", newSC(t, sofaTrace, "0.1.2", "0.1", true, nil, mark),
+			"tcid=" + sofaTrace + "&spid=0.1.2&pspid=0.1&sample=true&mark=T&"},
+	}
+	for _, c := range cases {
+		m := propagation.MapCarrier{}
+		if err := propagation.SofaHead().Inject(context.Background(), c.sc, m); err != nil {
+			t.Fatal(err)
+		}
+		if got := m["sftc_head"]; got != c.want {
+			t.Errorf("%s: sftc_head = %q, want %q", c.name, got, c.want)
+			continue
+		}
+		_, back, err := propagation.SofaHead().Extract(context.Background(), m)
+		if err != nil || !reflect.DeepEqual(describe(back), describe(c.sc)) {
+			t.Errorf("%s: read back %+v, %v", c.name, describe(back), err)
+		}
+	}
+}
+
 func TestFixedVectorMOSN(t *testing.T) {
 	h := http.Header{}
 	h.Set("SOFA-TraceId", sofaTrace)

@@ -27,8 +27,10 @@ func reservedSofaKey(k string) bool {
 
 // encodeSofaHead serializes sc as SOFATracer does:
 // tcid=<t>&spid=<s>&pspid=<p>&sample=<true|false>&_sys_<k>=<v>&…<k>=<v>&…
-// Keys and values are escaped with EscapeSOFA; entries with an empty key or value are skipped (a peer
-// skips them too), as is an empty parent id. A biz key that would be read back as another field (tcid,
+// Keys and values are escaped with EscapeSOFA; baggage entries with an empty key or value are skipped
+// (a peer skips them too). The four context fields are always written, in this order: a root span's
+// empty parent id is written as "pspid=&", as SOFATracer writes it, so a root's header has the same
+// shape in Go and Java (tcid=<t>&spid=0&pspid=&sample=true&). A biz key that would be read back as another field (tcid,
 // spid, pspid, sample or one starting with _sys_) is left out, and ErrInvalidBaggageKey is returned with
 // the rest written.
 func encodeSofaHead(sc trace.SpanContext) (string, error) {
@@ -47,9 +49,7 @@ func encodeSofaFields(traceID, spanID, parentID string, sampled bool, sys, biz k
 	}
 	writeKV("", sofaTraceKey, traceID)
 	writeKV("", sofaSpanKey, spanID)
-	if parentID != "" {
-		writeKV("", sofaParentKey, parentID)
-	}
+	writeKV("", sofaParentKey, parentID)
 	if sampled {
 		writeKV("", sofaSampledKey, "true")
 	} else {
