@@ -16,8 +16,10 @@
 // ("<n>ms"), then the fields of the log type's Encoder, then sys.baggage and biz.baggage (k=v&k=v&,
 // with '%', '&' and '=' escaped as %25, %26, %3D). The built-in encoders write the SOFA HTTP layouts
 // (http-server: request.url, method, req.size.bytes, resp.size.bytes, error; http-client: the same with
-// remote.app instead of error); other log types get operation and their tags. Go has no thread
-// names: current.thread.name is the span's TagThreadName tag when set, else "goroutine".
+// remote.app instead of error, and in JSON lines an error key after remote.app when the span has an
+// error text, which SOFA's client layout has no field for); other log types get operation and their
+// tags. Go has no thread names: current.thread.name is the span's TagThreadName tag when set, else
+// "goroutine".
 //
 // Every value is escaped (JSON: quotes, control characters, U+2028/2029, invalid UTF-8 replaced;
 // CSV: %, comma, CR, LF as %25, %2C, %0D, %0A) and cut at Config.MaxValueBytes with a
@@ -31,9 +33,12 @@
 // the load-test mark. Success is SOFA's rule: an HTTP status 1xx, 2xx, 301 or 302 (clients also
 // "00"); "00" for the others. A span of a log type without an HTTP encoder that set no result code
 // is written, and counted, with "99" if it has an error and "00" if not (SOFATracer would leave the
-// field empty, a failure); an HTTP span without a status (no response came) keeps the empty code. Each interval (Config.StatInterval) prints one line per key with
-// count > 0, and Close prints the partial last interval; load-test keys go to shadow/. A table
-// past MaxStatKeys keys is cleared and the self log says so.
+// field empty, a failure). An HTTP span without a status gets "99" if it has an error (a client
+// call that got no response, as SOFATracer's RestTemplate plugin writes it) and keeps the empty code
+// if not; both count as failures, and tracetail -errors lists them. Each interval
+// (Config.StatInterval) prints one line per key with count > 0, and Close prints the partial last
+// interval; load-test keys go to shadow/. A table past MaxStatKeys keys is cleared and the self log
+// says so.
 //
 // # Queue, errors and Close
 //

@@ -50,7 +50,8 @@ func (f EncoderFunc) EncodeFields(s *trace.FinishedSpan, enc FieldEncoder) { f(s
 
 // httpEncoder is the SOFA HTTP layout: request.url, method, req.size.bytes, resp.size.bytes, then
 // error (server) or remote.app (client). Its log types aggregate stats on url and method, with the
-// HTTP success rule.
+// HTTP success rule. A client line of a span with an error text also gets an error key after
+// remote.app, in JSON only (see httpClientError).
 type httpEncoder struct{ client bool }
 
 // HTTPServerEncoder returns the built-in encoder of http-server lines (SOFATracer's Spring MVC
@@ -58,7 +59,10 @@ type httpEncoder struct{ client bool }
 // HTTP stat key and success rule.
 func HTTPServerEncoder() Encoder { return httpServerEnc }
 
-// HTTPClientEncoder returns the built-in encoder of http-client lines.
+// HTTPClientEncoder returns the built-in encoder of http-client lines: SOFATracer's layout, plus, in
+// JSON lines only, an "error" key after remote.app when the span has an error text (its "error" tag,
+// else its error): SOFA's client layout has no error field, so a call that failed without a response
+// would otherwise leave no trace of why. CSV lines keep SOFA's columns exactly.
 func HTTPClientEncoder() Encoder { return httpClientEnc }
 
 var (
@@ -80,6 +84,9 @@ func (e *httpEncoder) EncodeFields(s *trace.FinishedSpan, enc FieldEncoder) {
 	tagInt(s, enc, digestread.FieldRespSize)
 	if e.client {
 		tagString(s, enc, digestread.FieldRemoteApp)
+		if msg := httpClientError(s); msg != "" && namesFields(enc) {
+			enc.AddString(digestread.FieldError, msg)
+		}
 		return
 	}
 	if v, ok := s.Tag(digestread.FieldError); ok {
@@ -87,6 +94,27 @@ func (e *httpEncoder) EncodeFields(s *trace.FinishedSpan, enc FieldEncoder) {
 		return
 	}
 	enc.AddString(digestread.FieldError, s.ErrorMessage())
+}
+
+// httpClientError is the error text of a client span: its non-empty "error" tag (httptrace's
+// Transport sets it), else the message of its error.
+func httpClientError(s *trace.FinishedSpan) string {
+	if v, ok := s.Tag(digestread.FieldError); ok {
+		if msg := v.String(); msg != "" {
+			return msg
+		}
+	}
+	return s.ErrorMessage()
+}
+
+// fieldNamer is implemented by a FieldEncoder that writes field names (JSON): a field outside SOFA's
+// positional layout may be added there without moving any column.
+type fieldNamer interface{ namesFields() bool }
+
+// namesFields reports whether enc writes field names; false for an encoder that does not say.
+func namesFields(enc FieldEncoder) bool {
+	n, ok := enc.(fieldNamer)
+	return ok && n.namesFields()
 }
 
 func tagString(s *trace.FinishedSpan, enc FieldEncoder, key string) {
@@ -143,7 +171,13 @@ type lineEncoder struct {
 	loc     *time.Location
 }
 
-var _ FieldEncoder = (*lineEncoder)(nil)
+var (
+	_ FieldEncoder = (*lineEncoder)(nil)
+	_ fieldNamer   = (*lineEncoder)(nil)
+)
+
+// namesFields reports whether the line is JSON (keys written) rather than CSV (positions only).
+func (e *lineEncoder) namesFields() bool { return !e.csv }
 
 // key starts a field: the separator, and for JSON the quoted key and colon.
 func (e *lineEncoder) key(k string) {

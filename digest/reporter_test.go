@@ -500,7 +500,8 @@ func TestStatLines(t *testing.T) {
 
 // TestDefaultResultCode: a span of a log type without an HTTP encoder that set no result code gets
 // "00" without an error and "99" with one, in its digest line and its stat line; an explicit code
-// stays; an HTTP client span that got no response keeps the empty code and counts as a failure.
+// stays; an HTTP client span that got no response (an error, no status) gets "99" and counts as a
+// failure (TestHTTPClientFailure has the details).
 func TestDefaultResultCode(t *testing.T) {
 	r, dir := newReporter(t, Config{Clock: fixedClock(), Location: time.UTC})
 	tr := trace.New("rc", trace.WithReporter(r))
@@ -544,7 +545,7 @@ func TestDefaultResultCode(t *testing.T) {
 		}
 	}
 	client := readLines(t, filepath.Join(dir, "http-client-digest.log"))
-	if len(client) != 1 || !strings.Contains(client[0], `"result.code":""`) {
+	if len(client) != 1 || !strings.Contains(client[0], `"result.code":"99"`) {
 		t.Fatalf("client digest %q", client)
 	}
 	if got := readLines(t, filepath.Join(dir, "http-client-stat.log")); len(got) != 1 || !strings.Contains(got[0], `"success":"N"`) {

@@ -68,6 +68,9 @@ func TestRoundTrip(t *testing.T) {
 							f = append(f, digestread.Field{Key: digestread.FieldError, Value: ev})
 						} else {
 							f = append(f, digestread.Field{Key: digestread.FieldRemoteApp, Value: ev})
+							if format == JSON && v != "" { // the error text of a client span: JSON only
+								f = append(f, digestread.Field{Key: digestread.FieldError, Value: ev})
+							}
 						}
 					default:
 						f = append(f, digestread.Field{Key: digestread.FieldOperation, Value: ev},

@@ -87,14 +87,19 @@ func (a *statAgg) add(ti *typeInfo, s *trace.FinishedSpan) (reset bool) {
 // resultCode is the result code of s in its digest and stat lines: its own, or for a span that
 // set none, SOFATracer's "99" (error) if it has an error and "00" (success) if not. SOFA's plugins
 // always set a code; spans a program starts itself often do not, and would all count as failures.
-// An HTTP span's code is its status: it stays empty when no response came (a failure).
+// An HTTP span's code is its status; one without a status and with an error (no response came) gets
+// "99" as SOFATracer's RestTemplate plugin writes it, one with neither keeps the empty code. Both
+// count as failures.
 func resultCode(s *trace.FinishedSpan, http bool) string {
 	code := s.ResultCode()
-	if code != "" || http {
+	if code != "" {
 		return code
 	}
 	if s.Err() != nil {
 		return "99"
+	}
+	if http {
+		return ""
 	}
 	return "00"
 }

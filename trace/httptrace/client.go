@@ -16,8 +16,13 @@ import (
 //
 // The span records request.url, method, req.size.bytes, resp.size.bytes (the body bytes the caller
 // actually read), remote.app (see WithRemoteApp and WithRemoteAppHeader) and the status as result
-// code; a transport failure sets its error. The span ends when the caller has read the response body
-// to its end or closed it, not when the headers arrive; a response without a body ends it at once.
+// code. A request that got no response (connection refused, DNS failure, timeout, cancelled context)
+// gets result code ResultCodeNoResponse ("99", SOFA's error code, as SOFATracer's RestTemplate
+// plugin), its error (Span.SetError) and the error text as the "error" tag, which package digest
+// writes as the error key of the JSON http-client line. A failed read of the response body sets the
+// error and the tag too, and keeps the status as result code: the server did answer. The span ends
+// when the caller has read the response body to its end or closed it, not when the headers arrive;
+// a response without a body ends it at once.
 type Transport struct {
 	base   http.RoundTripper
 	tracer *trace.Tracer
@@ -115,6 +120,8 @@ func (c *clientCall) finish(resp *http.Response, errMsg string) {
 	}
 	if resp != nil {
 		s.SetResultCode(statusText(resp.StatusCode))
+	} else {
+		s.SetResultCode(ResultCodeNoResponse)
 	}
 	s.Finish()
 }

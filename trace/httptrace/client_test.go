@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -131,8 +132,48 @@ func TestTransportFailure(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 	s := rec.only(t)
-	if !errors.Is(s.Err(), boom) || tag(t, s, "error") != "connection refused" || s.ResultCode() != "" {
+	if !errors.Is(s.Err(), boom) || tag(t, s, "error") != "connection refused" || s.ResultCode() != "99" {
 		t.Fatalf("err %v code %q", s.Err(), s.ResultCode())
+	}
+}
+
+// TestTransportNoResponse: a real request that gets no response (the port refuses connections; the
+// context is cancelled before sending) ends its span with SOFA's error code "99", the error and its
+// text in the error tag, the URL and method, and no response size.
+func TestTransportNoResponse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil { // nothing listens there any more: connection refused
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+	}{{"refused", context.Background()}, {"cancelled", cancelled}} {
+		t.Run(c.name, func(t *testing.T) {
+			tr, rec := newTracer("client")
+			base := &http.Transport{DisableKeepAlives: true}
+			defer base.CloseIdleConnections()
+			client := &http.Client{Transport: httptrace.NewTransport(tr, base)}
+			req, _ := http.NewRequestWithContext(c.ctx, "GET", "http://"+addr+"/stock", nil)
+			resp, err := client.Do(req)
+			if err == nil {
+				resp.Body.Close()
+				t.Fatal("the request got a response")
+			}
+			s := rec.only(t)
+			if s.ResultCode() != "99" || s.Err() == nil || tag(t, s, "error") != s.ErrorMessage() || s.ErrorMessage() == "" {
+				t.Fatalf("code %q err %v tag %q", s.ResultCode(), s.Err(), tag(t, s, "error"))
+			}
+			if tag(t, s, "request.url") != "http://"+addr+"/stock" || tag(t, s, "method") != "GET" || tag(t, s, "resp.size.bytes") != "0" {
+				t.Fatalf("url %q method %q resp size %q", tag(t, s, "request.url"), tag(t, s, "method"), tag(t, s, "resp.size.bytes"))
+			}
+		})
 	}
 }
 

@@ -25,6 +25,10 @@ const (
 	TagHijacked   = "hijacked"
 )
 
+// ResultCodeNoResponse is the result code of a client span whose request got no response (a transport
+// error): SOFA's error code, which the HTTP client success rule counts as a failure.
+const ResultCodeNoResponse = "99"
+
 // Option configures Middleware and NewTransport.
 type Option interface{ apply(*config) }
 
