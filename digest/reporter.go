@@ -200,7 +200,8 @@ func (r *Reporter) logType(s *trace.FinishedSpan) string {
 
 // ReportError writes err, rate-limited, to tracer-self.log: recovered panics (with their stack) as
 // ERROR, refused baggage, the depth limit and other errors (such as a malformed inbound header
-// reported by httptrace) as WARN. It never blocks on the disk.
+// reported by httptrace) as WARN. A depth reset (*trace.DepthError) is written with the id of the
+// trace that reached the limit in the line's [traceId]. It never blocks on the disk.
 func (r *Reporter) ReportError(err error) {
 	if r == nil || err == nil {
 		return
@@ -208,11 +209,15 @@ func (r *Reporter) ReportError(err error) {
 	r.errorsN.Add(1)
 	var pe *trace.PanicError
 	var be *trace.BaggageError
+	var de *trace.DepthError
 	switch {
 	case errors.As(err, &pe):
 		r.self.log(levelError, "panic", "", pe.Error()+"\n"+string(pe.Stack))
 	case errors.As(err, &be):
 		r.self.log(levelWarn, "baggage", "", err.Error())
+	case errors.As(err, &de):
+		// As SOFATracer: the line carries the trace that reached the limit; the message names the new one.
+		r.self.log(levelWarn, "depth", de.TraceID, err.Error())
 	case errors.Is(err, trace.ErrDepthLimit):
 		r.self.log(levelWarn, "depth", "", err.Error())
 	default:

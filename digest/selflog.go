@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Self-log levels.
@@ -119,17 +120,67 @@ func (l *selfLog) logSuppressed() {
 	}
 }
 
-// appendLine appends yyyy-MM-dd HH:mm:ss.SSS[LEVEL] [traceId]msg and a line end; msg and traceID are
-// escaped as JSON string contents so a line never breaks.
+// appendLine appends yyyy-MM-dd HH:mm:ss.SSS[LEVEL] [traceId]msg and a line end, SOFATracer's
+// self-log line; msg and traceID go through appendSelfLogText, so one event is always one line.
 func (l *selfLog) appendLine(b []byte, now time.Time, level, traceID, msg string) []byte {
 	b = appendTime(b, now.In(l.loc))
 	b = append(b, '[')
 	b = append(b, level...)
 	b = append(b, "] ["...)
-	b = appendJSONEscaped(b, traceID, 128)
+	b = appendSelfLogText(b, traceID, 128)
 	b = append(b, ']')
-	b = appendJSONEscaped(b, msg, selfLogMaxMsg)
+	b = appendSelfLogText(b, msg, selfLogMaxMsg)
 	return append(b, '\n')
+}
+
+// appendSelfLogText appends s for a person to read on one line: control characters are escaped as
+// in Go and JSON (\n, \r, \t, \u00XX), and so are U+0085, U+2028 and U+2029, which some readers take
+// as line ends; invalid UTF-8 becomes U+FFFD. Quotes and backslashes stay as they are: the self log
+// is not JSON, and messages often quote values already (%q). A text longer than limit bytes is cut
+// with the "...(truncated N bytes)" marker.
+func appendSelfLogText(b []byte, s string, limit int) []byte {
+	s, cut := truncate(s, limit)
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != 0x7f {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, "\uFFFD"...)
+		case r == '\u0085' || r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u')
+			b = append(b, hexDigits[r>>12], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return appendCut(b, cut)
 }
 
 // flush writes the pending lines. It is called by the background goroutine and by Close.

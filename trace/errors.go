@@ -14,8 +14,8 @@ var (
 	// ErrBaggageLimit is wrapped by *BaggageError: a baggage entry refused because it would make
 	// the baggage larger than its limit (see WithBaggageLimit) or hold more than MaxBaggageEntries.
 	ErrBaggageLimit = errors.New("trace: baggage limit exceeded")
-	// ErrDepthLimit is reported (wrapped, with the trace id) when a child would be deeper than
-	// MaxDepth and the tracer starts a new root instead.
+	// ErrDepthLimit is wrapped by *DepthError, reported when a child would be deeper than MaxDepth
+	// and the tracer starts a new root instead.
 	ErrDepthLimit = errors.New("trace: span depth limit exceeded")
 )
 
@@ -58,6 +58,24 @@ func (e *BaggageError) Error() string {
 
 // Unwrap returns ErrBaggageLimit.
 func (e *BaggageError) Unwrap() error { return ErrBaggageLimit }
+
+// DepthError describes a depth reset: a span that would have been deeper than MaxDepth in trace
+// TraceID was started as the root of the new trace NewTraceID instead, keeping its biz baggage.
+type DepthError struct {
+	TraceID    string // the trace that reached MaxDepth
+	ParentID   string // the span id, MaxDepth deep, the span would have been a child of
+	NewTraceID string // the trace the span starts instead
+	Operation  string // the span's operation name, cut to 80 bytes
+}
+
+// Error returns a one-line description; the operation is quoted, so control characters are escaped.
+func (e *DepthError) Error() string {
+	return fmt.Sprintf("trace: span depth limit exceeded: %q would be deeper than %d levels in trace %s, it starts trace %s",
+		e.Operation, MaxDepth, e.TraceID, e.NewTraceID)
+}
+
+// Unwrap returns ErrDepthLimit.
+func (e *DepthError) Unwrap() error { return ErrDepthLimit }
 
 // PanicError is a panic recovered from a Reporter, an ErrorReporter or an Extension. The business
 // call that finished or started the span never sees it; the tracer counts it (Stats) and passes it

@@ -3,7 +3,6 @@ package trace
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -27,7 +26,7 @@ type ReporterFunc func(s *FinishedSpan)
 func (f ReporterFunc) Report(s *FinishedSpan) { f(s) }
 
 // ErrorReporter is implemented by reporters that also take the tracer's own errors: recovered
-// panics (*PanicError), refused baggage (*BaggageError), the depth limit (ErrDepthLimit), and what
+// panics (*PanicError), refused baggage (*BaggageError), the depth limit (*DepthError), and what
 // integrations pass to Tracer.ReportError (such as a malformed inbound header). The digest reporter
 // writes them, rate-limited, to tracer-self.log. ReportError must be safe for concurrent use.
 type ErrorReporter interface {
@@ -443,7 +442,7 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 		} else if d < MaxDepth {
 			r.spanID, r.parentID, r.depth = t.cfg.ids.ChildSpanID(remote.spanID, 1), remote.spanID, d+1
 		} else {
-			t.depthReset(s, kind, logType, operation, remote.traceID)
+			t.depthReset(s, kind, logType, operation, remote.traceID, remote.spanID)
 		}
 	case parent != nil:
 		s.inherit(parent.rec.sys.Load(), parent.rec.biz.Load())
@@ -452,7 +451,7 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 			n := parent.children.Add(1)
 			r.spanID, r.parentID, r.depth = t.childID(s, parent.rec.spanID, n), parent.rec.spanID, parent.rec.depth+1
 		} else {
-			t.depthReset(s, kind, logType, operation, parent.rec.traceID)
+			t.depthReset(s, kind, logType, operation, parent.rec.traceID, parent.rec.spanID)
 		}
 	default:
 		t.root(s, kind, logType, operation)
@@ -518,11 +517,12 @@ func (t *Tracer) root(s *Span, kind Kind, logType, op string) {
 }
 
 // depthReset starts s as a new root keeping only the biz baggage it already took from its parent.
-func (t *Tracer) depthReset(s *Span, kind Kind, logType, op, oldTrace string) {
+// It reports a *DepthError.
+func (t *Tracer) depthReset(s *Span, kind Kind, logType, op, oldTrace, parentID string) {
 	s.rec.sys.Store(nil)
 	t.root(s, kind, logType, op)
 	t.stats.depthResets.Add(1)
-	t.report(fmt.Errorf("%w: trace %s continues as trace %s", ErrDepthLimit, oldTrace, s.rec.traceID))
+	t.report(&DepthError{TraceID: oldTrace, ParentID: parentID, NewTraceID: s.rec.traceID, Operation: cut(op)})
 }
 
 // mdcStart is the MDC extension: it derives a context whose MDC holds the span's ids, stored in

@@ -153,6 +153,11 @@ func TestDepthCap(t *testing.T) {
 	if errs := rec.errors(); len(errs) != 1 || !errors.Is(errs[0], ErrDepthLimit) || !strings.Contains(errs[0].Error(), root.TraceID()) {
 		t.Fatalf("errors %v", errs)
 	}
+	var de *DepthError
+	if !errors.As(rec.errors()[0], &de) || de.TraceID != root.TraceID() || de.NewTraceID != deep.TraceID() ||
+		de.ParentID != s.SpanID() || de.Operation != "too deep" {
+		t.Fatalf("depth error %+v", de)
+	}
 	// A remote parent at MaxDepth: keep mode keeps it, child mode restarts.
 	remote, err := NewSpanContext(SpanContextConfig{TraceID: "t1", SpanID: s.SpanID(), ParentID: s.ParentID(), Sampled: true})
 	if err != nil {
