@@ -15,7 +15,9 @@
 // one is marked as load test (biz baggage mark=T, so its digest lines go to tracelog/shadow/). Then it
 // shuts everything down and prints the span tree of one request and its business log lines, read back
 // with the code of cmd/tracetail (internal/digestread), and the tracetail commands to explore the rest.
-// Files of earlier runs are appended to, as a service's logs would be.
+// Each run starts afresh: it first removes the files an earlier run wrote under DIR (the business
+// logs, the digest, stat and self logs and their rolled backups; nothing else), so the counts it
+// prints, and those tracetail shows of DIR, are of this run only.
 package main
 
 import (
@@ -62,10 +64,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
 	}
+	removed, err := clearEarlierRun(*dir)
+	if err != nil {
+		return err
+	}
 	res, err := simulate(*dir)
 	if err != nil {
 		return err
 	}
+	res.removed = removed
 	return report(stdout, *dir, res, ropts)
 }
 
@@ -101,7 +108,11 @@ func report(w io.Writer, dir string, res *result, ropts digestread.RenderOptions
 	}
 	p(" (Block policy: none dropped).\n\n")
 
-	p("Files under %s:\n", strings.TrimSuffix(dir, string(filepath.Separator))+string(filepath.Separator))
+	p("Files under %s", strings.TrimSuffix(dir, string(filepath.Separator))+string(filepath.Separator))
+	if res.removed > 0 {
+		p(" (%d files of an earlier run removed first: these hold this run only)", res.removed)
+	}
+	p(":\n")
 	for _, f := range [][2]string{
 		{strings.Join(base(logPaths), " "), "business log lines, one JSON object each"},
 		{"<service>/tracelog/http-server-digest.log", "one line per request served (SOFATracer's format)"},

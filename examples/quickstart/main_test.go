@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -258,12 +259,48 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// A second run appends to the files of the first and still finds its own traces.
-func TestRunAppends(t *testing.T) {
+// TestRunStartsAfresh: a second run in the same directory first removes the files of the first
+// (business logs, digest, stat and self logs, their rolled backups), so its files and its output hold
+// its own run only; files the demo does not write are left alone.
+func TestRunStartsAfresh(t *testing.T) {
 	dir := t.TempDir()
 	first := runDemo(t, dir)
-	second := runDemo(t, dir)
+	if strings.Contains(first, "earlier run") {
+		t.Errorf("a first run in an empty directory says it removed files:\n%s", first)
+	}
 	order1, _ := trees(t, first)
+
+	// What the demo must not remove: a file of the user's, a digest file of a log type the demo does
+	// not write, a directory and a symbolic link under one of the demo's names. A rolled backup of a
+	// demo file (from a run on another day) must go.
+	tl := filepath.Join(dir, "frontend", "tracelog")
+	keep := []string{filepath.Join(dir, "notes.txt"), filepath.Join(tl, "rpc-digest.log")}
+	for _, p := range keep {
+		if err := os.WriteFile(p, []byte("mine\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keepDir := filepath.Join(dir, "orders", "tracelog", "shadow", "http-client-stat.log")
+	if err := os.Remove(keepDir); err != nil { // the first run wrote a file there
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(keepDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(tl, "shadow", "http-client-stat.log")
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	// (The reporter writes through the link, as any program would: only the link itself is checked.)
+	if err := os.Symlink(filepath.Join(dir, "linked.txt"), link); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	backup := filepath.Join(tl, "http-server-digest.log.2024-05-01")
+	if err := os.WriteFile(backup, []byte(`{"traceId":"old"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	second := runDemo(t, dir)
 	order2, rows := trees(t, second)
 	if len(order1) != 2 || len(order2) != 2 || order1[0] == order2[0] {
 		t.Fatalf("trees: first run %v, second run %v", order1, order2)
@@ -271,9 +308,55 @@ func TestRunAppends(t *testing.T) {
 	if len(rows[order2[0]]) != 5 {
 		t.Errorf("second run's tree has %d spans, want 5:\n%s", len(rows[order2[0]]), second)
 	}
+	// 28 files: the 29 the first run wrote (3 business logs; per service static-info.log,
+	// tracer-self.log, and the digest and stat logs of its span types, also under shadow/: frontend
+	// and orders both types, inventory the server's), less the link and the directory put in the
+	// place of two of them, plus the backup.
+	if want := "Files under " + dir + "/ (28 files of an earlier run removed first"; !strings.Contains(second, want) {
+		t.Errorf("second run's output lacks %q:\n%s", want, second)
+	}
+	// The files hold the second run only: the same counts as after one run, none of its traces.
 	srv, shadow := digestLines(t, dir, "frontend", "http-server-digest.log")
-	if len(srv) != 2*(numRequests-1) || len(shadow) != 2 {
-		t.Errorf("after two runs: %d + %d shadow lines, want %d + 2", len(srv), len(shadow), 2*(numRequests-1))
+	if len(srv) != numRequests-1 || len(shadow) != 1 {
+		t.Errorf("after two runs: %d + %d shadow lines, want %d + 1", len(srv), len(shadow), numRequests-1)
+	}
+	for _, svc := range []string{"frontend", "orders", "inventory"} {
+		if n := len(readJSONLines(t, filepath.Join(dir, svc+".log"))); n != 2*numRequests {
+			t.Errorf("%s.log: %d lines after two runs, want %d", svc, n, 2*numRequests)
+		}
+		info, err := os.ReadFile(filepath.Join(dir, svc, "tracelog", "static-info.log"))
+		if err != nil || strings.Count(string(info), "\n") != 1 {
+			t.Errorf("%s static-info.log: %q, %v; want one line", svc, info, err)
+		}
+	}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		for _, id := range order1 {
+			if strings.Contains(string(b), id) {
+				t.Errorf("%s still holds trace %s of the first run", p, id)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(backup); !os.IsNotExist(err) {
+		t.Errorf("the backup of an earlier run is still there: %v", err)
+	}
+	for _, p := range keep {
+		if b, err := os.ReadFile(p); err != nil || string(b) != "mine\n" {
+			t.Errorf("%s: %q, %v; want it untouched", p, b, err)
+		}
+	}
+	if fi, err := os.Lstat(keepDir); err != nil || !fi.IsDir() {
+		t.Errorf("the directory %s: %v, %v", keepDir, fi, err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link %s: %v, %v", link, fi, err)
 	}
 }
 

@@ -50,6 +50,17 @@ var (
 	stock = map[string]int{"book": 1000, "pen": 1000, "mug": 1000, "lamp": 1000}
 )
 
+// demoServices are the three applications, in the order of the chain: each one's name (the name of
+// its business log and of its digest root under the logs directory), logger and MDC field names.
+var demoServices = []struct {
+	name, logger string
+	preset       mdc.Preset
+}{
+	{"frontend", "log/slog", mdc.PresetDefault},
+	{"orders", "zap", mdc.PresetSOFA},
+	{"inventory", "logrus", mdc.PresetOTel},
+}
+
 // service is one of the three applications: a tracer, its digest reporter, an HTTP server with the
 // tracing middleware, and (for the two that call on) a traced HTTP client.
 type service struct {
@@ -88,7 +99,8 @@ func newService(dir, name, logger string, preset mdc.Preset) (*service, error) {
 	}, nil
 }
 
-// openLog opens the service's business log file for appending.
+// openLog opens the service's business log file for appending (run removed the file of an earlier
+// run before the services started).
 func (s *service) openLog() (*os.File, error) {
 	f, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -324,6 +336,7 @@ type result struct {
 	failed   []string   // … that failed
 	loadTest []string   // … that were marked as load test
 	stats    map[string]digest.Stats
+	removed  int // files of an earlier run removed before this one (set by run)
 }
 
 // simulate starts the three services, sends the requests, and shuts everything down: the servers
@@ -343,14 +356,7 @@ func simulate(dir string) (res *result, err error) {
 		}
 		err = errors.Join(errs...)
 	}()
-	for _, d := range []struct {
-		name, logger string
-		preset       mdc.Preset
-	}{
-		{"frontend", "log/slog", mdc.PresetDefault},
-		{"orders", "zap", mdc.PresetSOFA},
-		{"inventory", "logrus", mdc.PresetOTel},
-	} {
+	for _, d := range demoServices {
 		s, err := newService(dir, d.name, d.logger, d.preset)
 		if err != nil {
 			return res, err

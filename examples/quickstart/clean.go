@@ -1,0 +1,70 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/tracemdc/tracemdc/digest"
+	"github.com/tracemdc/tracemdc/rolling"
+)
+
+// demoFiles returns the paths of every file a run of the demo writes under dir: the business log of
+// each service, and the files its digest reporter writes under <service>/tracelog/ (the HTTP digest
+// and stat logs, also under shadow/, tracer-self.log and static-info.log). Rolled backups of these
+// files are not listed (see clearEarlierRun).
+func demoFiles(dir string) []string {
+	var out []string
+	for _, d := range demoServices {
+		out = append(out, filepath.Join(dir, d.name+".log"))
+		tl := filepath.Join(dir, d.name, "tracelog")
+		out = append(out, filepath.Join(tl, "static-info.log"), filepath.Join(tl, "tracer-self.log"))
+		for _, sub := range []string{tl, filepath.Join(tl, "shadow")} {
+			for _, lt := range []string{digest.LogTypeHTTPServer, digest.LogTypeHTTPClient} {
+				out = append(out, filepath.Join(sub, lt+"-digest.log"), filepath.Join(sub, lt+"-stat.log"))
+			}
+		}
+	}
+	return out
+}
+
+// clearEarlierRun removes the files an earlier run of the demo left under dir, and their rolled
+// backups (a run on another day leaves http-server-digest.log.2024-05-01 and the like), so that each
+// run's logs, and what tracetail shows of them, hold that run only. It removes only regular files of
+// the names the demo writes (demoFiles); other files, directories and symbolic links are left
+// alone, and so are the directories. It returns how many files it removed.
+func clearEarlierRun(dir string) (int, error) {
+	removed := 0
+	for _, p := range demoFiles(dir) {
+		backups, err := rolling.Backups(p)
+		if err != nil && !absent(err) {
+			return removed, fmt.Errorf("clear the earlier run: %w", err)
+		}
+		for _, f := range append(backups, p) {
+			fi, err := os.Lstat(f)
+			if err != nil {
+				if absent(err) {
+					continue
+				}
+				return removed, fmt.Errorf("clear the earlier run: %w", err)
+			}
+			if !fi.Mode().IsRegular() {
+				continue // not a file the demo writes: leave it (opening it will fail and say why)
+			}
+			if err := os.Remove(f); err != nil && !absent(err) {
+				return removed, fmt.Errorf("clear the earlier run: %w", err)
+			}
+			removed++
+		}
+	}
+	return removed, nil
+}
+
+// absent reports whether err says that a path does not exist or that one of its parents is not a
+// directory: there is nothing to remove.
+func absent(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}
