@@ -119,7 +119,8 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	// the compiler writes without the write-barrier check it needs behind a closure's pointer.
 	// (Measured in interleaved chunks, this and the single record walk took the ratio to a
 	// hand-written call from about 1.14 to about 1.10.)
-	var buf [8]mdc.Pair
+	// An MDC with more keys than the record has inline slots takes the general path.
+	var buf [inlineAttrs]mdc.Pair
 	if size > len(buf) {
 		return h.handle(ctx, r, m)
 	}
