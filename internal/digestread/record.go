@@ -20,7 +20,7 @@ const (
 	FieldMethod     = "method"                 // HTTP components
 	FieldReqSize    = "req.size.bytes"         // HTTP components
 	FieldRespSize   = "resp.size.bytes"        // HTTP components
-	FieldError      = "error"                  // HTTP server only
+	FieldError      = "error"                  // HTTP server; HTTP client too, in JSON, when the call failed
 	FieldRemoteApp  = "remote.app"             // HTTP client only
 	FieldOperation  = "operation"              // non-HTTP components: the operation name, when present
 	FieldSysBaggage = "sys.baggage"            // k=v&k=v& (escaped)
