@@ -71,7 +71,8 @@ const maxB3Baggage = 4 * trace.MaxBaggageEntries
 // SOFATracer server requires. Baggage header names are matched case-insensitively and their keys come
 // back in lower case (net/http does not keep a header name's case); sys baggage is only sys baggage.
 //
-// Bad ids or a bad sampled flag reject the input. Baggage never does: a header name that is not an
+// Bad ids reject the input. A bad sampled flag does not: it is ignored (r.sampled stays true, SOFA's
+// default when it is absent) and named in r.badSampled. Nor does baggage: a header name that is not an
 // HTTP token (possible only in a MapCarrier) is skipped and counted in d.InvalidKeys, entries over
 // the limits are dropped as admitter says (the load-test mark first, then the others in key order) and
 // recorded in d, and headers beyond the first maxB3Baggage in key order are counted in d.Unread.
@@ -87,9 +88,10 @@ func decodeB3(c Carrier, lim limits, d *BaggageDropError) (r record, present boo
 	r.parentID = c.Get(HeaderB3ParentSpanID)
 	r.sampled = true
 	if s := c.Get(HeaderB3Sampled); s != "" {
-		var ok bool
-		if r.sampled, ok = parseBool(s); !ok {
-			return record{}, true, ErrInvalidSampled
+		if sampled, ok := parseBool(s); ok {
+			r.sampled = sampled
+		} else {
+			r.badSampled = HeaderB3Sampled // ignored: sampled as when absent
 		}
 	}
 	if err := r.checkIDs(); err != nil {
@@ -101,7 +103,7 @@ func decodeB3(c Carrier, lim limits, d *BaggageDropError) (r record, present boo
 
 // decodeB3Single reads the single b3 header: {TraceId}-{SpanId}[-{SamplingState}[-{ParentSpanId}]],
 // the sampling state being 1 (accept), 0 (deny) or d (debug, read as sampled); without one the
-// context is sampled, SOFA's default. A sampling state alone (b3: 0, 1 or d) carries no ids: present is
+// context is sampled, SOFA's default, and so it is with any other state (which r.badSampled reports). A sampling state alone (b3: 0, 1 or d) carries no ids: present is
 // false. The ids are checked as the X-B3-* headers' are (SOFA ids as well as hex ids; an id holding
 // '-' cannot be carried in this form). Baggage is not read here.
 func decodeB3Single(s string) (r record, present bool, err error) {
@@ -138,7 +140,7 @@ func decodeB3Single(s string) (r record, present bool, err error) {
 		case "0":
 			r.sampled = false
 		default:
-			return record{}, true, ErrInvalidSampled
+			r.badSampled = HeaderB3Single // ignored: sampled as when absent
 		}
 	}
 	if n == 4 {

@@ -99,7 +99,8 @@ func TestDecodeSofaHead(t *testing.T) {
 		{"sys key only prefix", "tcid=a&_sys_=v",
 			record{traceID: "a", spanID: "0", sampled: true}, nil},
 		{"missing tcid", "spid=0.1&mark=T", record{}, ErrMissingID},
-		{"bad sample", "tcid=a&sample=maybe", record{}, ErrInvalidSampled},
+		{"bad sample ignored", "tcid=a&sample=maybe&sample=false&k=v",
+			record{traceID: "a", spanID: "0", sampled: true, badSampled: HeaderSofaHead, biz: []entry{{Key: "k", Value: "v"}}}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -221,9 +222,12 @@ func TestB3DecodeCases(t *testing.T) {
 				t.Errorf("sampled %q: got %v err %v", v, r.sampled, err)
 			}
 		}
-		_, _, err := decodeB3(MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "x-b3-sampled": "yes"}, limits{}, new(BaggageDropError))
-		if !errors.Is(err, ErrInvalidSampled) {
-			t.Errorf("sampled yes: err %v", err)
+		// Any other value is ignored, as if absent (sampled), and named for the error.
+		for _, v := range []string{"yes", "d", "2", "truee"} {
+			r, present, err := decodeB3(MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "x-b3-sampled": v}, limits{}, new(BaggageDropError))
+			if !present || err != nil || !r.sampled || r.badSampled != HeaderB3Sampled || r.traceID != "a" {
+				t.Errorf("sampled %q: got %+v, %v, %v", v, r, present, err)
+			}
 		}
 	})
 	t.Run("first value and spelling win", func(t *testing.T) {

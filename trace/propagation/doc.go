@@ -4,9 +4,11 @@
 // tracestate and baggage. A Composite injects all of its propagators and extracts the first one
 // present and valid.
 //
-// Extraction never panics. Bad ids, a bad sampled flag or a malformed traceparent give an *Error (test
-// with errors.Is against the Err* values here and trace.ErrInvalidID) and no context: the caller counts
-// the error and starts a new root. Baggage never costs the caller its trace: entries over the size
+// Extraction never panics. Bad ids or a malformed traceparent give an *Error (test with errors.Is
+// against the Err* values here and trace.ErrInvalidID) and no context: the caller counts the error and
+// starts a new root. A sampled flag that cannot be read (X-B3-Sampled: yes) does not: it is ignored as
+// if absent (the context is sampled, SOFA's default), the ids and baggage are kept, and Extract returns
+// the context with an *Error wrapping ErrSampledIgnored. Baggage never costs the caller its trace: entries over the size
 // limit or past trace.MaxBaggageEntries, malformed entries (a W3C list-member that cannot be parsed, a
 // B3 header key that is not a token) and entries past the first 8192 bytes of a header are dropped,
 // the rest are kept in order (the load-test mark mark=T/F first, so it is never crowded out), and

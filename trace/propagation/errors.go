@@ -25,8 +25,14 @@ var (
 	ErrInvalidParentID = fmt.Errorf("invalid parent span id: %w", trace.ErrInvalidID)
 	// ErrMissingID: one of the two ids that must come together (trace id and span id) is absent.
 	ErrMissingID = errors.New("trace id or span id missing")
-	// ErrInvalidSampled: a sampled flag other than 1, 0, true or false.
+	// ErrInvalidSampled: a sampled flag other than 1, 0, true or false (X-B3-Sampled, sftc_head's
+	// sample) or a sampling state other than 1, 0 or d (the single b3 header). It does not cost the
+	// caller the trace: Extract keeps the ids and baggage and returns ErrSampledIgnored, which wraps it.
 	ErrInvalidSampled = errors.New("invalid sampled flag")
+	// ErrSampledIgnored: Extract returned a valid span context whose inbound sampled flag was invalid
+	// (ErrInvalidSampled, which it wraps) and was ignored, as if it were absent: the context is sampled,
+	// the default of the SOFA formats. The caller continues the trace and reports the error.
+	ErrSampledIgnored = fmt.Errorf("%w ignored, span context kept", ErrInvalidSampled)
 	// ErrMalformedTraceparent: a traceparent header that does not follow W3C Trace Context.
 	ErrMalformedTraceparent = errors.New("malformed traceparent")
 	// ErrMalformedB3: a single b3 header that is neither ids with an optional sampling state and

@@ -13,8 +13,9 @@ import (
 )
 
 // checkExtracted holds for every context Extract returns: an *Error, a valid context, or both when
-// (and only when) baggage was dropped; ids that are safe to log as they are; and a context that
-// survives its own format's round trip.
+// (and only when) baggage was dropped or an invalid sampled flag ignored (then the context is
+// sampled); ids that are safe to log as they are; and a context that survives its own format's round
+// trip.
 func checkExtracted(t *testing.T, p propagation.Propagator, sc trace.SpanContext, err error) {
 	t.Helper()
 	if err != nil {
@@ -23,8 +24,12 @@ func checkExtracted(t *testing.T, p propagation.Propagator, sc trace.SpanContext
 			t.Fatalf("error %T %v is not an *Error", err, err)
 		}
 		var de *propagation.BaggageDropError
-		if dropped := errors.As(err, &de); dropped != sc.IsValid() || dropped != errors.Is(err, propagation.ErrBaggageDropped) {
-			t.Fatalf("error %v (baggage dropped: %v) with a valid context: %v", err, dropped, sc.IsValid())
+		dropped, ignored := errors.As(err, &de), errors.Is(err, propagation.ErrSampledIgnored)
+		if (dropped || ignored) != sc.IsValid() || dropped != errors.Is(err, propagation.ErrBaggageDropped) {
+			t.Fatalf("error %v (baggage dropped: %v, sampled ignored: %v) with a valid context: %v", err, dropped, ignored, sc.IsValid())
+		}
+		if ignored && !sc.Sampled() {
+			t.Fatalf("sampled flag ignored, but the context is not sampled: %v", err)
 		}
 		if !sc.IsValid() {
 			return

@@ -18,12 +18,15 @@ import (
 // Extract reads a span context from c. It returns:
 //   - a valid SpanContext and a nil error when the format is present and well formed;
 //   - the zero SpanContext and a nil error when the format is absent;
-//   - the zero SpanContext and an *Error when it is present but its ids, sampled flag or traceparent
-//     are malformed;
+//   - the zero SpanContext and an *Error when it is present but its ids or traceparent are malformed;
 //   - a valid SpanContext and an *Error wrapping a *BaggageDropError (errors.Is(err,
 //     ErrBaggageDropped)) when the context is well formed but some of its baggage was dropped: over the
 //     limits, malformed, or past the part of a header that is parsed. The caller uses the context and
-//     reports the error (trace.Tracer.ReportError counts each refused entry in Stats.BaggageRefused).
+//     reports the error (trace.Tracer.ReportError counts each refused entry in Stats.BaggageRefused);
+//   - a valid, sampled SpanContext and an *Error wrapping ErrSampledIgnored (which wraps
+//     ErrInvalidSampled) when the ids are well formed but the sampled flag is not (X-B3-Sampled: yes):
+//     the flag is ignored as if absent, and the ids and baggage (the load-test mark) are kept;
+//   - with both of the last two, the two *Errors joined (errors.Join), the baggage one first.
 //
 // Extract never panics, and nothing of rejected input reaches the returned context. The returned
 // context.Context is ctx, or ctx with the W3C tracestate attached. A caller decides by
@@ -72,7 +75,8 @@ func newConfig(opts []Option) config {
 // build turns a decoded record into a span context with trace.NewSpanContext. A bad id rejects the
 // input (the zero SpanContext and an *Error: the caller starts a new root). Baggage never does: what
 // the decoder dropped (d) and anything NewSpanContext refused come back as an *Error wrapping a
-// *BaggageDropError, beside the valid context.
+// *BaggageDropError, beside the valid context. Nor does an invalid sampled flag (r.badSampled): an
+// *Error wrapping ErrSampledIgnored; with both, the two are joined, the baggage error first.
 func (c *config) build(prop, field string, r *record, d *BaggageDropError) (trace.SpanContext, error) {
 	sc, err := trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: r.traceID, SpanID: r.spanID, ParentID: r.parentID, Sampled: r.sampled,
@@ -89,17 +93,32 @@ func (c *config) build(prop, field string, r *record, d *BaggageDropError) (trac
 			}
 		}
 	}
+	var errs [2]error
+	n := 0
 	if e := dropped(d); e != nil {
-		return sc, newError(prop, field, e)
+		errs[n], n = newError(prop, field, e), n+1
 	}
-	return sc, nil
+	if r.badSampled != "" {
+		errs[n], n = newError(prop, r.badSampled, ErrSampledIgnored), n+1
+	}
+	switch n {
+	case 0:
+		return sc, nil
+	case 1:
+		return sc, errs[0]
+	}
+	return sc, errors.Join(errs[:n]...)
 }
 
 // B3 is SOFATracer's HTTP format: B3 header names carrying SOFA (or any) ids — X-B3-TraceId,
 // X-B3-SpanId, X-B3-ParentSpanId, X-B3-Sampled ("true"/"false" written; 1, 0, true, false read) —
 // biz baggage as baggage-<key> and sys baggage as baggage-sys-<key>, values escaped with EscapeSOFA.
 //
-// Extract needs both X-B3-TraceId and X-B3-SpanId (one without the other is ErrMissingID). When
+// Extract needs both X-B3-TraceId and X-B3-SpanId (one without the other is ErrMissingID). An
+// X-B3-Sampled other than 1, 0, true or false (any case; B3's debug is X-B3-Flags, not a sampled
+// value, so "d" is invalid here), or a single-header sampling state other than 1, 0 or d, does not
+// reject the context: it is ignored as if absent (the context is sampled, SOFA's default) and reported
+// with ErrSampledIgnored (see Propagator). When
 // neither is present it reads the single b3 header instead (HeaderB3Single: trace id, span id, sampling
 // state 1, 0 or d, parent id, joined by '-'; the multi headers win when both forms are present); a b3
 // header holding only a sampling state carries no context. Inject writes the multi headers only. Header
@@ -173,7 +192,8 @@ const HeaderSofaHead = "Sftc_head"
 // empty parent id as "pspid=&", byte for byte as SOFATracer serializes a context.
 //
 // Extract skips entries with an empty key or value, takes a missing spid as "0", and rejects a value
-// without tcid (ErrMissingID). Baggage over the limits is dropped and reported (see Propagator), and
+// without tcid (ErrMissingID). A sample that is not true, false, 1 or 0 is ignored as if absent (the
+// context is sampled) and reported with ErrSampledIgnored (see Propagator). Baggage over the limits is dropped and reported (see Propagator), and
 // only the entries that end within the first 8192 bytes of the value are parsed.
 func SofaHead(opts ...Option) Propagator { return sofaHeadPropagator{newConfig(opts)} }
 

@@ -281,7 +281,6 @@ func TestExtractErrors(t *testing.T) {
 		{"b3 bad span id", propagation.MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0 1"}, propagation.ErrInvalidSpanID, false},
 		{"b3 bad parent", propagation.MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "x-b3-parentspanid": "x/y"}, propagation.ErrInvalidParentID, false},
 		{"b3 missing span id", propagation.MapCarrier{"x-b3-traceid": "a"}, propagation.ErrMissingID, false},
-		{"b3 bad sampled", propagation.MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "x-b3-sampled": "d"}, propagation.ErrInvalidSampled, false},
 		{"b3 too many baggage", many, propagation.ErrTooManyBaggage, true},
 		{"b3 baggage too large", propagation.MapCarrier{"x-b3-traceid": "a", "x-b3-spanid": "0", "baggage-k": strings.Repeat("v", 1024)}, trace.ErrBaggageLimit, true},
 		{"sftc_head no tcid", propagation.MapCarrier{"sftc_head": "spid=0.1&"}, propagation.ErrMissingID, false},

@@ -42,6 +42,9 @@ type record struct {
 	traceID, spanID, parentID string
 	sampled                   bool
 	sys, biz                  []entry
+	// badSampled names the field whose sampled flag was invalid and ignored (sampled is then true, as
+	// when the flag is absent); "" when the flag was absent or valid.
+	badSampled string
 }
 
 // validID reports whether s is an acceptable propagated id: 1 to max bytes of [0-9A-Za-z._-], the

@@ -77,7 +77,8 @@ func encodeSofaFields(traceID, spanID, parentID string, sampled bool, sys, biz k
 // decodeSofaHead parses a serialized SOFA context. Entries without '=' or with an empty key or value
 // are skipped; for a key given twice the first value wins. A missing spid means "0" (as in SOFATracer);
 // a missing tcid is ErrMissingID (SOFATracer would invent a new trace id; here the caller starts a new
-// root). Ids are validated and the sample flag must be a boolean: those errors reject the input.
+// root). Ids are validated: a bad one rejects the input. A sample that is not a boolean does not: it is
+// ignored (sampled, as when absent) and named in r.badSampled.
 //
 // Baggage never rejects it: entries over the limits are dropped as admitter says (the load-test mark
 // first) and recorded in d. Only the entries that end within the first maxHeaderValue bytes are
@@ -123,11 +124,12 @@ func decodeSofaHead(s string, lim limits, d *BaggageDropError) (record, error) {
 			}
 		case k == sofaSampledKey:
 			if !haveSample {
-				sampled, ok := parseBool(v)
-				if !ok {
-					return record{}, ErrInvalidSampled
+				haveSample = true
+				if sampled, ok := parseBool(v); ok {
+					r.sampled = sampled
+				} else {
+					r.badSampled = HeaderSofaHead // ignored: sampled as when absent
 				}
-				r.sampled, haveSample = sampled, true
 			}
 		case strings.HasPrefix(k, sofaSysPrefix):
 			if k = k[len(sofaSysPrefix):]; k != "" {
