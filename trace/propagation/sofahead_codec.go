@@ -85,9 +85,10 @@ func encodeSofaFields(traceID, spanID, parentID string, sampled bool, sys, biz k
 // parsed; the rest are counted in d.Unread (SOFATracer writes the ids first, so they are kept).
 func decodeSofaHead(s string, lim limits, d *BaggageDropError) (record, error) {
 	r := record{sampled: true}
+	size := len(s)
 	s, unread := cutList(s, '&')
 	if unread > 0 {
-		d.Unread, d.unreadErr = unread, ErrBaggageTooLarge
+		d.Unread, d.unreadErr, d.unreadSize = unread, ErrBaggageTooLarge, size
 	}
 	lim = lim.orDefault()
 	sys, biz := newAdmitter(true, lim.sys, d), newAdmitter(false, lim.biz, d)

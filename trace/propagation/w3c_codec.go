@@ -240,9 +240,10 @@ func trimOWS(s string) string {
 // Only the members that end within the first maxHeaderValue bytes are parsed (the specification's
 // limit is 8192 bytes); the others are counted in d.Unread.
 func decodeW3CBaggage(s string, lim limits, d *BaggageDropError) []entry {
+	size := len(s)
 	s, unread := cutList(s, ',')
 	if unread > 0 {
-		d.Unread, d.unreadErr = unread, ErrBaggageTooLarge
+		d.Unread, d.unreadErr, d.unreadSize = unread, ErrBaggageTooLarge, size
 	}
 	a := newAdmitter(false, lim.orDefault().biz, d)
 	for rest := s; len(rest) > 0; { // the first mark member, whose room is reserved
