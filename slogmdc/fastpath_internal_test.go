@@ -1,0 +1,115 @@
+package slogmdc
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/tracemdc/tracemdc/mdc"
+)
+
+type valuer string
+
+func (v valuer) LogValue() slog.Value { return slog.StringValue(string(v)) }
+
+// TestFastPathMatchesGeneral renders many record, MDC, naming and bound-attribute shapes through
+// Handle (which takes the fast path where it can) and through the general path handle, and
+// requires byte-equal lines: the fast path is an optimization, never a different answer.
+func TestFastPathMatchesGeneral(t *testing.T) {
+	keys := []string{"traceId", "spanId", "u", "v", "w", "SOFA-TraceId", "f", "x"}
+	namings := []*mdc.Naming{
+		nil,
+		mdc.NewNaming(mdc.PresetSOFA),
+		mdc.NewNaming(mdc.PresetDefault, mdc.Rename("u", "f"), mdc.Rename("v", "f")),
+		mdc.NewNaming(mdc.PresetDefault, mdc.Allow("traceId", "u", "w")),
+		mdc.NewNaming(mdc.PresetDefault, mdc.Deny("spanId", "v")),
+		mdc.NewNaming(mdc.PresetDefault, mdc.Rename("traceId", "spanId")),
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	pick := func() string { return keys[rng.IntN(len(keys))] }
+	for i := range 20000 {
+		ctx := context.Background()
+		if rng.IntN(2) == 0 {
+			ctx = mdc.WithScope(ctx)
+		}
+		var desc bytes.Buffer
+		for range rng.IntN(8) {
+			k := pick()
+			switch rng.IntN(4) {
+			case 0:
+				if mdc.Set(ctx, k, "s"+k) {
+					fmt.Fprintf(&desc, "set(%s) ", k)
+				}
+			case 1:
+				ctx = mdc.Without(ctx, k)
+				fmt.Fprintf(&desc, "without(%s) ", k)
+			default:
+				ctx = mdc.With(ctx, k, "m"+k)
+				fmt.Fprintf(&desc, "with(%s) ", k)
+			}
+		}
+		var args []slog.Attr
+		for j := range rng.IntN(8) {
+			k := pick()
+			switch rng.IntN(6) {
+			case 0:
+				args = append(args, slog.Group("", slog.String(k, "g")))
+				fmt.Fprintf(&desc, "arg(inline %s) ", k)
+			case 1:
+				args = append(args, slog.Any(k, valuer("lv")))
+				fmt.Fprintf(&desc, "arg(valuer %s) ", k)
+			default:
+				args = append(args, slog.Int(k, j))
+				fmt.Fprintf(&desc, "arg(%s) ", k)
+			}
+		}
+		nm := namings[rng.IntN(len(namings))]
+		var fast, general bytes.Buffer
+		mk := func(w *bytes.Buffer) *handler {
+			var h slog.Handler = New(slog.NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: noTime}), WithNaming(nm))
+			if rng.IntN(3) == 0 {
+				h = h.WithAttrs([]slog.Attr{slog.String(keys[i%len(keys)], "bound")})
+			}
+			return h.(*handler)
+		}
+		seed := rng.Uint64()
+		rng = rand.New(rand.NewPCG(seed, 0))
+		hf := mk(&fast)
+		rng = rand.New(rand.NewPCG(seed, 0))
+		hg := mk(&general)
+		r := slog.NewRecord(testTime, slog.LevelInfo, "m", 0)
+		r.AddAttrs(args...)
+		if err := hf.Handle(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := hg.handle(ctx, r, mdc.From(ctx)); err != nil {
+			t.Fatal(err)
+		}
+		if fast.String() != general.String() {
+			t.Fatalf("case %d %s naming %d:\nfast    %s\ngeneral %s", i, desc.String(), slicesIndex(namings, nm), fast.String(), general.String())
+		}
+		rng = rand.New(rand.NewPCG(seed, 1))
+	}
+}
+
+var testTime time.Time
+
+func slicesIndex(ns []*mdc.Naming, n *mdc.Naming) int {
+	for i := range ns {
+		if ns[i] == n {
+			return i
+		}
+	}
+	return -1
+}
+
+func noTime(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 && a.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return a
+}
