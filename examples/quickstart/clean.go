@@ -13,35 +13,39 @@ import (
 )
 
 // demoFiles returns the paths of every file a run of the demo writes under dir: the business log of
-// each service, and the files its digest reporter writes under <service>/tracelog/ (the HTTP digest
-// and stat logs, also under shadow/, tracer-self.log and static-info.log). Rolled backups of these
-// files are not listed (see clearEarlierRun).
-func demoFiles(dir string) []string {
-	var out []string
+// each service and its static-info.log, which are plain files appended to (plain), and the files its
+// digest reporter rolls under <service>/tracelog/ (the HTTP digest and stat logs, also under shadow/,
+// and tracer-self.log). Rolled backups are not listed (see clearEarlierRun); the plain files have none.
+func demoFiles(dir string) (plain, rolled []string) {
 	for _, d := range demoServices {
-		out = append(out, filepath.Join(dir, d.name+".log"))
 		tl := filepath.Join(dir, d.name, "tracelog")
-		out = append(out, filepath.Join(tl, "static-info.log"), filepath.Join(tl, "tracer-self.log"))
+		plain = append(plain, filepath.Join(dir, d.name+".log"), filepath.Join(tl, "static-info.log"))
+		rolled = append(rolled, filepath.Join(tl, "tracer-self.log"))
 		for _, sub := range []string{tl, filepath.Join(tl, "shadow")} {
 			for _, lt := range []string{digest.LogTypeHTTPServer, digest.LogTypeHTTPClient} {
-				out = append(out, filepath.Join(sub, lt+"-digest.log"), filepath.Join(sub, lt+"-stat.log"))
+				rolled = append(rolled, filepath.Join(sub, lt+"-digest.log"), filepath.Join(sub, lt+"-stat.log"))
 			}
 		}
 	}
-	return out
+	return plain, rolled
 }
 
-// clearEarlierRun removes the files an earlier run of the demo left under dir, and their rolled
-// backups (a run on another day leaves http-server-digest.log.2024-05-01 and the like), so that each
-// run's logs, and what tracetail shows of them, hold that run only. It removes only regular files of
-// the names the demo writes (demoFiles); other files, directories and symbolic links are left
-// alone, and so are the directories. It returns how many files it removed.
+// clearEarlierRun removes the files an earlier run of the demo left under dir, and the rolled
+// backups of those the reporter rolls (a run on another day leaves http-server-digest.log.2024-05-01
+// and the like), so that each run's logs, and what tracetail shows of them, hold that run only. It
+// removes only regular files of the names the demo writes (demoFiles): other files (orders.log.2024-05-01
+// next to a business log, which the demo never rolls, included), directories and symbolic links are
+// left alone, and so are the directories. It returns how many files it removed.
 func clearEarlierRun(dir string) (int, error) {
 	removed := 0
-	for _, p := range demoFiles(dir) {
-		backups, err := rolling.Backups(p)
-		if err != nil && !absent(err) {
-			return removed, fmt.Errorf("clear the earlier run: %w", err)
+	plain, rolled := demoFiles(dir)
+	for i, p := range append(rolled, plain...) {
+		var backups []string
+		if i < len(rolled) {
+			var err error
+			if backups, err = rolling.Backups(p); err != nil && !absent(err) {
+				return removed, fmt.Errorf("clear the earlier run: %w", err)
+			}
 		}
 		for _, f := range append(backups, p) {
 			fi, err := os.Lstat(f)
