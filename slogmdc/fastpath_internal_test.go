@@ -3,9 +3,12 @@ package slogmdc
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,3 +116,57 @@ func noTime(groups []string, a slog.Attr) slog.Attr {
 	}
 	return a
 }
+
+// TestFastPathScopeGrowsDuringHandle: a request scope that gains and loses keys while records are
+// handled (Set racing with Handle, so Len and Pairs may see different scopes) never gives a line a
+// duplicate field, loses the ids, or more fields than the fast path has room for without the
+// general path; run with -race.
+func TestFastPathScopeGrowsDuringHandle(t *testing.T) {
+	ctx := mdc.WithScope(mdc.WithPairs(context.Background(),
+		mdc.Pair{Key: mdc.KeyTraceID, Value: "t1"}, mdc.Pair{Key: mdc.KeySpanID, Value: "0.1"}))
+	var mu sync.Mutex
+	var out bytes.Buffer
+	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
+	l := slog.New(New(slog.NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: noTime})))
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s := mdc.ScopeFrom(ctx)
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			k := fmt.Sprintf("s%d", i%7)
+			if i%14 < 7 {
+				s.Set(k, "v")
+			} else {
+				s.Delete(k)
+			}
+		}
+	}()
+	const lines = 2000
+	for i := range lines {
+		l.InfoContext(ctx, "m", "a", i, "s3", "call")
+	}
+	close(done)
+	wg.Wait()
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var kv map[string]any
+		if err := json.Unmarshal([]byte(line), &kv); err != nil || kv["traceId"] != "t1" || kv["spanId"] != "0.1" || kv["s3"] != "call" {
+			t.Fatalf("%v: %s", err, line)
+		}
+		for k := range kv {
+			if n := strings.Count(line, `"`+k+`":`); n != 1 {
+				t.Fatalf("field %q %d times: %s", k, n, line)
+			}
+		}
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
