@@ -34,14 +34,16 @@ func (e *IDError) Error() string {
 // Unwrap returns ErrInvalidID.
 func (e *IDError) Unwrap() error { return ErrInvalidID }
 
-// BaggageError describes one refused baggage entry. The entry was dropped whole: a value is never
-// truncated into a corrupt one.
+// BaggageError describes one refused baggage entry, or, with Count above 1, that many entries that
+// were never read (their keys unknown). An entry is dropped whole: a value is never truncated into a
+// corrupt one.
 type BaggageError struct {
 	Sys    bool   // true for sys baggage, false for biz baggage
-	Key    string // the refused key, cut to 80 bytes
+	Key    string // the refused key, cut to 80 bytes; "" for entries not read
 	Size   int    // the size in bytes the baggage would have had (len(key)+len(value) summed)
 	Limit  int    // the size limit in bytes
 	Reason string // "size" (over Limit) or "entries" (more than MaxBaggageEntries)
+	Count  int    // entries this error stands for; 0 means 1. Tracer.ReportError counts each
 }
 
 // Error returns a one-line description; the key is quoted, so control characters are escaped.
@@ -49,6 +51,12 @@ func (e *BaggageError) Error() string {
 	kind := "biz"
 	if e.Sys {
 		kind = "sys"
+	}
+	if e.Count > 1 {
+		if e.Reason == "entries" {
+			return fmt.Sprintf("trace: %d %s baggage entries refused unread: more than %d entries", e.Count, kind, e.Limit)
+		}
+		return fmt.Sprintf("trace: %d %s baggage entries refused unread: size %d over limit %d", e.Count, kind, e.Size, e.Limit)
 	}
 	if e.Reason == "entries" {
 		return fmt.Sprintf("trace: %s baggage entry %q refused: more than %d entries", kind, e.Key, MaxBaggageEntries)

@@ -247,7 +247,7 @@ func (t *Tracer) ReportError(err error) {
 func countBaggageErrors(err error) int {
 	switch e := err.(type) {
 	case *BaggageError:
-		return 1
+		return max(1, e.Count)
 	case interface{ Unwrap() []error }:
 		n := 0
 		for _, x := range e.Unwrap() {

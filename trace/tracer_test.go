@@ -748,3 +748,20 @@ func TestChildTimesNest(t *testing.T) {
 		t.Errorf("FinishAt: end %v (want %v), duration %v", l.End(), lateEnd, l.Duration())
 	}
 }
+
+// TestBaggageErrorCount: a *BaggageError with Count stands for that many entries (the unread ones of
+// a header); ReportError counts them all, and one without Count as one.
+func TestBaggageErrorCount(t *testing.T) {
+	tr := New("go", WithoutMDC())
+	many := &BaggageError{Reason: "size", Size: 20000, Limit: 8192, Count: 5}
+	tr.ReportError(errors.Join(many, &BaggageError{Key: "k", Reason: "size", Size: 2000, Limit: 1024}))
+	if st := tr.Stats(); st.BaggageRefused != 6 || st.Errors != 1 {
+		t.Fatalf("stats %+v, want BaggageRefused 6, Errors 1", st)
+	}
+	if got, want := many.Error(), "trace: 5 biz baggage entries refused unread: size 20000 over limit 8192"; got != want {
+		t.Fatalf("Error() = %q, want %q", got, want)
+	}
+	if !errors.Is(many, ErrBaggageLimit) {
+		t.Fatal("not ErrBaggageLimit")
+	}
+}

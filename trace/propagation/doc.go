@@ -14,6 +14,5 @@
 // the rest are kept in order (the load-test mark mark=T/F first, so it is never crowded out), and
 // Extract returns the valid context together with an *Error wrapping a *BaggageDropError
 // (errors.Is(err, ErrBaggageDropped)). Hand that error to trace.Tracer.ReportError: it counts the error
-// once in Stats.Errors and each refused or unread entry in Stats.BaggageRefused (unread entries: up to
-// 4096 per error).
+// once in Stats.Errors and each refused or unread entry in Stats.BaggageRefused.
 package propagation

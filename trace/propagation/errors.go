@@ -87,8 +87,8 @@ var ErrBaggageDropped = errors.New("baggage entries dropped, span context kept")
 //
 // errors.Is matches ErrBaggageDropped, and also ErrBaggageTooLarge or ErrTooManyBaggage (which wrap
 // trace.ErrBaggageLimit), ErrMalformedBaggage and ErrInvalidBaggageKey for the kinds of drop that
-// happened. Each entry of Refused, and each unread entry (up to maxUnreadCounted of them), is a
-// *trace.BaggageError in the error tree, so trace.Tracer.ReportError counts it in
+// happened. Each entry of Refused is a *trace.BaggageError in the error tree, and the unread entries
+// are one more with Count set to their number, so trace.Tracer.ReportError counts every one of them in
 // Stats.BaggageRefused.
 type BaggageDropError struct {
 	// Refused lists the entries refused by the limits, in the order they were considered, with the
@@ -102,27 +102,22 @@ type BaggageDropError struct {
 	InvalidKeys int
 	// Unread counts entries that were not parsed at all: those after the first 8192 bytes of an
 	// sftc_head or baggage header (ErrBaggageTooLarge), or B3 baggage headers beyond the first
-	// 4*trace.MaxBaggageEntries in key order (ErrTooManyBaggage). They are not in Refused, but the
-	// error tree holds a *trace.BaggageError for each of them, up to 4096 (so ReportError counts them in
-	// Stats.BaggageRefused, at most 4096 per error: a hostile header cannot make every errors.Is walk
-	// an unbounded tree): Key "" (the entry was not read), Sys false, and Reason "size" with Size the
-	// length of the header and Limit 8192, or Reason "entries".
+	// 4*trace.MaxBaggageEntries in key order (ErrTooManyBaggage). They are not in Refused; the error
+	// tree holds one *trace.BaggageError for all of them (so ReportError counts them in
+	// Stats.BaggageRefused): Count Unread, Key "" (no entry was read), Sys false, and Reason "size"
+	// with Size the length of the header and Limit 8192, or Reason "entries".
 	Unread int
 
 	unreadErr  error // ErrBaggageTooLarge or ErrTooManyBaggage, for Unread
 	unreadSize int   // the length of the header cut at maxHeaderValue, for Unread's BaggageErrors
 }
 
-// maxUnreadCounted bounds how many unread entries a BaggageDropError puts into its error tree (and so
-// into Stats.BaggageRefused): as many as the parsed part of a header can hold.
-const maxUnreadCounted = maxHeaderValue / 2
-
-// unreadError is the *trace.BaggageError that stands for each unread entry.
+// unreadError is the *trace.BaggageError that stands for the unread entries.
 func (e *BaggageDropError) unreadError() *trace.BaggageError {
 	if e.unreadErr == ErrTooManyBaggage {
-		return &trace.BaggageError{Reason: "entries", Limit: trace.MaxBaggageEntries}
+		return &trace.BaggageError{Reason: "entries", Limit: trace.MaxBaggageEntries, Count: e.Unread}
 	}
-	return &trace.BaggageError{Reason: "size", Size: e.unreadSize, Limit: maxHeaderValue}
+	return &trace.BaggageError{Reason: "size", Size: e.unreadSize, Limit: maxHeaderValue, Count: e.Unread}
 }
 
 // Error summarizes the drops, without keys or values.
@@ -156,11 +151,10 @@ func (e *BaggageDropError) counts() (size, entries int) {
 	return size, entries
 }
 
-// Unwrap returns ErrBaggageDropped, the sentinels of the kinds of drop, and a *trace.BaggageError per
-// refused entry and per unread entry (up to 4096 of those).
+// Unwrap returns ErrBaggageDropped, the sentinels of the kinds of drop, a *trace.BaggageError per
+// refused entry, and one for all unread entries (its Count is their number).
 func (e *BaggageDropError) Unwrap() []error {
-	unread := min(e.Unread, maxUnreadCounted)
-	errs := make([]error, 0, 4+len(e.Refused)+unread)
+	errs := make([]error, 0, 6+len(e.Refused))
 	errs = append(errs, ErrBaggageDropped)
 	size, entries := e.counts()
 	if size > 0 || (e.Unread > 0 && e.unreadErr == ErrBaggageTooLarge) {
@@ -178,11 +172,8 @@ func (e *BaggageDropError) Unwrap() []error {
 	for i := range e.Refused {
 		errs = append(errs, &e.Refused[i])
 	}
-	if unread > 0 {
-		u := e.unreadError() // one value, counted once per unread entry
-		for i := 0; i < unread; i++ {
-			errs = append(errs, u)
-		}
+	if e.Unread > 0 {
+		errs = append(errs, e.unreadError())
 	}
 	return errs
 }

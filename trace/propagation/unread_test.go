@@ -14,8 +14,9 @@ import (
 
 // TestUnreadBaggageCounted: baggage entries that are not read at all (past the first 8192 bytes of an
 // sftc_head or baggage header, or B3 baggage headers past the first 4*MaxBaggageEntries) are counted
-// in Stats.BaggageRefused as the refused ones are, so an operator watching the stats sees them; at
-// most 4096 of them per error, the exact number being in BaggageDropError.Unread.
+// in Stats.BaggageRefused as the refused ones are, so an operator watching the stats sees them. They
+// stand in the error tree as one *trace.BaggageError whose Count is their number, so a hostile header
+// cannot make the tree, and every errors.Is or errors.As walk over it, grow with it.
 func TestUnreadBaggageCounted(t *testing.T) {
 	members := func(sep string, from, n int) string {
 		var b strings.Builder
@@ -36,7 +37,7 @@ func TestUnreadBaggageCounted(t *testing.T) {
 		p          propagation.Propagator
 		h          http.Header
 		unread     int // want de.Unread
-		counted    int // want unread entries counted in Stats
+		counted    int // want unread entries counted in Stats (= unread)
 		reason     string
 		size       int
 		sentinelIs error
@@ -48,7 +49,7 @@ func TestUnreadBaggageCounted(t *testing.T) {
 			1000 - 8192/entry, 1000 - 8192/entry, "size", 1000 * entry, propagation.ErrBaggageTooLarge},
 		{"b3 headers", propagation.B3(), b3, 40, 40, "entries", 0, propagation.ErrTooManyBaggage},
 		{"w3c past the cap", propagation.W3C(), http.Header{"Traceparent": {tp}, "Baggage": {members(",", 0, 6000)}},
-			6000 - 8192/entry, 4096, "size", 6000 * entry, propagation.ErrBaggageTooLarge},
+			6000 - 8192/entry, 6000 - 8192/entry, "size", 6000 * entry, propagation.ErrBaggageTooLarge},
 	}
 	for _, c := range cases {
 		_, sc, err := c.p.Extract(context.Background(), propagation.HeaderCarrier(c.h))
@@ -59,19 +60,24 @@ func TestUnreadBaggageCounted(t *testing.T) {
 		if de.Unread != c.unread {
 			t.Errorf("%s: Unread %d, want %d", c.name, de.Unread, c.unread)
 		}
-		// Each unread entry stands in the tree as a *trace.BaggageError without a key.
-		n := 0
-		for _, e := range de.Unwrap() {
+		// The unread entries stand in the tree as one *trace.BaggageError without a key.
+		n, holders := 0, 0
+		tree := de.Unwrap()
+		for _, e := range tree {
 			var be *trace.BaggageError
 			if errors.As(e, &be) && be.Key == "" {
-				n++
+				n += be.Count
+				holders++
 				if be.Reason != c.reason || be.Size != c.size || be.Sys {
-					t.Fatalf("%s: unread entry as %+v", c.name, *be)
+					t.Fatalf("%s: unread entries as %+v", c.name, *be)
 				}
 			}
 		}
-		if n != c.counted {
-			t.Errorf("%s: %d unread entries in the error tree, want %d", c.name, n, c.counted)
+		if n != c.counted || holders != 1 {
+			t.Errorf("%s: %d unread entries in %d errors of the tree, want %d in 1", c.name, n, holders, c.counted)
+		}
+		if len(tree) > 6+len(de.Refused) {
+			t.Errorf("%s: the error tree has %d errors for %d refused entries", c.name, len(tree), len(de.Refused))
 		}
 		tr := trace.New("go", trace.WithoutMDC())
 		tr.ReportError(err)
