@@ -30,14 +30,34 @@ func demoFiles(dir string) (plain, rolled []string) {
 	return plain, rolled
 }
 
+// markerName is the file a run leaves in its logs directory. Only where it is found does the next run
+// clear the files of the earlier one: a directory the demo has not written to (another program's logs
+// under the same names, say) is never cleared, only appended to.
+const markerName = ".tracemdc-quickstart"
+
+const markerText = "Written by go run ./examples/quickstart. Its next run here first removes the log files it\n" +
+	"wrote in this directory (and only those). Delete this file to keep them: the next run then appends.\n"
+
+// writeMarker records in dir that the demo writes its files there (see markerName).
+func writeMarker(dir string) error {
+	return os.WriteFile(filepath.Join(dir, markerName), []byte(markerText), 0o644)
+}
+
 // clearEarlierRun removes the files an earlier run of the demo left under dir, and the rolled
 // backups of those the reporter rolls (a run on another day leaves http-server-digest.log.2024-05-01
 // and the like), so that each run's logs, and what tracetail shows of them, hold that run only. It
 // removes only regular files of the names the demo writes (demoFiles): other files (orders.log.2024-05-01
 // next to a business log, which the demo never rolls, included), directories and symbolic links are
-// left alone, and so are the directories. It returns how many files it removed.
+// left alone, and so are the directories. Without the marker file of an earlier run (markerName)
+// it removes nothing. It returns how many files it removed.
 func clearEarlierRun(dir string) (int, error) {
 	removed := 0
+	if fi, err := os.Lstat(filepath.Join(dir, markerName)); err != nil || !fi.Mode().IsRegular() {
+		if err != nil && !absent(err) {
+			return 0, fmt.Errorf("clear the earlier run: %w", err)
+		}
+		return 0, nil
+	}
 	plain, rolled := demoFiles(dir)
 	for i, p := range append(rolled, plain...) {
 		var backups []string

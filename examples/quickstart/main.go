@@ -17,7 +17,8 @@
 // with the code of cmd/tracetail (internal/digestread), and the tracetail commands to explore the rest.
 // Each run starts afresh: it first removes the files an earlier run wrote under DIR (the business
 // logs, the digest, stat and self logs and their rolled backups; nothing else), so the counts it
-// prints, and those tracetail shows of DIR, are of this run only.
+// prints, and those tracetail shows of DIR, are of this run only. It clears only a DIR that holds the
+// marker file .tracemdc-quickstart of an earlier run, never another program's logs of the same names.
 package main
 
 import (
@@ -66,6 +67,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	removed, err := clearEarlierRun(*dir)
 	if err != nil {
+		return err
+	}
+	if err := writeMarker(*dir); err != nil {
 		return err
 	}
 	res, err := simulate(*dir)
