@@ -555,27 +555,5 @@ func testRestartCloseRace(t *testing.T, padOf func(p, i int) int, warmup int, op
 		}
 		return mkLine(p, i, padOf(p, i))
 	})
-	var want, got [producers]strings.Builder
-	total := 0
-	for p := range ok {
-		for _, i := range ok[p] {
-			want[p].Write(mkLine(p, i, padOf(p, i)))
-		}
-		total += len(ok[p])
-	}
-	for _, l := range dst.lines() {
-		var p int
-		if _, err := fmt.Sscanf(l, "%d", &p); err != nil || p < 0 || p >= producers {
-			t.Fatalf("bad line %.40q", l)
-		}
-		got[p].WriteString(l + "\n")
-	}
-	for p := range got {
-		if got[p].String() != want[p].String() {
-			t.Errorf("producer %d: the lines written differ from the lines accepted", p)
-		}
-	}
-	if st := w.Stats(); st.Accepted != uint64(total) || st.Written != uint64(total) || dst.torn != 0 {
-		t.Errorf("stats %+v, accepted by producers %d, %d torn", st, total, dst.torn)
-	}
+	checkAcceptedWritten(t, w, dst, ok, padOf)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -219,6 +220,37 @@ func TestWriterCloseDuringWrites(t *testing.T) {
 				t.Errorf("stats %+v, accepted by producers %d", st, total)
 			}
 		})
+	}
+}
+
+// checkAcceptedWritten checks, after Close, that dst got exactly the lines mkLine(p, i, padOf(p, i))
+// for the indexes i in accepted[p] (as closeWhileWriting returns them), whole and in order for each
+// producer p, and that Stats counts as many accepted and written, with no torn destination write.
+func checkAcceptedWritten(t *testing.T, w *Writer, dst *lineSink, accepted [][]int, padOf func(p, i int) int) {
+	t.Helper()
+	producers := len(accepted)
+	want, got := make([]strings.Builder, producers), make([]strings.Builder, producers)
+	total := 0
+	for p := range accepted {
+		for _, i := range accepted[p] {
+			want[p].Write(mkLine(p, i, padOf(p, i)))
+		}
+		total += len(accepted[p])
+	}
+	for _, l := range dst.lines() {
+		var p int
+		if _, err := fmt.Sscanf(l, "%d", &p); err != nil || p < 0 || p >= producers {
+			t.Fatalf("bad line %.40q", l)
+		}
+		got[p].WriteString(l + "\n")
+	}
+	for p := range got {
+		if got[p].String() != want[p].String() {
+			t.Errorf("producer %d: the lines written differ from the lines accepted", p)
+		}
+	}
+	if st := w.Stats(); st.Accepted != uint64(total) || st.Written != uint64(total) || dst.torn != 0 {
+		t.Errorf("stats %+v, accepted by producers %d, %d torn", st, total, dst.torn)
 	}
 }
 
