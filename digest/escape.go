@@ -36,17 +36,10 @@ func appendJSONEscaped(b []byte, s string, limit int) []byte {
 				continue
 			}
 			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
+			if c == '"' || c == '\\' {
 				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			} else {
+				b = appendControl(b, c)
 			}
 			i++
 			start = i
@@ -62,7 +55,7 @@ func appendJSONEscaped(b []byte, s string, limit int) []byte {
 		}
 		if r == '\u2028' || r == '\u2029' {
 			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			b = appendU4(b, r)
 			i += size
 			start = i
 			continue
@@ -71,6 +64,24 @@ func appendJSONEscaped(b []byte, s string, limit int) []byte {
 	}
 	b = append(b, s[start:]...)
 	return appendCut(b, cut)
+}
+
+// appendControl appends the escape of the ASCII control character c (or DEL): \n, \r, \t or \u00XX.
+func appendControl(b []byte, c byte) []byte {
+	switch c {
+	case '\n':
+		return append(b, '\\', 'n')
+	case '\r':
+		return append(b, '\\', 'r')
+	case '\t':
+		return append(b, '\\', 't')
+	}
+	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+}
+
+// appendU4 appends the escape \uXXXX of r, a rune of the Basic Multilingual Plane.
+func appendU4(b []byte, r rune) []byte {
+	return append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
 }
 
 // plain8 reports whether the 8 bytes of s need no JSON escaping: all ASCII, none below 0x20, no

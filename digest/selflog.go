@@ -149,16 +149,7 @@ func appendSelfLogText(b []byte, s string, limit int) []byte {
 				continue
 			}
 			b = append(b, s[start:i]...)
-			switch c {
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
+			b = appendControl(b, c)
 			i++
 			start = i
 			continue
@@ -170,8 +161,7 @@ func appendSelfLogText(b []byte, s string, limit int) []byte {
 			b = append(b, "\uFFFD"...)
 		case r == '\u0085' || r == '\u2028' || r == '\u2029':
 			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u')
-			b = append(b, hexDigits[r>>12], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+			b = appendU4(b, r)
 		default:
 			i += size
 			continue
