@@ -93,13 +93,14 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	if size == 0 {
 		return h.next.Handle(ctx, r)
 	}
-	if h.root != nil || h.naming.GroupName() != "" {
+	if h.root != nil || h.naming.GroupName() != "" || size > inlineAttrs {
 		return h.handle(ctx, r, m)
 	}
 	// Fast path: the record's attributes are at the top level, and the record has room for five
 	// inline, so the usual ids cost no allocation. The record is walked once, for its keys (each
 	// walk copies the whole record); records with more attributes, or with a key-less one (an
-	// inlined group), and MDCs that would not fit inline, take the general path.
+	// inlined group), and MDCs with more keys than the inline slots or that would not fit next to
+	// the record's attributes, take the general path.
 	var keys [inlineAttrs]string
 	nrec, deep := 0, false
 	r.Attrs(func(a slog.Attr) bool {
@@ -117,27 +118,19 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	// The MDC is read into an array on the stack and the fields are built in a loop, not in a
 	// function passed to Range: no call per entry, and the batch is a plain local array, which
 	// the compiler writes without the write-barrier check it needs behind a closure's pointer.
-	// An MDC with more keys than the record has inline slots takes the general path.
 	var buf [inlineAttrs]mdc.Pair
-	if size > len(buf) {
-		return h.handle(ctx, r, m)
-	}
 	var batch [inlineAttrs]slog.Attr
 	nb := 0
+pairs:
 	for _, p := range m.Pairs(buf[:0]) {
 		f, ok := h.naming.Field(p.Key)
 		if !ok || slices.Contains(keys[:nrec], f) || h.taken(f) {
 			continue
 		}
-		dup := false
 		for i := range nb {
 			if batch[i].Key == f {
-				dup = true
-				break
+				continue pairs // an earlier MDC key has this field name: the first wins
 			}
-		}
-		if dup {
-			continue
 		}
 		if nrec+nb == len(batch) {
 			return h.handle(ctx, r, m)
