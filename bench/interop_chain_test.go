@@ -11,7 +11,7 @@ import (
 	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/tracemdc/tracemdc/trace"
-	"github.com/tracemdc/tracemdc/trace/httptrace"
+	"github.com/tracemdc/tracemdc/trace/tracehttp"
 )
 
 // TestInteropOTelThroughDefaultTracer: OTel service → Go service with the default tracer (SOFA ids)
@@ -29,8 +29,8 @@ func TestInteropOTelThroughDefaultTracer(t *testing.T) {
 	var spans []*trace.FinishedSpan
 	rep := make(chan *trace.FinishedSpan, 4)
 	tr := trace.New("go-svc", trace.WithReporter(trace.ReporterFunc(func(s *trace.FinishedSpan) { rep <- s })))
-	client := &http.Client{Transport: httptrace.NewTransport(tr, http.DefaultTransport)}
-	mid := httptest.NewServer(httptrace.Middleware(tr)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	client := &http.Client{Transport: tracehttp.NewTransport(tr, http.DefaultTransport)}
+	mid := httptest.NewServer(tracehttp.Middleware(tr)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, down.URL, nil)
 		if err != nil {
 			t.Error(err)

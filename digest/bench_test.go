@@ -8,7 +8,7 @@ import (
 	"github.com/tracemdc/tracemdc/trace"
 )
 
-// benchSpan is a finished http-server span as httptrace makes it, with one biz baggage entry.
+// benchSpan is a finished http-server span as tracehttp makes it, with one biz baggage entry.
 func benchSpan() *trace.FinishedSpan {
 	tr := trace.New("bench-app")
 	_, s := tr.Start(context.Background(), "GET /orders", trace.WithKind(trace.KindServer),

@@ -14,7 +14,7 @@ import (
 )
 
 // TestHTTPClientFailure: an HTTP client span whose request got no response (it has an error and no
-// status, as httptrace's Transport leaves it after a transport error) is written with result.code
+// status, as tracehttp's Transport leaves it after a transport error) is written with result.code
 // "99", counted with success "N", selected by tracetail's -errors filter, and its error text is the
 // error key of the JSON line (after SOFA's fields). The CSV line keeps SOFA's http-client columns,
 // exactly. A client span that got a response has no error key; an answered call whose body read

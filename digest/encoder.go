@@ -9,7 +9,7 @@ import (
 	"github.com/tracemdc/tracemdc/trace"
 )
 
-// Built-in log types, as the spans of package trace/httptrace name them.
+// Built-in log types, as the spans of package trace/tracehttp name them.
 const (
 	LogTypeHTTPServer = "http-server"
 	LogTypeHTTPClient = "http-client"
@@ -96,7 +96,7 @@ func (e *httpEncoder) EncodeFields(s *trace.FinishedSpan, enc FieldEncoder) {
 	enc.AddString(digestread.FieldError, s.ErrorMessage())
 }
 
-// httpClientError is the error text of a client span: its non-empty "error" tag (httptrace's
+// httpClientError is the error text of a client span: its non-empty "error" tag (tracehttp's
 // Transport sets it), else the message of its error.
 func httpClientError(s *trace.FinishedSpan) string {
 	if v, ok := s.Tag(digestread.FieldError); ok {

@@ -200,7 +200,7 @@ func (r *Reporter) logType(s *trace.FinishedSpan) string {
 
 // ReportError writes err, rate-limited, to tracer-self.log: recovered panics (with their stack) as
 // ERROR, refused baggage, the depth limit and other errors (such as a malformed inbound header
-// reported by httptrace) as WARN. A depth reset (*trace.DepthError) is written with the id of the
+// reported by tracehttp) as WARN. A depth reset (*trace.DepthError) is written with the id of the
 // trace that reached the limit in the line's [traceId]. It never blocks on the disk.
 func (r *Reporter) ReportError(err error) {
 	if r == nil || err == nil {

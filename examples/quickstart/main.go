@@ -9,7 +9,7 @@
 //	frontend (log/slog) ──► orders (zap, SOFA field names) ──► inventory (logrus, OTel field names)
 //
 // Each has its own trace.Tracer (the application name in its digest lines), its own digest.Reporter
-// writing under DIR/<service>/tracelog/, httptrace.Middleware on its server and an httptrace.Transport
+// writing under DIR/<service>/tracelog/, tracehttp.Middleware on its server and an tracehttp.Transport
 // under its client, and its own business log file DIR/<service>.log (JSON lines). The demo sends 20
 // checkout requests to frontend: one asks for an item that is out of stock (inventory answers 500),
 // one is marked as load test (biz baggage mark=T, so its digest lines go to tracelog/shadow/). Then it

@@ -26,7 +26,7 @@ import (
 	"github.com/tracemdc/tracemdc/mdc"
 	"github.com/tracemdc/tracemdc/slogmdc"
 	"github.com/tracemdc/tracemdc/trace"
-	"github.com/tracemdc/tracemdc/trace/httptrace"
+	"github.com/tracemdc/tracemdc/trace/tracehttp"
 	"github.com/tracemdc/tracemdc/zapmdc"
 )
 
@@ -115,7 +115,7 @@ func (s *service) callTo(next *service) {
 	s.next = next
 	s.base = &http.Transport{MaxIdleConnsPerHost: 4}
 	s.client = &http.Client{
-		Transport: httptrace.NewTransport(s.tracer, s.base, httptrace.WithRemoteApp(next.name)),
+		Transport: tracehttp.NewTransport(s.tracer, s.base, tracehttp.WithRemoteApp(next.name)),
 		Timeout:   hangTimeout,
 	}
 }
@@ -128,7 +128,7 @@ func (s *service) serve(mux *http.ServeMux) error {
 	}
 	s.url = "http://" + ln.Addr().String()
 	s.server = &http.Server{
-		Handler:           httptrace.Middleware(s.tracer)(mux),
+		Handler:           tracehttp.Middleware(s.tracer)(mux),
 		ReadHeaderTimeout: hangTimeout,
 	}
 	s.served = make(chan error, 1)
@@ -391,7 +391,7 @@ func sendRequests(frontend *service, res *result) error {
 	// plays that platform here.
 	loadgen := trace.New("loadgen", trace.WithoutMDC())
 	loadClient := &http.Client{
-		Transport: httptrace.NewTransport(loadgen, browser, httptrace.WithRemoteApp(frontend.name)),
+		Transport: tracehttp.NewTransport(loadgen, browser, tracehttp.WithRemoteApp(frontend.name)),
 		Timeout:   hangTimeout,
 	}
 

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/tracemdc/tracemdc/trace"
-	"github.com/tracemdc/tracemdc/trace/httptrace"
 	"github.com/tracemdc/tracemdc/trace/propagation"
+	"github.com/tracemdc/tracemdc/trace/tracehttp"
 )
 
 // dropCase is inbound baggage (biz entries, in the order the format carries them) that goes over a
@@ -186,7 +186,7 @@ func TestServerKeepsTraceWithOversizedBaggage(t *testing.T) {
 		load                      bool
 	}
 	got := make(chan seen, 1)
-	srv := httptest.NewServer(httptrace.Middleware(tr)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(tracehttp.Middleware(tr)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := trace.SpanFromContext(r.Context())
 		got <- seen{s.TraceID(), s.SpanID(), s.ParentID(), s.IsLoadTest()}
 	})))

@@ -1,4 +1,4 @@
-package httptrace_test
+package tracehttp_test
 
 import (
 	"bufio"
@@ -13,8 +13,8 @@ import (
 
 	"github.com/tracemdc/tracemdc/mdc"
 	"github.com/tracemdc/tracemdc/trace"
-	"github.com/tracemdc/tracemdc/trace/httptrace"
 	"github.com/tracemdc/tracemdc/trace/propagation"
+	"github.com/tracemdc/tracemdc/trace/tracehttp"
 )
 
 const sofaTrace = "0ad1348f1403169275002100356696"
@@ -23,7 +23,7 @@ const sofaTrace = "0ad1348f1403169275002100356696"
 func TestServerFixedVector(t *testing.T) {
 	tr, rec := newTracer("server")
 	var seenTrace, seenSpan, seenLoad string
-	h := httptrace.Middleware(tr)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := tracehttp.Middleware(tr)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seenTrace, _ = mdc.Get(r.Context(), mdc.KeyTraceID)
 		seenSpan, _ = mdc.Get(r.Context(), mdc.KeySpanID)
 		seenLoad, _ = mdc.Get(r.Context(), mdc.KeyLoadTest)
@@ -42,7 +42,7 @@ func TestServerFixedVector(t *testing.T) {
 	if seenTrace != sofaTrace || seenSpan != "0.1.1" || seenLoad != "T" {
 		t.Fatalf("MDC in handler: %q %q %q", seenTrace, seenSpan, seenLoad)
 	}
-	if s.Kind() != trace.KindServer || s.LogType() != httptrace.LogTypeServer || s.Operation() != "GET /pay/42" {
+	if s.Kind() != trace.KindServer || s.LogType() != tracehttp.LogTypeServer || s.Operation() != "GET /pay/42" {
 		t.Fatalf("kind %v log type %q op %q", s.Kind(), s.LogType(), s.Operation())
 	}
 	for k, want := range map[string]string{
@@ -66,7 +66,7 @@ func TestServerFixedVector(t *testing.T) {
 
 func TestServerKeepMode(t *testing.T) {
 	tr, rec := newTracer("server")
-	h := httptrace.Middleware(tr, httptrace.WithServerMode(trace.ServerSpanKeep))(http.NotFoundHandler())
+	h := tracehttp.Middleware(tr, tracehttp.WithServerMode(trace.ServerSpanKeep))(http.NotFoundHandler())
 	req := httptest.NewRequest("GET", "/", nil)
 	req.Header.Set("sftc_head", "tcid="+sofaTrace+"&spid=0.1&pspid=0&sample=true&")
 	h.ServeHTTP(httptest.NewRecorder(), req)
@@ -78,8 +78,8 @@ func TestServerKeepMode(t *testing.T) {
 
 func TestServerTags(t *testing.T) {
 	tr, rec := newTracer("server")
-	h := httptrace.Middleware(tr, httptrace.WithQuery(true),
-		httptrace.WithSpanName(func(r *http.Request) string { return "pay" }))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := tracehttp.Middleware(tr, tracehttp.WithQuery(true),
+		tracehttp.WithSpanName(func(r *http.Request) string { return "pay" }))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		w.WriteHeader(http.StatusCreated)
 		_, _ = w.Write(b)
@@ -101,7 +101,7 @@ func TestServerTags(t *testing.T) {
 
 func TestServerChunkedRequestSize(t *testing.T) {
 	tr, rec := newTracer("server")
-	h := httptrace.Middleware(tr)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := tracehttp.Middleware(tr)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 	}))
 	req := httptest.NewRequest("PUT", "/upload", io.MultiReader(strings.NewReader("12345"), strings.NewReader("678")))
@@ -115,7 +115,7 @@ func TestServerChunkedRequestSize(t *testing.T) {
 func TestServerPanic(t *testing.T) {
 	tr, rec := newTracer("server")
 	boom := errors.New("boom")
-	h := httptrace.Middleware(tr)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := tracehttp.Middleware(tr)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "partial")
 		panic(boom)
 	}))
@@ -135,7 +135,7 @@ func TestServerPanic(t *testing.T) {
 
 func TestServerExtractErrorStartsRoot(t *testing.T) {
 	tr, rec := newTracer("server")
-	h := httptrace.Middleware(tr)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h := tracehttp.Middleware(tr)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	req := httptest.NewRequest("GET", "/", nil)
 	req.Header.Set("X-B3-TraceId", "bad\"id")
 	req.Header.Set("X-B3-SpanId", "0.1")
@@ -153,7 +153,7 @@ func TestServerExtractErrorStartsRoot(t *testing.T) {
 func TestServerFilter(t *testing.T) {
 	tr, rec := newTracer("server")
 	called := 0
-	h := httptrace.Middleware(tr, httptrace.WithSkipPaths("/healthz"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := tracehttp.Middleware(tr, tracehttp.WithSkipPaths("/healthz"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		called++
 		if _, ok := mdc.Get(r.Context(), mdc.KeyTraceID); ok == (r.URL.Path == "/healthz") {
 			t.Errorf("path %s: MDC trace id present=%v", r.URL.Path, ok)
@@ -193,7 +193,7 @@ func TestServerFlushHijackController(t *testing.T) {
 		_, _ = buf.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
 		_ = buf.Flush()
 	})
-	srv := httptest.NewServer(httptrace.Middleware(tr)(mux))
+	srv := httptest.NewServer(tracehttp.Middleware(tr)(mux))
 	defer srv.Close()
 	transport := &http.Transport{}
 	defer transport.CloseIdleConnections()
@@ -251,7 +251,7 @@ func (w *plainWriter) WriteHeader(int)             {}
 func TestServerWriterWithoutExtras(t *testing.T) {
 	tr, _ := newTracer("server")
 	var hijackErr error
-	h := httptrace.Middleware(tr)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := tracehttp.Middleware(tr)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.(http.Flusher).Flush()
 		_, _, hijackErr = w.(http.Hijacker).Hijack()
 		_, _ = w.(io.ReaderFrom).ReadFrom(strings.NewReader("x"))
@@ -268,9 +268,9 @@ func TestServerWriterWithoutExtras(t *testing.T) {
 func TestLogTypeOption(t *testing.T) {
 	tr, rec := newTracer("lt")
 	for _, lt := range [][2]string{{"", ""}, {"spring-mvc", "httpclient"}} {
-		srv := httptrace.Middleware(tr, httptrace.WithLogType(lt[0]))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		srv := tracehttp.Middleware(tr, tracehttp.WithLogType(lt[0]))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 		srv.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-		rt := httptrace.NewTransport(tr, &stub{status: 204}, httptrace.WithLogType(lt[1]))
+		rt := tracehttp.NewTransport(tr, &stub{status: 204}, tracehttp.WithLogType(lt[1]))
 		resp, err := rt.RoundTrip(httptest.NewRequest("GET", "http://svc/", nil))
 		if err != nil {
 			t.Fatal(err)
@@ -281,7 +281,7 @@ func TestLogTypeOption(t *testing.T) {
 	for _, s := range rec.waitSpans(4) {
 		got = append(got, s.LogType())
 	}
-	if want := []string{httptrace.LogTypeServer, httptrace.LogTypeClient, "spring-mvc", "httpclient"}; !slices.Equal(got, want) {
+	if want := []string{tracehttp.LogTypeServer, tracehttp.LogTypeClient, "spring-mvc", "httpclient"}; !slices.Equal(got, want) {
 		t.Fatalf("log types %q, want %q", got, want)
 	}
 }

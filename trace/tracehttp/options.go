@@ -1,4 +1,4 @@
-package httptrace
+package tracehttp
 
 import (
 	"net/http"

@@ -1,4 +1,4 @@
-package httptrace_test
+package tracehttp_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/tracemdc/tracemdc/mdc"
 	"github.com/tracemdc/tracemdc/trace"
-	"github.com/tracemdc/tracemdc/trace/httptrace"
+	"github.com/tracemdc/tracemdc/trace/tracehttp"
 )
 
 // printSpans is a Reporter printing each finished span.
@@ -28,7 +28,7 @@ func ExampleMiddleware() {
 		fmt.Println("handler's MDC:", traceID, spanID)
 		w.WriteHeader(http.StatusNoContent)
 	})
-	srv := httptrace.Middleware(tracer, httptrace.WithSkipPaths("/healthz"))(handler)
+	srv := tracehttp.Middleware(tracer, tracehttp.WithSkipPaths("/healthz"))(handler)
 
 	req := httptest.NewRequest("POST", "http://shop.example/pay", nil)
 	req.Header.Set("X-B3-TraceId", "0ad1348f1403169275002100356696")
@@ -52,7 +52,7 @@ func ExampleNewTransport() {
 		fmt.Println("sent span id:", r.Header.Get("X-B3-SpanId"), "parent:", r.Header.Get("X-B3-ParentSpanId"))
 		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("ok")), Request: r}, nil
 	})
-	client := &http.Client{Transport: httptrace.NewTransport(tracer, network)}
+	client := &http.Client{Transport: tracehttp.NewTransport(tracer, network)}
 
 	ctx, parent := tracer.Start(context.Background(), "checkout")
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://inventory.local/items", nil)

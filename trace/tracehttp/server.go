@@ -1,4 +1,4 @@
-package httptrace
+package tracehttp
 
 import (
 	"bufio"
@@ -223,7 +223,7 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err == nil {
 		w.hijacked.Store(true)
 	} else if errors.Is(err, http.ErrNotSupported) {
-		err = fmt.Errorf("httptrace: underlying ResponseWriter cannot hijack: %w", err)
+		err = fmt.Errorf("tracehttp: underlying ResponseWriter cannot hijack: %w", err)
 	}
 	return conn, rw, err
 }

@@ -1,4 +1,4 @@
-package httptrace
+package tracehttp
 
 import (
 	"io"
@@ -34,7 +34,7 @@ var _ http.RoundTripper = (*Transport)(nil)
 // NewTransport returns a Transport sending through base (http.DefaultTransport when nil) and
 // starting spans with tracer.
 //
-//	client := &http.Client{Transport: httptrace.NewTransport(tracer, nil)}
+//	client := &http.Client{Transport: tracehttp.NewTransport(tracer, nil)}
 func NewTransport(tracer *trace.Tracer, base http.RoundTripper, opts ...Option) *Transport {
 	if base == nil {
 		base = http.DefaultTransport

@@ -1,4 +1,4 @@
-package httptrace_test
+package tracehttp_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/tracemdc/tracemdc/trace"
-	"github.com/tracemdc/tracemdc/trace/httptrace"
+	"github.com/tracemdc/tracemdc/trace/tracehttp"
 )
 
 func benchTracer() *trace.Tracer {
@@ -34,7 +34,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		}
 	}
 	b.Run("bare", func(b *testing.B) { run(b, handler) })
-	b.Run("mdc", func(b *testing.B) { run(b, httptrace.Middleware(benchTracer())(handler)) })
+	b.Run("mdc", func(b *testing.B) { run(b, tracehttp.Middleware(benchTracer())(handler)) })
 }
 
 // BenchmarkTransport sends one request through an in-process RoundTripper stub (no network) and reads
@@ -58,5 +58,5 @@ func BenchmarkTransport(b *testing.B) {
 		}
 	}
 	b.Run("bare", func(b *testing.B) { run(b, st) })
-	b.Run("traced", func(b *testing.B) { run(b, httptrace.NewTransport(tr, st)) })
+	b.Run("traced", func(b *testing.B) { run(b, tracehttp.NewTransport(tr, st)) })
 }

@@ -1,4 +1,4 @@
-package httptrace_test
+package tracehttp_test
 
 import (
 	"sync"

@@ -1,4 +1,4 @@
-package httptrace_test
+package tracehttp_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 
 	"github.com/tracemdc/tracemdc/mdc"
 	"github.com/tracemdc/tracemdc/trace"
-	"github.com/tracemdc/tracemdc/trace/httptrace"
+	"github.com/tracemdc/tracemdc/trace/tracehttp"
 )
 
 // stub is an in-process RoundTripper: it keeps the request it got and answers with a fixed response.
@@ -43,7 +43,7 @@ func (s *stub) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestTransportSpanEndsWithBody(t *testing.T) {
 	tr, rec := newTracer("client")
 	st := &stub{status: 200, body: "0123456789", header: http.Header{"X-App": {"inventory"}}}
-	rt := httptrace.NewTransport(tr, st, httptrace.WithRemoteAppHeader("x-app"), httptrace.WithRemoteApp("fallback"))
+	rt := tracehttp.NewTransport(tr, st, tracehttp.WithRemoteAppHeader("x-app"), tracehttp.WithRemoteApp("fallback"))
 
 	ctx, parent := tr.Start(context.Background(), "checkout")
 	parent.SetBaggageItem("user", "a&b=c%")
@@ -79,7 +79,7 @@ func TestTransportSpanEndsWithBody(t *testing.T) {
 	s := rec.only(t) // EOF finished it
 	resp.Body.Close()
 	parent.Finish()
-	if s.Kind() != trace.KindClient || s.LogType() != httptrace.LogTypeClient || s.SpanID() != "0.1" || s.ParentID() != "0" {
+	if s.Kind() != trace.KindClient || s.LogType() != tracehttp.LogTypeClient || s.SpanID() != "0.1" || s.ParentID() != "0" {
 		t.Fatalf("kind %v type %q span %s parent %s", s.Kind(), s.LogType(), s.SpanID(), s.ParentID())
 	}
 	want := map[string]string{"request.url": "http://inventory.local:8080/items", "method": "POST",
@@ -96,7 +96,7 @@ func TestTransportSpanEndsWithBody(t *testing.T) {
 
 func TestTransportCloseEndsSpan(t *testing.T) {
 	tr, rec := newTracer("client")
-	rt := httptrace.NewTransport(tr, &stub{status: 503, body: "unavailable"}, httptrace.WithRemoteApp("billing"))
+	rt := tracehttp.NewTransport(tr, &stub{status: 503, body: "unavailable"}, tracehttp.WithRemoteApp("billing"))
 	req, _ := http.NewRequest("GET", "http://billing/x", nil)
 	resp, err := rt.RoundTrip(req)
 	if err != nil {
@@ -113,7 +113,7 @@ func TestTransportCloseEndsSpan(t *testing.T) {
 
 func TestTransportNoBodyEndsAtOnce(t *testing.T) {
 	tr, rec := newTracer("client")
-	rt := httptrace.NewTransport(tr, &stub{status: 204})
+	rt := tracehttp.NewTransport(tr, &stub{status: 204})
 	req, _ := http.NewRequest("HEAD", "http://svc/", nil)
 	if _, err := rt.RoundTrip(req); err != nil {
 		t.Fatal(err)
@@ -126,7 +126,7 @@ func TestTransportNoBodyEndsAtOnce(t *testing.T) {
 func TestTransportFailure(t *testing.T) {
 	tr, rec := newTracer("client")
 	boom := errors.New("connection refused")
-	rt := httptrace.NewTransport(tr, &stub{err: boom})
+	rt := tracehttp.NewTransport(tr, &stub{err: boom})
 	req, _ := http.NewRequest("GET", "http://down/", nil)
 	if _, err := rt.RoundTrip(req); !errors.Is(err, boom) {
 		t.Fatalf("err %v", err)
@@ -159,7 +159,7 @@ func TestTransportNoResponse(t *testing.T) {
 			tr, rec := newTracer("client")
 			base := &http.Transport{DisableKeepAlives: true}
 			defer base.CloseIdleConnections()
-			client := &http.Client{Transport: httptrace.NewTransport(tr, base)}
+			client := &http.Client{Transport: tracehttp.NewTransport(tr, base)}
 			req, _ := http.NewRequestWithContext(c.ctx, "GET", "http://"+addr+"/stock", nil)
 			resp, err := client.Do(req)
 			if err == nil {
@@ -180,7 +180,7 @@ func TestTransportNoResponse(t *testing.T) {
 func TestTransportFilter(t *testing.T) {
 	tr, rec := newTracer("client")
 	st := &stub{status: 200}
-	rt := httptrace.NewTransport(tr, st, httptrace.WithSkipPaths("/healthz"))
+	rt := tracehttp.NewTransport(tr, st, tracehttp.WithSkipPaths("/healthz"))
 	req, _ := http.NewRequest("GET", "http://svc/healthz", nil)
 	if _, err := rt.RoundTrip(req); err != nil {
 		t.Fatal(err)
@@ -214,8 +214,8 @@ func TestChain(t *testing.T) {
 		if i < 2 {
 			next = hops[i+1].srv.URL
 		}
-		client := &http.Client{Transport: httptrace.NewTransport(tr, transport)}
-		h.srv = httptest.NewServer(httptrace.Middleware(tr)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		client := &http.Client{Transport: tracehttp.NewTransport(tr, transport)}
+		h.srv = httptest.NewServer(tracehttp.Middleware(tr)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if next == "" {
 				sp := trace.SpanFromContext(r.Context())
 				seenAtC.trace, _ = mdc.Get(r.Context(), mdc.KeyTraceID)
@@ -243,7 +243,7 @@ func TestChain(t *testing.T) {
 	ctx, root := tr.Start(context.Background(), "job", trace.WithLoadTest())
 	root.SetBaggageItem("user", "名前=a&b%")
 	root.SetSysBaggageItem("zone", "gz00a")
-	client := &http.Client{Transport: httptrace.NewTransport(tr, transport)}
+	client := &http.Client{Transport: tracehttp.NewTransport(tr, transport)}
 	req, _ := http.NewRequestWithContext(ctx, "GET", hops[0].srv.URL+"/start", nil)
 	resp, err := client.Do(req)
 	if err != nil {
