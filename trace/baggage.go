@@ -1,6 +1,10 @@
 package trace
 
-import "iter"
+import (
+	"iter"
+
+	"github.com/tracemdc/tracemdc/mdc"
+)
 
 // Baggage limits.
 const (
@@ -15,10 +19,9 @@ const (
 	BaggageKeyLoadTest = "mark"
 )
 
-// BaggageItem is one key/value entry of a baggage.
-type BaggageItem struct {
-	Key, Value string
-}
+// Pair is one key/value entry of a baggage. It is mdc.Pair, the one key/value type of the module, so
+// baggage entries can be put into the MDC as they are: mdc.WithPairs(ctx, b.Pairs(nil)...).
+type Pair = mdc.Pair
 
 // Baggage is an immutable, ordered set of key/value entries carried by a span context from span to
 // span and across processes: the biz baggage (the application's own items, such as the load-test
@@ -30,7 +33,7 @@ type Baggage struct {
 
 // bag is never modified once published: a change makes a new bag.
 type bag struct {
-	items []BaggageItem
+	items []Pair
 	size  int
 }
 
@@ -81,8 +84,9 @@ func (b Baggage) All() iter.Seq2[string, string] {
 	return b.Range
 }
 
-// Items appends the entries, in order, to dst and returns it.
-func (b Baggage) Items(dst []BaggageItem) []BaggageItem {
+// Pairs appends the entries, in order, to dst and returns it (mdc.Map.Pairs does the same for an
+// MDC).
+func (b Baggage) Pairs(dst []Pair) []Pair {
 	if b.b == nil {
 		return dst
 	}
@@ -95,7 +99,7 @@ func (b Baggage) set(key, value string, limit int, sys bool) (Baggage, *BaggageE
 	if key == "" {
 		return b, nil
 	}
-	var items []BaggageItem
+	var items []Pair
 	size := 0
 	if b.b != nil {
 		items, size = b.b.items, b.b.size
@@ -111,7 +115,7 @@ func (b Baggage) set(key, value string, limit int, sys bool) (Baggage, *BaggageE
 		if idx < 0 {
 			return b, nil
 		}
-		n := make([]BaggageItem, 0, len(items)-1)
+		n := make([]Pair, 0, len(items)-1)
 		n = append(n, items[:idx]...)
 		n = append(n, items[idx+1:]...)
 		if len(n) == 0 {
@@ -127,7 +131,7 @@ func (b Baggage) set(key, value string, limit int, sys bool) (Baggage, *BaggageE
 		if ns > limit {
 			return b, &BaggageError{Sys: sys, Key: cut(key), Size: ns, Limit: limit, Reason: "size"}
 		}
-		n := append([]BaggageItem(nil), items...)
+		n := append([]Pair(nil), items...)
 		n[idx].Value = value
 		return Baggage{&bag{items: n, size: ns}}, nil
 	}
@@ -138,21 +142,21 @@ func (b Baggage) set(key, value string, limit int, sys bool) (Baggage, *BaggageE
 	if len(items) >= MaxBaggageEntries {
 		return b, &BaggageError{Sys: sys, Key: cut(key), Size: ns, Limit: limit, Reason: "entries"}
 	}
-	n := make([]BaggageItem, len(items), len(items)+1)
+	n := make([]Pair, len(items), len(items)+1)
 	copy(n, items)
-	n = append(n, BaggageItem{Key: key, Value: value})
+	n = append(n, Pair{Key: key, Value: value})
 	return Baggage{&bag{items: n, size: ns}}, nil
 }
 
 // build makes a baggage from items in one pass: empty keys and values are skipped, a repeated key
 // replaces the earlier value in place, and an entry that does not fit is refused (and returned as an
 // error) while later ones may still fit.
-func buildBaggage(items []BaggageItem, limit int, sys bool) (Baggage, []error) {
+func buildBaggage(items []Pair, limit int, sys bool) (Baggage, []error) {
 	if len(items) == 0 {
 		return Baggage{}, nil
 	}
 	var errs []error
-	bg := &bag{items: make([]BaggageItem, 0, min(len(items), MaxBaggageEntries))}
+	bg := &bag{items: make([]Pair, 0, min(len(items), MaxBaggageEntries))}
 	for _, it := range items {
 		if it.Key == "" || it.Value == "" {
 			continue

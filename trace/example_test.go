@@ -50,7 +50,7 @@ func Example() {
 func ExampleWithRemoteParent() {
 	remote, err := trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: "0ad1348f1403169275002100356696", SpanID: "0.1", ParentID: "0", Sampled: true,
-		Biz: []trace.BaggageItem{{Key: "mark", Value: "T"}},
+		Biz: []trace.Pair{{Key: "mark", Value: "T"}},
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -78,7 +78,7 @@ func ExampleNewSpanContext() {
 	}
 	sc, err := trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: "abc", SpanID: "0",
-		Biz: []trace.BaggageItem{{Key: "user", Value: "u1"}, {Key: "blob", Value: string(big)}},
+		Biz: []trace.Pair{{Key: "user", Value: "u1"}, {Key: "blob", Value: string(big)}},
 	})
 	fmt.Println(sc.IsValid(), sc.BizBaggage().Len(), err)
 	// Output:
@@ -116,4 +116,24 @@ func ExampleIsLoadTest() {
 	fmt.Println(trace.IsLoadTest(ctx), mark)
 	// Output:
 	// true T
+}
+
+// Biz baggage into the MDC: baggage entries and MDC entries are the same Pair type, so a span's
+// baggage can be logged with every line of the request.
+func ExampleBaggage_Pairs() {
+	sc, err := trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: "0ad1348f1403169275002100356696", SpanID: "0", Sampled: true,
+		Biz: []trace.Pair{{Key: "tenant", Value: "t1"}, {Key: "mark", Value: "T"}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx := mdc.WithPairs(context.Background(), sc.BizBaggage().Pairs(nil)...)
+	for k, v := range mdc.From(ctx).All() {
+		fmt.Println(k, v)
+	}
+	// Output:
+	// tenant t1
+	// mark T
 }

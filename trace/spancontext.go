@@ -33,11 +33,11 @@ type SpanContext struct {
 
 // SpanContextConfig holds the fields NewSpanContext validates.
 type SpanContextConfig struct {
-	TraceID  string        // required
-	SpanID   string        // required (SOFA: a missing span id means "0"; the propagator supplies it)
-	ParentID string        // may be empty (a root)
-	Sampled  bool          // SOFA's default is true: set it explicitly
-	Sys, Biz []BaggageItem // the sys and biz baggage, in order; may be empty
+	TraceID  string // required
+	SpanID   string // required (SOFA: a missing span id means "0"; the propagator supplies it)
+	ParentID string // may be empty (a root)
+	Sampled  bool   // SOFA's default is true: set it explicitly
+	Sys, Biz []Pair // the sys and biz baggage, in order; may be empty
 	// SysLimit and BizLimit are the size limits in bytes; 0 or less means DefaultBaggageLimit.
 	// A propagator passes the limits of its tracer (Tracer.BaggageLimits).
 	SysLimit, BizLimit int

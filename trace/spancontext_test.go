@@ -50,8 +50,8 @@ func TestNewSpanContextBaggage(t *testing.T) {
 	big := strings.Repeat("v", 1000)
 	sc, err := NewSpanContext(SpanContextConfig{
 		TraceID: "t", SpanID: "0",
-		Biz: []BaggageItem{{"a", "1"}, {"", "skipped"}, {"b", ""}, {"big", big}, {"huge", big}, {"a", "2"}, {"c", "3"}},
-		Sys: []BaggageItem{{"zone", "gz"}},
+		Biz: []Pair{{Key: "a", Value: "1"}, {Key: "", Value: "skipped"}, {Key: "b", Value: ""}, {Key: "big", Value: big}, {Key: "huge", Value: big}, {Key: "a", Value: "2"}, {Key: "c", Value: "3"}},
+		Sys: []Pair{{Key: "zone", Value: "gz"}},
 	})
 	if !sc.IsValid() {
 		t.Fatal("a baggage refusal must leave the context valid")
@@ -75,7 +75,7 @@ func TestNewSpanContextBaggage(t *testing.T) {
 	}
 
 	// Exactly at the limit fits; one byte more does not. The limit is per baggage.
-	items := []BaggageItem{{"k", strings.Repeat("x", 1023)}}
+	items := []Pair{{Key: "k", Value: strings.Repeat("x", 1023)}}
 	if _, err := NewSpanContext(SpanContextConfig{TraceID: "t", SpanID: "0", Biz: items, Sys: items}); err != nil {
 		t.Fatalf("1024 bytes in each baggage: %v", err)
 	}
@@ -86,12 +86,12 @@ func TestNewSpanContextBaggage(t *testing.T) {
 	}
 
 	// A custom limit, and the entry cap.
-	if _, err := NewSpanContext(SpanContextConfig{TraceID: "t", SpanID: "0", Biz: []BaggageItem{{"k", "12345"}}, BizLimit: 5}); err == nil {
+	if _, err := NewSpanContext(SpanContextConfig{TraceID: "t", SpanID: "0", Biz: []Pair{{Key: "k", Value: "12345"}}, BizLimit: 5}); err == nil {
 		t.Fatal("BizLimit 5 must refuse a 6-byte entry")
 	}
-	many := make([]BaggageItem, MaxBaggageEntries+2)
+	many := make([]Pair, MaxBaggageEntries+2)
 	for i := range many {
-		many[i] = BaggageItem{Key: "k" + string(rune('A'+i)), Value: "v"}
+		many[i] = Pair{Key: "k" + string(rune('A'+i)), Value: "v"}
 	}
 	sc, err = NewSpanContext(SpanContextConfig{TraceID: "t", SpanID: "0", Sys: many})
 	if !errors.As(err, &be) || be.Reason != "entries" || !be.Sys || sc.SysBaggage().Len() != MaxBaggageEntries || countBaggageErrors(err) != 2 {
@@ -104,7 +104,7 @@ func TestLoadTestMarkFromRemote(t *testing.T) {
 		mark string
 		want bool
 	}{{"T", true}, {"F", false}, {"", false}} {
-		sc, _ := NewSpanContext(SpanContextConfig{TraceID: "t", SpanID: "0", Biz: []BaggageItem{{BaggageKeyLoadTest, c.mark}}})
+		sc, _ := NewSpanContext(SpanContextConfig{TraceID: "t", SpanID: "0", Biz: []Pair{{Key: BaggageKeyLoadTest, Value: c.mark}}})
 		if sc.IsLoadTest() != c.want {
 			t.Errorf("mark=%q: IsLoadTest=%v", c.mark, sc.IsLoadTest())
 		}

@@ -84,7 +84,7 @@ func TestChain(t *testing.T) {
 
 func TestServerSpanModes(t *testing.T) {
 	remote, err := NewSpanContext(SpanContextConfig{TraceID: "0ad1348f1403169275002100356696", SpanID: "0.1", ParentID: "0", Sampled: true,
-		Biz: []BaggageItem{{"user", "u1"}}, Sys: []BaggageItem{{"zone", "gz"}}})
+		Biz: []Pair{{Key: "user", Value: "u1"}}, Sys: []Pair{{Key: "zone", Value: "gz"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,7 +474,7 @@ func TestLoadTest(t *testing.T) {
 		t.Fatalf("load-test flags: %v %v %v", spans[0].LoadTest(), spans[1].LoadTest(), spans[2].LoadTest())
 	}
 	// A remote parent's mark is inherited.
-	sc, _ := NewSpanContext(SpanContextConfig{TraceID: "t", SpanID: "0", Biz: []BaggageItem{{"mark", "T"}}})
+	sc, _ := NewSpanContext(SpanContextConfig{TraceID: "t", SpanID: "0", Biz: []Pair{{Key: "mark", Value: "T"}}})
 	rctx, _ := tr.Start(context.Background(), "srv", WithRemoteParent(sc))
 	if !IsLoadTest(rctx) {
 		t.Fatal("remote mark")
@@ -560,7 +560,7 @@ func TestReportError(t *testing.T) {
 	tr := New("app", WithReporter(rec))
 	tr.ReportError(nil)
 	tr.ReportError(errors.New("bad header"))
-	_, err := NewSpanContext(SpanContextConfig{TraceID: "t", SpanID: "0", Biz: []BaggageItem{{"a", strings.Repeat("x", 2000)}, {"b", strings.Repeat("x", 2000)}}})
+	_, err := NewSpanContext(SpanContextConfig{TraceID: "t", SpanID: "0", Biz: []Pair{{Key: "a", Value: strings.Repeat("x", 2000)}, {Key: "b", Value: strings.Repeat("x", 2000)}}})
 	tr.ReportError(fmt.Errorf("extract: %w", err))
 	if st := tr.Stats(); st.Errors != 2 || st.BaggageRefused != 2 {
 		t.Fatalf("stats %+v", st)

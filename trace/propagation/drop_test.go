@@ -19,36 +19,36 @@ import (
 // limit or holds a malformed entry, and what must survive of it.
 type dropCase struct {
 	name     string
-	biz      []trace.BaggageItem
-	wantBiz  []trace.BaggageItem
+	biz      []trace.Pair
+	wantBiz  []trace.Pair
 	wantErrs []error  // each must match the extract error with errors.Is
 	refused  []string // the keys in BaggageDropError.Refused
 }
 
-func bizItems(prefix string, n int, value string) []trace.BaggageItem {
-	out := make([]trace.BaggageItem, n)
+func bizItems(prefix string, n int, value string) []trace.Pair {
+	out := make([]trace.Pair, n)
 	for i := range out {
-		out[i] = trace.BaggageItem{Key: fmt.Sprintf("%s%02d", prefix, i), Value: value}
+		out[i] = trace.Pair{Key: fmt.Sprintf("%s%02d", prefix, i), Value: value}
 	}
 	return out
 }
 
-func cat(lists ...[]trace.BaggageItem) []trace.BaggageItem {
-	var out []trace.BaggageItem
+func cat(lists ...[]trace.Pair) []trace.Pair {
+	var out []trace.Pair
 	for _, l := range lists {
 		out = append(out, l...)
 	}
 	return out
 }
 
-var mark = []trace.BaggageItem{{Key: "mark", Value: "T"}}
+var mark = []trace.Pair{{Key: "mark", Value: "T"}}
 
 func dropCases() []dropCase {
-	big := []trace.BaggageItem{{Key: "big", Value: strings.Repeat("x", 1100)}}
+	big := []trace.Pair{{Key: "big", Value: strings.Repeat("x", 1100)}}
 	// keys sort as they are listed (B3 carries baggage in key order): a00.. < big < k.. < mark < z..
 	return []dropCase{
-		{name: "one entry over the size limit", biz: cat(big, mark, []trace.BaggageItem{{Key: "zone", Value: "gz"}}),
-			wantBiz: cat(mark, []trace.BaggageItem{{Key: "zone", Value: "gz"}}), wantErrs: []error{trace.ErrBaggageLimit, propagation.ErrBaggageTooLarge}, refused: []string{"big"}},
+		{name: "one entry over the size limit", biz: cat(big, mark, []trace.Pair{{Key: "zone", Value: "gz"}}),
+			wantBiz: cat(mark, []trace.Pair{{Key: "zone", Value: "gz"}}), wantErrs: []error{trace.ErrBaggageLimit, propagation.ErrBaggageTooLarge}, refused: []string{"big"}},
 		{name: "entries that fill the limit come before the mark", biz: cat(bizItems("a", 2, strings.Repeat("v", 505)), bizItems("k", 1, "v"), mark),
 			wantBiz: cat(bizItems("a", 2, strings.Repeat("v", 505)), mark), wantErrs: []error{propagation.ErrBaggageTooLarge}, refused: []string{"k00"}},
 		{name: "more than MaxBaggageEntries", biz: cat(bizItems("k", 70, "v"), mark),
@@ -64,11 +64,11 @@ func TestExtractKeepsContextWhenBaggageDropped(t *testing.T) {
 	type format struct {
 		name    string
 		p       propagation.Propagator
-		carrier func(biz []trace.BaggageItem) propagation.Carrier
+		carrier func(biz []trace.Pair) propagation.Carrier
 		traceID string
 	}
 	formats := []format{
-		{"b3 header", propagation.B3(), func(biz []trace.BaggageItem) propagation.Carrier {
+		{"b3 header", propagation.B3(), func(biz []trace.Pair) propagation.Carrier {
 			h := http.Header{}
 			h.Set("X-B3-TraceId", sofaTrace)
 			h.Set("X-B3-SpanId", "0.1")
@@ -79,14 +79,14 @@ func TestExtractKeepsContextWhenBaggageDropped(t *testing.T) {
 			}
 			return propagation.HeaderCarrier(h)
 		}, sofaTrace},
-		{"b3 map", propagation.B3(), func(biz []trace.BaggageItem) propagation.Carrier {
+		{"b3 map", propagation.B3(), func(biz []trace.Pair) propagation.Carrier {
 			m := propagation.MapCarrier{"x-b3-traceid": sofaTrace, "x-b3-spanid": "0.1", "x-b3-parentspanid": "0", "x-b3-sampled": "false"}
 			for _, e := range biz {
 				m["baggage-"+e.Key] = propagation.EscapeSOFA(e.Value)
 			}
 			return m
 		}, sofaTrace},
-		{"sftc_head", propagation.SofaHead(), func(biz []trace.BaggageItem) propagation.Carrier {
+		{"sftc_head", propagation.SofaHead(), func(biz []trace.Pair) propagation.Carrier {
 			var b strings.Builder
 			b.WriteString("tcid=" + sofaTrace + "&spid=0.1&pspid=0&sample=false&_sys_zone=gz&")
 			for _, e := range biz {
@@ -94,7 +94,7 @@ func TestExtractKeepsContextWhenBaggageDropped(t *testing.T) {
 			}
 			return propagation.MapCarrier{"sftc_head": b.String()}
 		}, sofaTrace},
-		{"w3c", propagation.W3C(), func(biz []trace.BaggageItem) propagation.Carrier {
+		{"w3c", propagation.W3C(), func(biz []trace.Pair) propagation.Carrier {
 			var parts []string
 			for _, e := range biz {
 				parts = append(parts, e.Key+"="+e.Value)
@@ -122,7 +122,7 @@ func TestExtractKeepsContextWhenBaggageDropped(t *testing.T) {
 				if got := ordered(sc.BizBaggage()); !reflect.DeepEqual(got, c.wantBiz) {
 					t.Fatalf("biz baggage\n got %v\nwant %v", got, c.wantBiz)
 				}
-				if f.name == "sftc_head" && !reflect.DeepEqual(ordered(sc.SysBaggage()), []trace.BaggageItem{{Key: "zone", Value: "gz"}}) {
+				if f.name == "sftc_head" && !reflect.DeepEqual(ordered(sc.SysBaggage()), []trace.Pair{{Key: "zone", Value: "gz"}}) {
 					t.Fatalf("sys baggage lost: %v", ordered(sc.SysBaggage()))
 				}
 				if err == nil {
@@ -165,7 +165,7 @@ func TestW3CMalformedBaggageMember(t *testing.T) {
 	for _, bg := range []string{"k=v,bad,mark=T", "k=v,a b=1,mark=T", "k=v,x=%zz,mark=T", `k=v,q="x",mark=T`, "k=v,=v,mark=T"} {
 		h := http.Header{"Traceparent": {"00-" + w3cTrace + "-" + w3cSpan + "-01"}, "Baggage": {bg}}
 		_, sc, err := propagation.W3C().Extract(context.Background(), propagation.HeaderCarrier(h))
-		want := []trace.BaggageItem{{Key: "k", Value: "v"}, {Key: "mark", Value: "T"}}
+		want := []trace.Pair{{Key: "k", Value: "v"}, {Key: "mark", Value: "T"}}
 		if !sc.IsValid() || sc.TraceID() != w3cTrace || !reflect.DeepEqual(ordered(sc.BizBaggage()), want) {
 			t.Errorf("%q: valid %v biz %v err %v", bg, sc.IsValid(), ordered(sc.BizBaggage()), err)
 			continue
@@ -224,7 +224,7 @@ func TestB3ManyBaggageHeaders(t *testing.T) {
 	for i := 0; i < 5000; i++ {
 		m[fmt.Sprintf("baggage-k%04d", i)] = "v"
 	}
-	var first []trace.BaggageItem
+	var first []trace.Pair
 	for round := 0; round < 3; round++ {
 		_, sc, err := propagation.B3().Extract(context.Background(), m)
 		var de *propagation.BaggageDropError

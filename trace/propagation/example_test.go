@@ -31,7 +31,7 @@ func Example() {
 func ExampleSofaHead() {
 	sc, _ := trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: "0ad1348f1403169275002100356696", SpanID: "0.1", ParentID: "0", Sampled: true,
-		Biz: []trace.BaggageItem{{Key: "mark", Value: "T"}, {Key: "q", Value: "a&b=c"}},
+		Biz: []trace.Pair{{Key: "mark", Value: "T"}, {Key: "q", Value: "a&b=c"}},
 	})
 	m := propagation.MapCarrier{}
 	_ = propagation.SofaHead().Inject(context.Background(), sc, m)

@@ -22,7 +22,7 @@ func TestW3CCombinesHeaderFields(t *testing.T) {
 	if err != nil || !sc.IsValid() {
 		t.Fatalf("extract: %v", err)
 	}
-	want := []trace.BaggageItem{{Key: "mark", Value: "T"}, {Key: "user", Value: "alice"}, {Key: "zone", Value: "gz"}}
+	want := []trace.Pair{{Key: "mark", Value: "T"}, {Key: "user", Value: "alice"}, {Key: "zone", Value: "gz"}}
 	if got := ordered(sc.BizBaggage()); !reflect.DeepEqual(got, want) {
 		t.Fatalf("baggage %v", got)
 	}

@@ -21,7 +21,7 @@ const (
 
 // hardBaggage holds the characters every format must survive: SOFA separators, percent signs, unicode
 // and the load-test mark.
-var hardBaggage = []trace.BaggageItem{
+var hardBaggage = []trace.Pair{
 	{Key: "mark", Value: "T"},
 	{Key: "pct", Value: "100%"},
 	{Key: "amp", Value: "a&b"},
@@ -30,9 +30,9 @@ var hardBaggage = []trace.BaggageItem{
 	{Key: "uni", Value: "你好, wörld; ✓"},
 }
 
-var hardSys = []trace.BaggageItem{{Key: "zone", Value: "gz00a&b=c%"}}
+var hardSys = []trace.Pair{{Key: "zone", Value: "gz00a&b=c%"}}
 
-func newSC(t testing.TB, traceID, spanID, parentID string, sampled bool, sys, biz []trace.BaggageItem) trace.SpanContext {
+func newSC(t testing.TB, traceID, spanID, parentID string, sampled bool, sys, biz []trace.Pair) trace.SpanContext {
 	t.Helper()
 	sc, err := trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: traceID, SpanID: spanID, ParentID: parentID, Sampled: sampled, Sys: sys, Biz: biz,
@@ -51,7 +51,7 @@ func items(b trace.Baggage) map[string]string {
 	return m
 }
 
-func ordered(b trace.Baggage) []trace.BaggageItem { return b.Items(nil) }
+func ordered(b trace.Baggage) []trace.Pair { return b.Pairs(nil) }
 
 type scWant struct {
 	traceID, spanID, parentID string
@@ -65,7 +65,7 @@ func describe(sc trace.SpanContext) scWant {
 
 func TestRoundTrips(t *testing.T) {
 	sofa := newSC(t, sofaTrace, "0.1.2", "0.1", true, hardSys, hardBaggage)
-	sofaUnsampled := newSC(t, sofaTrace, "0", "", false, nil, []trace.BaggageItem{{Key: "mark", Value: "T"}})
+	sofaUnsampled := newSC(t, sofaTrace, "0", "", false, nil, []trace.Pair{{Key: "mark", Value: "T"}})
 	w3c := newSC(t, w3cTrace, w3cSpan, "", true, nil, hardBaggage)
 	w3cUnsampled := newSC(t, w3cTrace, w3cSpan, "", false, nil, nil)
 
@@ -175,7 +175,7 @@ func TestSofaHeadInjectShape(t *testing.T) {
 	}{
 		{"root", newSC(t, sofaTrace, "0", "", true, nil, nil),
 			"tcid=" + sofaTrace + "&spid=0&pspid=&sample=true&"},
-		{"root unsampled with baggage", newSC(t, sofaTrace, "0", "", false, []trace.BaggageItem{{Key: "zone", Value: "gz"}}, mark),
+		{"root unsampled with baggage", newSC(t, sofaTrace, "0", "", false, []trace.Pair{{Key: "zone", Value: "gz"}}, mark),
 			"tcid=" + sofaTrace + "&spid=0&pspid=&sample=false&_sys_zone=gz&mark=T&"},
 		{"child", newSC(t, sofaTrace, "0.1", "0", true, nil, nil),
 			"tcid=" + sofaTrace + "&spid=0.1&pspid=0&sample=true&"},
@@ -348,7 +348,7 @@ func TestCompositeOrder(t *testing.T) {
 }
 
 func TestInjectSkipsKeysTheFormatCannotCarry(t *testing.T) {
-	sc := newSC(t, sofaTrace, "0", "", true, nil, []trace.BaggageItem{{Key: "ok", Value: "1"}, {Key: "bad key", Value: "2"}, {Key: "sys-x", Value: "3"}})
+	sc := newSC(t, sofaTrace, "0", "", true, nil, []trace.Pair{{Key: "ok", Value: "1"}, {Key: "bad key", Value: "2"}, {Key: "sys-x", Value: "3"}})
 	m := propagation.MapCarrier{}
 	err := propagation.B3().Inject(context.Background(), sc, m)
 	if !errors.Is(err, propagation.ErrInvalidBaggageKey) {

@@ -7,7 +7,7 @@ import (
 )
 
 // entry is one baggage key/value pair, in the order the carrier gave it.
-type entry = trace.BaggageItem
+type entry = trace.Pair
 
 // kvRange is the shape of trace.Baggage.Range: the encoders read baggage through it.
 type kvRange = func(yield func(key, value string) bool)
