@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracemdc/tracemdc/digest/layout"
 	"github.com/tracemdc/tracemdc/internal/digestread"
 	"github.com/tracemdc/tracemdc/trace"
 )
@@ -20,8 +21,8 @@ import (
 // exactly. A client span that got a response has no error key; an answered call whose body read
 // failed keeps its status as result code and shows the error text.
 func TestHTTPClientFailure(t *testing.T) {
-	jsonClientOrder := slices.Concat(digestread.Common, digestread.HTTPClientFields,
-		[]string{digestread.FieldSysBaggage, digestread.FieldBizBaggage})
+	jsonClientOrder := slices.Concat(layout.Common, layout.HTTPClientFields,
+		[]string{layout.FieldSysBaggage, layout.FieldBizBaggage})
 	for _, format := range []Format{JSON, CSV} {
 		t.Run(format.String(), func(t *testing.T) {
 			r, dir := newReporter(t, Config{Format: format, Clock: fixedClock(), Location: time.UTC})
@@ -79,7 +80,7 @@ func TestHTTPClientFailure(t *testing.T) {
 					t.Errorf("line %d: -errors selects it: %v, want %v", i, got, w.listed)
 				}
 				keys := fieldKeys(rec.Fields)
-				got, hasErr := rec.Get(digestread.FieldError)
+				got, hasErr := rec.Get(layout.FieldError)
 				if format == CSV {
 					// SOFA's columns, positionally: no error column, whatever the span holds.
 					if !slices.Equal(keys, jsonClientOrder) || hasErr {
@@ -89,7 +90,7 @@ func TestHTTPClientFailure(t *testing.T) {
 				}
 				wantKeys := jsonClientOrder
 				if w.errText != "" {
-					wantKeys = slices.Insert(slices.Clone(jsonClientOrder), len(jsonClientOrder)-2, digestread.FieldError)
+					wantKeys = slices.Insert(slices.Clone(jsonClientOrder), len(jsonClientOrder)-2, layout.FieldError)
 				}
 				if !slices.Equal(keys, wantKeys) {
 					t.Errorf("line %d: keys %q, want %q", i, keys, wantKeys)

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/tracemdc/tracemdc/internal/digestread"
+	"github.com/tracemdc/tracemdc/digest/layout"
 	"github.com/tracemdc/tracemdc/rolling"
 )
 
@@ -68,7 +68,7 @@ const (
 	// MinStatInterval is the shortest stat interval: a shorter one would keep a ticker spinning.
 	MinStatInterval      = time.Millisecond
 	DefaultMaxValueBytes = 8 << 10
-	DefaultLogType       = "span"
+	DefaultLogType       = layout.LogTypeDefault
 	// MaxStatKeys is the most stat keys a log type aggregates in one interval; one more clears them
 	// (as SOFATracer does) and says so in tracer-self.log.
 	MaxStatKeys = 5000
@@ -148,9 +148,9 @@ type config struct {
 func (c Config) resolve() config {
 	cfg := config{Config: c}
 	if cfg.Root == "" {
-		cfg.Root = digestread.DefaultRoot()
+		cfg.Root = layout.DefaultRoot()
 	}
-	cfg.dir = digestread.DigestDir(cfg.Root)
+	cfg.dir = layout.DigestDir(cfg.Root)
 	if cfg.QueueCapacity <= 0 {
 		cfg.QueueCapacity = DefaultQueueCapacity
 	}
@@ -217,7 +217,7 @@ func (c *config) rollingConfig(path string) rolling.Config {
 // path returns the path of a log file: <dir>/[shadow/]<name>.
 func (c *config) path(name string, shadow bool) string {
 	if shadow {
-		return filepath.Join(c.dir, "shadow", name)
+		return filepath.Join(c.dir, layout.ShadowDirName, name)
 	}
 	return filepath.Join(c.dir, name)
 }

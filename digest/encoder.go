@@ -5,19 +5,20 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/tracemdc/tracemdc/internal/digestread"
+	"github.com/tracemdc/tracemdc/digest/layout"
 	"github.com/tracemdc/tracemdc/trace"
 )
 
-// Built-in log types, as the spans of package trace/tracehttp name them.
+// Built-in log types, as the spans of package trace/tracehttp name them (layout.LogTypeHTTPServer
+// and layout.LogTypeHTTPClient).
 const (
-	LogTypeHTTPServer = "http-server"
-	LogTypeHTTPClient = "http-client"
+	LogTypeHTTPServer = layout.LogTypeHTTPServer
+	LogTypeHTTPClient = layout.LogTypeHTTPClient
 )
 
 // TagThreadName is the tag whose value a digest line shows as current.thread.name. Go has no thread
 // names: a span without this tag shows DefaultThreadName.
-const TagThreadName = "current.thread.name"
+const TagThreadName = layout.FieldThreadName
 
 // DefaultThreadName is the current.thread.name of a span without the TagThreadName tag.
 const DefaultThreadName = "goroutine"
@@ -78,28 +79,28 @@ var (
 func GenericEncoder() Encoder { return genericEnc }
 
 func (e *httpEncoder) EncodeFields(s *trace.FinishedSpan, enc FieldEncoder) {
-	tagString(s, enc, digestread.FieldRequestURL)
-	tagString(s, enc, digestread.FieldMethod)
-	tagInt(s, enc, digestread.FieldReqSize)
-	tagInt(s, enc, digestread.FieldRespSize)
+	tagString(s, enc, layout.FieldRequestURL)
+	tagString(s, enc, layout.FieldMethod)
+	tagInt(s, enc, layout.FieldReqSize)
+	tagInt(s, enc, layout.FieldRespSize)
 	if e.client {
-		tagString(s, enc, digestread.FieldRemoteApp)
+		tagString(s, enc, layout.FieldRemoteApp)
 		if msg := httpClientError(s); msg != "" && namesFields(enc) {
-			enc.AddString(digestread.FieldError, msg)
+			enc.AddString(layout.FieldError, msg)
 		}
 		return
 	}
-	if v, ok := s.Tag(digestread.FieldError); ok {
-		enc.AddTag(digestread.FieldError, v)
+	if v, ok := s.Tag(layout.FieldError); ok {
+		enc.AddTag(layout.FieldError, v)
 		return
 	}
-	enc.AddString(digestread.FieldError, s.ErrorMessage())
+	enc.AddString(layout.FieldError, s.ErrorMessage())
 }
 
 // httpClientError is the error text of a client span: its non-empty "error" tag (tracehttp's
 // Transport sets it), else the message of its error.
 func httpClientError(s *trace.FinishedSpan) string {
-	if v, ok := s.Tag(digestread.FieldError); ok {
+	if v, ok := s.Tag(layout.FieldError); ok {
 		if msg := v.String(); msg != "" {
 			return msg
 		}
@@ -134,28 +135,28 @@ func tagInt(s *trace.FinishedSpan, enc FieldEncoder, key string) {
 type genericEncoder struct{}
 
 func (genericEncoder) EncodeFields(s *trace.FinishedSpan, enc FieldEncoder) {
-	enc.AddString(digestread.FieldOperation, s.Operation())
+	enc.AddString(layout.FieldOperation, s.Operation())
 	hasErr := false
 	for t := range s.Tags {
 		if reservedField(t.Key) {
 			continue
 		}
-		if t.Key == digestread.FieldError {
+		if t.Key == layout.FieldError {
 			hasErr = true
 		}
 		enc.AddTag(t.Key, t.Value)
 	}
 	if !hasErr && s.Err() != nil {
-		enc.AddString(digestread.FieldError, s.ErrorMessage())
+		enc.AddString(layout.FieldError, s.ErrorMessage())
 	}
 }
 
 // reservedField reports whether key is a field the reporter writes itself.
 func reservedField(key string) bool {
 	switch key {
-	case digestread.FieldTime, digestread.FieldLocalApp, digestread.FieldTraceID, digestread.FieldSpanID,
-		digestread.FieldSpanKind, digestread.FieldResultCode, digestread.FieldThreadName, digestread.FieldCost,
-		digestread.FieldOperation, digestread.FieldSysBaggage, digestread.FieldBizBaggage:
+	case layout.FieldTime, layout.FieldLocalApp, layout.FieldTraceID, layout.FieldSpanID,
+		layout.FieldSpanKind, layout.FieldResultCode, layout.FieldThreadName, layout.FieldCost,
+		layout.FieldOperation, layout.FieldSysBaggage, layout.FieldBizBaggage:
 		return true
 	}
 	return false
@@ -259,17 +260,17 @@ func (e *lineEncoder) begin(s *trace.FinishedSpan, code string) {
 		e.buf = appendTime(e.buf, s.End().In(e.loc))
 		e.buf = append(e.buf, '"')
 	}
-	e.AddString(digestread.FieldLocalApp, s.App())
-	e.AddString(digestread.FieldTraceID, s.TraceID())
-	e.AddString(digestread.FieldSpanID, s.SpanID())
-	e.AddString(digestread.FieldSpanKind, s.Kind().String())
-	e.AddString(digestread.FieldResultCode, code)
+	e.AddString(layout.FieldLocalApp, s.App())
+	e.AddString(layout.FieldTraceID, s.TraceID())
+	e.AddString(layout.FieldSpanID, s.SpanID())
+	e.AddString(layout.FieldSpanKind, s.Kind().String())
+	e.AddString(layout.FieldResultCode, code)
 	if v, ok := s.Tag(TagThreadName); ok {
-		e.AddTag(digestread.FieldThreadName, v)
+		e.AddTag(layout.FieldThreadName, v)
 	} else {
-		e.AddString(digestread.FieldThreadName, DefaultThreadName)
+		e.AddString(layout.FieldThreadName, DefaultThreadName)
 	}
-	e.key(digestread.FieldCost)
+	e.key(layout.FieldCost)
 	if !e.csv {
 		e.buf = append(e.buf, '"')
 	}
@@ -282,8 +283,8 @@ func (e *lineEncoder) begin(s *trace.FinishedSpan, code string) {
 
 // end writes the two baggage fields and the line end.
 func (e *lineEncoder) end(s *trace.FinishedSpan) {
-	e.baggage(digestread.FieldSysBaggage, s.SysBaggage())
-	e.baggage(digestread.FieldBizBaggage, s.BizBaggage())
+	e.baggage(layout.FieldSysBaggage, s.SysBaggage())
+	e.baggage(layout.FieldBizBaggage, s.BizBaggage())
 	if !e.csv {
 		e.buf = append(e.buf, '}')
 	}
@@ -330,13 +331,13 @@ func appendBaggageText(b []byte, s string) []byte {
 	return append(b, s[start:]...)
 }
 
-// appendTime appends t as yyyy-MM-dd HH:mm:ss.SSS (digestread.TimeLayout) without allocating.
+// appendTime appends t as yyyy-MM-dd HH:mm:ss.SSS (layout.TimeLayout) without allocating.
 func appendTime(b []byte, t time.Time) []byte {
 	y, mo, d := t.Date()
 	h, mi, s := t.Clock()
 	ms := t.Nanosecond() / int(time.Millisecond)
 	if y < 0 || y > 9999 {
-		return t.AppendFormat(b, digestread.TimeLayout)
+		return t.AppendFormat(b, layout.TimeLayout)
 	}
 	b = appendDigits(b, y, 4)
 	b = append(b, '-')

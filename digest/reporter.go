@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tracemdc/tracemdc/asyncwriter"
+	"github.com/tracemdc/tracemdc/digest/layout"
 	"github.com/tracemdc/tracemdc/trace"
 )
 
@@ -139,11 +140,11 @@ func New(c Config) (*Reporter, error) {
 		return nil, fmt.Errorf("%w: %s", err, cfg.dir)
 	}
 	r.rootKey = rootKey
-	if err := writeStaticInfo(cfg.path("static-info.log", false), &r.cfg); err != nil {
+	if err := writeStaticInfo(cfg.path(layout.StaticInfoName, false), &r.cfg); err != nil {
 		releaseRoot(rootKey)
 		return nil, fmt.Errorf("digest: %w", err)
 	}
-	sw, err := cfg.openFile(cfg.rollingConfig(cfg.path("tracer-self.log", false)))
+	sw, err := cfg.openFile(cfg.rollingConfig(cfg.path(layout.SelfLogName, false)))
 	if err != nil {
 		releaseRoot(rootKey)
 		return nil, fmt.Errorf("digest: %w", err)
@@ -401,7 +402,7 @@ func (r *Reporter) handle(s *trace.FinishedSpan) {
 	}
 	d := ti.dests[i]
 	if d == nil {
-		d = &dest{path: r.cfg.path(ti.name+"-digest.log", i == 1)}
+		d = &dest{path: r.cfg.path(layout.DigestFileName(ti.name), i == 1)}
 		ti.dests[i] = d
 		r.dests = append(r.dests, d)
 	}
@@ -536,7 +537,7 @@ func (r *Reporter) writeStatLines(name string, shadow bool, b []byte, n int) {
 	w := r.statFiles[k]
 	if w == nil {
 		var err error
-		w, err = r.cfg.openFile(r.cfg.rollingConfig(r.cfg.path(name+"-stat.log", shadow)))
+		w, err = r.cfg.openFile(r.cfg.rollingConfig(r.cfg.path(layout.StatFileName(name), shadow)))
 		if err != nil {
 			r.writeErrors.Add(1)
 			r.self.log(levelError, "write", "", fmt.Sprintf("open %s-stat.log: %v; %d stat lines lost", name, err, n))

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracemdc/tracemdc/digest/layout"
 	"github.com/tracemdc/tracemdc/internal/digestread"
 	"github.com/tracemdc/tracemdc/rolling"
 	"github.com/tracemdc/tracemdc/trace"
@@ -23,8 +24,8 @@ import (
 
 var stress = os.Getenv("TRACEMDC_STRESS") == "1"
 
-var httpServerOrder = slices.Concat(digestread.Common, digestread.HTTPServerFields,
-	[]string{digestread.FieldSysBaggage, digestread.FieldBizBaggage})
+var httpServerOrder = slices.Concat(layout.Common, layout.HTTPServerFields,
+	[]string{layout.FieldSysBaggage, layout.FieldBizBaggage})
 
 func fieldKeys(fs []digestread.Field) []string {
 	keys := make([]string, len(fs))
@@ -260,7 +261,7 @@ func TestHostileValues(t *testing.T) {
 					t.Fatalf("line %d: %v", i, err)
 				}
 				want := expectValue(hostile[i], DefaultMaxValueBytes)
-				for _, k := range []string{digestread.FieldRequestURL, digestread.FieldMethod, digestread.FieldError, digestread.FieldResultCode} {
+				for _, k := range []string{layout.FieldRequestURL, layout.FieldMethod, layout.FieldError, layout.FieldResultCode} {
 					if got, _ := rec.Get(k); got != want {
 						t.Fatalf("line %d %s = %.100q, want %.100q", i, k, got, want)
 					}
@@ -781,7 +782,7 @@ func TestGenericEncoder(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := fieldKeys(rec.Fields)
-	want := slices.Concat(digestread.Common, []string{"operation", "b", "a", "c", "error", "sys.baggage", "biz.baggage"})
+	want := slices.Concat(layout.Common, []string{"operation", "b", "a", "c", "error", "sys.baggage", "biz.baggage"})
 	if !slices.Equal(keys, want) || rec.Thread != "worker-7" || !strings.Contains(lines[0], `"a":2,"c":false,"error":"failed"`) {
 		t.Fatalf("line %s", lines[0])
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracemdc/tracemdc/digest/layout"
 	"github.com/tracemdc/tracemdc/internal/digestread"
 	"github.com/tracemdc/tracemdc/trace"
 )
@@ -48,32 +49,32 @@ func TestRoundTrip(t *testing.T) {
 						code = "00" // no code and no error: success (see resultCode)
 					}
 					f := []digestread.Field{
-						{Key: digestread.FieldTime, Value: rec.End().Format(digestread.TimeLayout)},
-						{Key: digestread.FieldLocalApp, Value: "rt\n,app"},
-						{Key: digestread.FieldTraceID, Value: rec.TraceID()},
-						{Key: digestread.FieldSpanID, Value: "0"},
-						{Key: digestread.FieldSpanKind, Value: kind.String()},
-						{Key: digestread.FieldResultCode, Value: code},
-						{Key: digestread.FieldThreadName, Value: DefaultThreadName},
-						{Key: digestread.FieldCost, Value: strconv.Itoa(i) + "ms"},
+						{Key: layout.FieldTime, Value: rec.End().Format(layout.TimeLayout)},
+						{Key: layout.FieldLocalApp, Value: "rt\n,app"},
+						{Key: layout.FieldTraceID, Value: rec.TraceID()},
+						{Key: layout.FieldSpanID, Value: "0"},
+						{Key: layout.FieldSpanKind, Value: kind.String()},
+						{Key: layout.FieldResultCode, Value: code},
+						{Key: layout.FieldThreadName, Value: DefaultThreadName},
+						{Key: layout.FieldCost, Value: strconv.Itoa(i) + "ms"},
 					}
 					ev := expectValue(v, limit)
 					switch lt {
 					case LogTypeHTTPServer, LogTypeHTTPClient:
-						f = append(f, digestread.Field{Key: digestread.FieldRequestURL, Value: ev},
-							digestread.Field{Key: digestread.FieldMethod, Value: ev},
-							digestread.Field{Key: digestread.FieldReqSize, Value: strconv.Itoa(i)},
-							digestread.Field{Key: digestread.FieldRespSize, Value: "-1"})
+						f = append(f, digestread.Field{Key: layout.FieldRequestURL, Value: ev},
+							digestread.Field{Key: layout.FieldMethod, Value: ev},
+							digestread.Field{Key: layout.FieldReqSize, Value: strconv.Itoa(i)},
+							digestread.Field{Key: layout.FieldRespSize, Value: "-1"})
 						if lt == LogTypeHTTPServer {
-							f = append(f, digestread.Field{Key: digestread.FieldError, Value: ev})
+							f = append(f, digestread.Field{Key: layout.FieldError, Value: ev})
 						} else {
-							f = append(f, digestread.Field{Key: digestread.FieldRemoteApp, Value: ev})
+							f = append(f, digestread.Field{Key: layout.FieldRemoteApp, Value: ev})
 							if format == JSON && v != "" { // the error text of a client span: JSON only
-								f = append(f, digestread.Field{Key: digestread.FieldError, Value: ev})
+								f = append(f, digestread.Field{Key: layout.FieldError, Value: ev})
 							}
 						}
 					default:
-						f = append(f, digestread.Field{Key: digestread.FieldOperation, Value: ev},
+						f = append(f, digestread.Field{Key: layout.FieldOperation, Value: ev},
 							digestread.Field{Key: "request.url", Value: ev},
 							digestread.Field{Key: "method", Value: ev},
 							digestread.Field{Key: "req.size.bytes", Value: strconv.Itoa(i)},
@@ -86,8 +87,8 @@ func TestRoundTrip(t *testing.T) {
 					if bv == "" { // an empty value deletes the entry
 						sys, biz = "", ""
 					}
-					f = append(f, digestread.Field{Key: digestread.FieldSysBaggage, Value: expectValue(sys, limit)},
-						digestread.Field{Key: digestread.FieldBizBaggage, Value: expectValue(biz, limit)})
+					f = append(f, digestread.Field{Key: layout.FieldSysBaggage, Value: expectValue(sys, limit)},
+						digestread.Field{Key: layout.FieldBizBaggage, Value: expectValue(biz, limit)})
 					want = append(want, f)
 				}
 				if err := r.Close(); err != nil {
@@ -108,7 +109,7 @@ func TestRoundTrip(t *testing.T) {
 					for j, f := range rec.Fields {
 						w := want[i][j]
 						// CSV has no keys: the reader names the columns of a non-HTTP line by position.
-						keyKnown := format == JSON || lt != "rpc" || j < len(digestread.Common) || j >= len(rec.Fields)-2
+						keyKnown := format == JSON || lt != "rpc" || j < len(layout.Common) || j >= len(rec.Fields)-2
 						if (keyKnown && f.Key != w.Key) || f.Value != w.Value {
 							t.Fatalf("line %d field %d: got %s=%.80q, want %s=%.80q", i, j, f.Key, f.Value, w.Key, w.Value)
 						}

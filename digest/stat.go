@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tracemdc/tracemdc/internal/digestread"
+	"github.com/tracemdc/tracemdc/digest/layout"
 	"github.com/tracemdc/tracemdc/trace"
 )
 
@@ -49,16 +49,16 @@ func (a *statAgg) add(ti *typeInfo, s *trace.FinishedSpan) (reset bool) {
 	k := statKey{app: s.App(), load: s.LoadTest()}
 	code := resultCode(s, ti.http)
 	if ti.http {
-		if v, ok := s.Tag(digestread.FieldRequestURL); ok && v.Kind() == trace.TagString {
+		if v, ok := s.Tag(layout.FieldRequestURL); ok && v.Kind() == trace.TagString {
 			k.k1 = v.String()
 		}
-		if v, ok := s.Tag(digestread.FieldMethod); ok && v.Kind() == trace.TagString {
+		if v, ok := s.Tag(layout.FieldMethod); ok && v.Kind() == trace.TagString {
 			k.k2 = v.String()
 		}
-		k.success = httpSuccess(code, ti.client)
+		k.success = layout.HTTPSuccess(code, ti.client)
 	} else {
 		k.k1 = s.Operation()
-		k.success = code == "00"
+		k.success = layout.GenericSuccess(code)
 	}
 	ms := s.Duration().Milliseconds()
 	a.mu.Lock()
@@ -96,21 +96,12 @@ func resultCode(s *trace.FinishedSpan, http bool) string {
 		return code
 	}
 	if s.Err() != nil {
-		return "99"
+		return layout.CodeError
 	}
 	if http {
 		return ""
 	}
-	return "00"
-}
-
-// httpSuccess is SOFATracer's HTTP success rule: a status starting with 1 or 2, or 301/302; for a
-// client also "00".
-func httpSuccess(code string, client bool) bool {
-	if client && code == "00" {
-		return true
-	}
-	return code != "00" && digestread.Success(code)
+	return layout.CodeSuccess
 }
 
 type statLine struct {

@@ -41,6 +41,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tracemdc/tracemdc/digest/layout"
 	"github.com/tracemdc/tracemdc/internal/digestread"
 )
 
@@ -168,7 +169,7 @@ flags:
 		}
 	}
 	if len(c.paths) == 0 {
-		c.paths = []string{digestread.DigestDir(digestread.DefaultRoot())}
+		c.paths = []string{layout.DigestDir(layout.DefaultRoot())}
 	}
 	return c, nil
 }
@@ -236,7 +237,7 @@ func parseSince(s string, now time.Time, loc *time.Location) (time.Time, error) 
 	if d, err := time.ParseDuration(s); err == nil {
 		return now.Add(-d), nil
 	}
-	for _, l := range []string{digestread.TimeLayout, "2006-01-02 15:04:05", "2006-01-02T15:04:05", time.RFC3339Nano, "2006-01-02"} {
+	for _, l := range []string{layout.TimeLayout, "2006-01-02 15:04:05", "2006-01-02T15:04:05", time.RFC3339Nano, "2006-01-02"} {
 		if t, err := time.ParseInLocation(l, s, loc); err == nil {
 			return t, nil
 		}
@@ -365,7 +366,7 @@ func (t *table) print(w *bufio.Writer, r *digestread.Record) {
 	if t.color && !r.Success() {
 		code = "\x1b[31m" + code + "\x1b[0m"
 	}
-	fmt.Fprintf(w, "%-23s  %-*s  %-*s  %-*s  %-*s  %s  %*s  %s", r.Time.In(t.loc).Format(digestread.TimeLayout),
+	fmt.Fprintf(w, "%-23s  %-*s  %-*s  %-*s  %-*s  %s  %*s  %s", r.Time.In(t.loc).Format(layout.TimeLayout),
 		t.w.app, r.App, t.w.typ, r.LogType, t.w.trace, r.TraceID, t.w.span, r.SpanID, code,
 		t.w.cost, digestread.FormatCost(r.Cost), strings.TrimSpace(r.Method+" "+r.URL))
 	if r.LoadTest {

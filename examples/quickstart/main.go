@@ -30,6 +30,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tracemdc/tracemdc/digest/layout"
 	"github.com/tracemdc/tracemdc/internal/digestread"
 	"github.com/tracemdc/tracemdc/mdc"
 )
@@ -92,7 +93,7 @@ func report(w io.Writer, dir string, res *result, ropts digestread.RenderOptions
 	var logPaths, digestDirs []string
 	for _, s := range res.services {
 		logPaths = append(logPaths, s.logPath)
-		digestDirs = append(digestDirs, digestread.DigestDir(filepath.Join(dir, s.name)))
+		digestDirs = append(digestDirs, layout.DigestDir(filepath.Join(dir, s.name)))
 		p("  %-9s  %-22s  %-8s → %-22s  %s\n", s.name, s.url, s.logger, s.logPath, fieldNames(s))
 	}
 	p("\n%d checkouts: %d succeeded, %d failed (%q is out of stock: inventory answered 500),\n",

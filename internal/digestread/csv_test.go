@@ -3,6 +3,8 @@ package digestread
 import (
 	"testing"
 	"time"
+
+	"github.com/tracemdc/tracemdc/digest/layout"
 )
 
 func TestUnescapeCSV(t *testing.T) {
@@ -34,8 +36,8 @@ func TestParseLineCSVUnescapesEveryField(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, want := range map[string]string{
-		FieldLocalApp: "my,app", FieldThreadName: "t\nh", FieldRequestURL: "/a,b?x=1%",
-		FieldError: "line1\r\nline2", FieldSysBaggage: "s=1,2&", FieldBizBaggage: "note=a,b&",
+		layout.FieldLocalApp: "my,app", layout.FieldThreadName: "t\nh", layout.FieldRequestURL: "/a,b?x=1%",
+		layout.FieldError: "line1\r\nline2", layout.FieldSysBaggage: "s=1,2&", layout.FieldBizBaggage: "note=a,b&",
 	} {
 		if got, _ := r.Get(k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)

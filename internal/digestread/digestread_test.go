@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracemdc/tracemdc/digest/layout"
 	"go.uber.org/goleak"
 )
 
@@ -30,7 +31,7 @@ func TestParseLineJSON(t *testing.T) {
 	}
 	want := time.Date(2024, 5, 1, 12, 0, 0, 400e6, time.UTC)
 	if !r.Time.Equal(want) || r.App != "frontend" || r.TraceID != "0ad1348f1714564800000100012345" ||
-		r.SpanID != "0.1" || r.Kind != KindClient || r.ResultCode != "500" || r.Thread != "main" ||
+		r.SpanID != "0.1" || r.Kind != layout.KindClient || r.ResultCode != "500" || r.Thread != "main" ||
 		r.Cost != 320*time.Millisecond || r.URL != `http://h/a?q="x"` || r.Method != "POST" || !r.LoadTest {
 		t.Fatalf("record %+v", r)
 	}
@@ -44,11 +45,11 @@ func TestParseLineJSON(t *testing.T) {
 	for _, f := range r.Fields {
 		keys = append(keys, f.Key)
 	}
-	wantKeys := slices.Concat(Common, HTTPClientFields, []string{FieldSysBaggage, FieldBizBaggage})
+	wantKeys := slices.Concat(layout.Common, layout.HTTPClientFields, []string{layout.FieldSysBaggage, layout.FieldBizBaggage})
 	if !slices.Equal(keys, wantKeys) {
 		t.Errorf("keys %v, want %v", keys, wantKeys)
 	}
-	if v, _ := r.Get(FieldReqSize); v != "64" {
+	if v, _ := r.Get(layout.FieldReqSize); v != "64" {
 		t.Errorf("req size %q", v)
 	}
 	if _, ok := r.Get("nope"); ok {
@@ -61,14 +62,14 @@ func TestParseLineCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.SpanID != "0.1.1.1.1" || r.Kind != KindServer || r.Cost != 150*time.Millisecond || r.URL != "/api/stock" ||
+	if r.SpanID != "0.1.1.1.1" || r.Kind != layout.KindServer || r.Cost != 150*time.Millisecond || r.URL != "/api/stock" ||
 		r.Method != "GET" || r.LoadTest {
 		t.Fatalf("record %+v", r)
 	}
-	if v, _ := r.Get(FieldError); v != "down" {
+	if v, _ := r.Get(layout.FieldError); v != "down" {
 		t.Errorf("error field %q", v)
 	}
-	if v, _ := r.Get(FieldBizBaggage); v != "note=a,b&" {
+	if v, _ := r.Get(layout.FieldBizBaggage); v != "note=a,b&" {
 		t.Errorf("biz baggage %q", v)
 	}
 	// A client line names the fifth component field remote.app; other layouts get generic names.
@@ -76,7 +77,7 @@ func TestParseLineCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := r.Get(FieldRemoteApp); v != "down" {
+	if v, _ := r.Get(layout.FieldRemoteApp); v != "down" {
 		t.Errorf("remote.app %q", v)
 	}
 	r, err = ParseLine([]byte("2024-05-01 12:00:00.000,a,t1,0,client,00,main,3,SET k,x,y,,mark=T&"), time.UTC)
@@ -124,13 +125,32 @@ func TestParseLineMalformed(t *testing.T) {
 	}
 }
 
-func TestSuccess(t *testing.T) {
-	for code, want := range map[string]bool{
-		"00": true, "200": true, "204": true, "101": true, "301": true, "302": true,
-		"304": false, "404": false, "500": false, "99": false, "03": false, "": false, "2xx": false, "2000": false,
+// TestRecordSuccess: the reader judges a line by the rule the writer counted it with (package layout):
+// "00" is a success of a client and of a non-HTTP span, a failure of an HTTP server span. The writer
+// printed the latter's stat line with success N; the reader used to list it as a success.
+func TestRecordSuccess(t *testing.T) {
+	const common = `"time":"2024-05-01 12:00:00.400","local.app":"a","traceId":"t","spanId":"0",`
+	for _, c := range []struct {
+		line string
+		want bool
+	}{
+		{`{` + common + `"span.kind":"server","result.code":"200","req.size.bytes":0}`, true},
+		{`{` + common + `"span.kind":"server","result.code":"302","req.size.bytes":0}`, true},
+		{`{` + common + `"span.kind":"server","result.code":"00","req.size.bytes":0}`, false},
+		{`{` + common + `"span.kind":"client","result.code":"00","req.size.bytes":0}`, true},
+		{`{` + common + `"span.kind":"client","result.code":"99","req.size.bytes":0}`, false},
+		{`{` + common + `"span.kind":"client","result.code":"","req.size.bytes":0}`, false},
+		{`{` + common + `"span.kind":"client","result.code":"00","operation":"x"}`, true},
+		{`{` + common + `"span.kind":"client","result.code":"200","operation":"x"}`, true},
+		{`{` + common + `"span.kind":"client","result.code":"404","operation":"x"}`, false},
+		{`{` + common + `"span.kind":"server","result.code":"99","operation":"x"}`, false},
 	} {
-		if got := Success(code); got != want {
-			t.Errorf("Success(%q) = %v", code, got)
+		rec, err := ParseLine([]byte(c.line), time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rec.Success(); got != c.want {
+			t.Errorf("Success() = %v, want %v: %s", got, c.want, c.line)
 		}
 	}
 }
@@ -227,15 +247,15 @@ func rec(t *testing.T, end string, id, kind, code string, cost int, app string) 
 
 func TestBuildTree(t *testing.T) {
 	recs := []*Record{
-		rec(t, "00.900", "0.1", KindServer, "00", 100, "rpc-server"), // SOFARPC: the server keeps the client's id
-		rec(t, "00.950", "0.1", KindClient, "00", 200, "web"),
-		rec(t, "01.000", "0", KindServer, "200", 1000, "web"),
-		rec(t, "00.880", "0.1.1", KindClient, "99", 10, "rpc-server"),
-		rec(t, "00.500", "0.2.1.1", KindServer, "200", 10, "deep"), // parent 0.2.1 and 0.2 not logged
-		rec(t, "00.300", "0.10", KindClient, "200", 10, "web"),
-		rec(t, "00.200", "0.9", KindClient, "200", 10, "web"),
-		rec(t, "00.200", "0.9", KindClient, "200", 10, "web"), // the same line twice (a copied backup)
-		rec(t, "00.100", "1", KindServer, "200", 10, "orphan"),
+		rec(t, "00.900", "0.1", layout.KindServer, "00", 100, "rpc-server"), // SOFARPC: the server keeps the client's id
+		rec(t, "00.950", "0.1", layout.KindClient, "00", 200, "web"),
+		rec(t, "01.000", "0", layout.KindServer, "200", 1000, "web"),
+		rec(t, "00.880", "0.1.1", layout.KindClient, "99", 10, "rpc-server"),
+		rec(t, "00.500", "0.2.1.1", layout.KindServer, "200", 10, "deep"), // parent 0.2.1 and 0.2 not logged
+		rec(t, "00.300", "0.10", layout.KindClient, "200", 10, "web"),
+		rec(t, "00.200", "0.9", layout.KindClient, "200", 10, "web"),
+		rec(t, "00.200", "0.9", layout.KindClient, "200", 10, "web"), // the same line twice (a copied backup)
+		rec(t, "00.100", "1", layout.KindServer, "200", 10, "orphan"),
 	}
 	tr := BuildTree(recs)
 	var got []string
@@ -351,22 +371,22 @@ func TestFindFiles(t *testing.T) {
 }
 
 func TestDefaultRoot(t *testing.T) {
-	t.Setenv(EnvLogPath, "")
-	t.Setenv(EnvSOFALogPath, "/sofa")
-	if got := DefaultRoot(); got != "/sofa" {
+	t.Setenv(layout.EnvLogPath, "")
+	t.Setenv(layout.EnvSOFALogPath, "/sofa")
+	if got := layout.DefaultRoot(); got != "/sofa" {
 		t.Errorf("root %q", got)
 	}
-	t.Setenv(EnvLogPath, "/mine")
-	if got := DefaultRoot(); got != "/mine" {
+	t.Setenv(layout.EnvLogPath, "/mine")
+	if got := layout.DefaultRoot(); got != "/mine" {
 		t.Errorf("root %q", got)
 	}
-	t.Setenv(EnvLogPath, "")
-	t.Setenv(EnvSOFALogPath, "")
+	t.Setenv(layout.EnvLogPath, "")
+	t.Setenv(layout.EnvSOFALogPath, "")
 	t.Setenv("HOME", "/home/u")
-	if got := DefaultRoot(); got != "/home/u/logs" {
+	if got := layout.DefaultRoot(); got != "/home/u/logs" {
 		t.Errorf("root %q", got)
 	}
-	if got := DigestDir("/r"); got != "/r/tracelog" {
+	if got := layout.DigestDir("/r"); got != "/r/tracelog" {
 		t.Errorf("digest dir %q", got)
 	}
 }
@@ -498,9 +518,9 @@ func TestRenderTimelineLogAfterItsSpan(t *testing.T) {
 			Kind: kind, App: "app", ResultCode: "200", URL: "/" + kind, Raw: id + kind}
 	}
 	tree := BuildTree([]*Record{
-		span("0", KindServer, 200, 100),  // starts at 100
-		span("0.1", KindClient, 150, 40), // starts at 110
-		span("0.1", KindServer, 148, 36), // same id (SOFARPC style), starts at 112
+		span("0", layout.KindServer, 200, 100),  // starts at 100
+		span("0.1", layout.KindClient, 150, 40), // starts at 110
+		span("0.1", layout.KindServer, 148, 36), // same id (SOFARPC style), starts at 112
 	})
 	logs := []LogLine{
 		{File: "a.log", Line: 1, Time: at(111), SpanID: "0.1", Message: "A: before the server span of its id"},

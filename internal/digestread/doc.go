@@ -6,7 +6,7 @@
 //
 // The shortest use prints the tree of one trace found under the default digest directory:
 //
-//	files := digestread.FindFiles(true, digestread.DigestDir(digestread.DefaultRoot()))
+//	files := digestread.FindFiles(true, layout.DigestDir(layout.DefaultRoot()))
 //	recs, _, _ := digestread.CollectTrace(files, traceID, digestread.ReadOptions{})
 //	digestread.RenderTree(os.Stdout, digestread.BuildTree(recs), digestread.RenderOptions{})
 package digestread

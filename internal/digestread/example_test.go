@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tracemdc/tracemdc/digest/layout"
 	"github.com/tracemdc/tracemdc/internal/digestread"
 )
 
@@ -111,7 +112,7 @@ func ExampleMergeByTime() {
 		}
 	}
 	for r := range digestread.MergeByTime(stream(frontend, "http-server"), stream(orders, "http-server")) {
-		fmt.Println(r.Time.Format(digestread.TimeLayout), r.App, r.ResultCode)
+		fmt.Println(r.Time.Format(layout.TimeLayout), r.App, r.ResultCode)
 	}
 	// Output:
 	// 2024-05-01 12:00:00.080 orders 200

@@ -11,31 +11,6 @@ import (
 	"strings"
 )
 
-// Environment variables naming the log root, in order of precedence (then $HOME/logs).
-const (
-	EnvLogPath     = "TRACEMDC_LOG_PATH"
-	EnvSOFALogPath = "SOFA_TRACER_LOGGING_PATH"
-)
-
-// DefaultRoot returns the log root the digest writer uses: $TRACEMDC_LOG_PATH, else
-// $SOFA_TRACER_LOGGING_PATH, else $HOME/logs (./logs when there is no home directory).
-func DefaultRoot() string {
-	for _, env := range []string{EnvLogPath, EnvSOFALogPath} {
-		if v := os.Getenv(env); v != "" {
-			return v
-		}
-	}
-	home, err := os.UserHomeDir()
-	if err != nil || home == "" {
-		return "logs"
-	}
-	return filepath.Join(home, "logs")
-}
-
-// DigestDir returns the directory of the digest logs under a log root: <root>/tracelog. Load-test
-// spans are in its subdirectory shadow/.
-func DigestDir(root string) string { return filepath.Join(root, "tracelog") }
-
 // DigestFile describes a digest log file by its path.
 type DigestFile struct {
 	Path    string

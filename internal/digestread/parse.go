@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tracemdc/tracemdc/digest/layout"
 )
 
 // ErrMalformed is wrapped by every error ParseLine returns for a line that is not a digest line.
@@ -49,46 +51,46 @@ func (r *Record) fill(loc *time.Location) error {
 	var haveURL bool
 	for _, f := range r.Fields {
 		switch f.Key {
-		case FieldTime:
+		case layout.FieldTime:
 			ts = f.Value
-		case FieldLocalApp:
+		case layout.FieldLocalApp:
 			r.App = f.Value
-		case FieldTraceID:
+		case layout.FieldTraceID:
 			r.TraceID = f.Value
-		case FieldSpanID:
+		case layout.FieldSpanID:
 			r.SpanID = f.Value
-		case FieldSpanKind:
+		case layout.FieldSpanKind:
 			r.Kind = f.Value
-		case FieldResultCode:
+		case layout.FieldResultCode:
 			r.ResultCode = f.Value
-		case FieldThreadName:
+		case layout.FieldThreadName:
 			r.Thread = f.Value
-		case FieldCost:
+		case layout.FieldCost:
 			cost = f.Value
-		case FieldRequestURL:
+		case layout.FieldRequestURL:
 			r.URL, haveURL = f.Value, true
-		case FieldOperation:
+		case layout.FieldOperation:
 			if !haveURL {
 				r.URL = f.Value
 			}
-		case FieldMethod:
+		case layout.FieldMethod:
 			r.Method = f.Value
-		case FieldBizBaggage:
-			r.LoadTest = LoadTestMark(f.Value)
+		case layout.FieldBizBaggage:
+			r.LoadTest = layout.LoadTestMark(f.Value)
 		}
 	}
 	if r.TraceID == "" || r.SpanID == "" {
-		return malformed("no %s or %s", FieldTraceID, FieldSpanID)
+		return malformed("no %s or %s", layout.FieldTraceID, layout.FieldSpanID)
 	}
-	t, err := time.ParseInLocation(TimeLayout, ts, loc)
+	t, err := time.ParseInLocation(layout.TimeLayout, ts, loc)
 	if err != nil {
-		return malformed("bad %s %q", FieldTime, ts)
+		return malformed("bad %s %q", layout.FieldTime, ts)
 	}
 	r.Time = t
 	if cost != "" {
 		ms, err := strconv.ParseInt(strings.TrimSuffix(cost, "ms"), 10, 64)
 		if err != nil || ms < 0 {
-			return malformed("bad %s %q", FieldCost, cost)
+			return malformed("bad %s %q", layout.FieldCost, cost)
 		}
 		r.Cost = time.Duration(ms) * time.Millisecond
 	}
@@ -103,7 +105,7 @@ func (r *Record) fill(loc *time.Location) error {
 // only the commas of baggage, which reads the same).
 func parseCSV(s string) ([]Field, error) {
 	parts := strings.Split(s, ",")
-	nc := len(Common)
+	nc := len(layout.Common)
 	if len(parts) < nc+2 {
 		return nil, malformed("%d CSV columns, want at least %d", len(parts), nc+2)
 	}
@@ -111,15 +113,15 @@ func parseCSV(s string) ([]Field, error) {
 	for i := range parts {
 		parts[i] = unescapeCSV(parts[i])
 	}
-	for i, k := range Common {
+	for i, k := range layout.Common {
 		fields = append(fields, Field{k, parts[i]})
 	}
 	middle := parts[nc : len(parts)-2]
 	var names []string
-	if len(middle) == len(HTTPServerFields) {
-		names = HTTPServerFields
-		if parts[4] == KindClient {
-			names = HTTPClientFields
+	if len(middle) == len(layout.HTTPServerFields) {
+		names = layout.HTTPServerFields
+		if parts[4] == layout.KindClient {
+			names = layout.HTTPClientFields
 		}
 	}
 	for i, v := range middle {
@@ -128,17 +130,17 @@ func parseCSV(s string) ([]Field, error) {
 		case names != nil:
 			k = names[i]
 		case i == 0:
-			k = FieldRequestURL
+			k = layout.FieldRequestURL
 		case i == 1:
-			k = FieldMethod
+			k = layout.FieldMethod
 		default:
 			k = "field." + strconv.Itoa(nc+i+1)
 		}
 		fields = append(fields, Field{k, v})
 	}
 	fields = append(fields,
-		Field{FieldSysBaggage, parts[len(parts)-2]},
-		Field{FieldBizBaggage, parts[len(parts)-1]})
+		Field{layout.FieldSysBaggage, parts[len(parts)-2]},
+		Field{layout.FieldBizBaggage, parts[len(parts)-1]})
 	return fields, nil
 }
 

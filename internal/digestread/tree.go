@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tracemdc/tracemdc/digest/layout"
 )
 
 // CompareSpanIDs orders span ids by hierarchy, as a depth-first walk of the tree visits them: component
@@ -104,7 +106,7 @@ func BuildTree(records []*Record) *Tree {
 	byID := map[string]*Node{}
 	for _, n := range nodes {
 		var parent *Node
-		if p := byID[n.SpanID]; p != nil && p.Kind == KindClient && n.Kind != KindClient {
+		if p := byID[n.SpanID]; p != nil && p.Kind == layout.KindClient && n.Kind != layout.KindClient {
 			parent = p
 		}
 		for id := ParentSpanID(n.SpanID); parent == nil && id != ""; id = ParentSpanID(id) {
@@ -152,7 +154,7 @@ func compareNodes(a, b *Node) int {
 }
 
 func kindRank(kind string) int {
-	if kind == KindClient {
+	if kind == layout.KindClient {
 		return 0
 	}
 	return 1
@@ -204,7 +206,7 @@ func (o RenderOptions) time(t time.Time) string {
 	if o.Location != nil {
 		t = t.In(o.Location)
 	}
-	return t.Format(TimeLayout)
+	return t.Format(layout.TimeLayout)
 }
 
 // FormatCost formats a span cost the way digest logs write it: whole milliseconds and "ms".

@@ -3,6 +3,7 @@ package tracehttp
 import (
 	"net/http"
 
+	"github.com/tracemdc/tracemdc/digest/layout"
 	"github.com/tracemdc/tracemdc/trace"
 	"github.com/tracemdc/tracemdc/trace/propagation"
 )
@@ -10,24 +11,24 @@ import (
 // Log types of the spans this package starts: the digest file families http-server-digest.log and
 // http-client-digest.log.
 const (
-	LogTypeServer = "http-server"
-	LogTypeClient = "http-client"
+	LogTypeServer = layout.LogTypeHTTPServer
+	LogTypeClient = layout.LogTypeHTTPClient
 )
 
 // Tag keys this package sets, in the order SOFATracer's digest lines show them.
 const (
-	TagRequestURL = "request.url"
-	TagMethod     = "method"
-	TagReqSize    = "req.size.bytes"
-	TagRespSize   = "resp.size.bytes"
-	TagError      = "error"
-	TagRemoteApp  = "remote.app"
+	TagRequestURL = layout.FieldRequestURL
+	TagMethod     = layout.FieldMethod
+	TagReqSize    = layout.FieldReqSize
+	TagRespSize   = layout.FieldRespSize
+	TagError      = layout.FieldError
+	TagRemoteApp  = layout.FieldRemoteApp
 	TagHijacked   = "hijacked"
 )
 
 // ResultCodeNoResponse is the result code of a client span whose request got no response (a transport
 // error): SOFA's error code, which the HTTP client success rule counts as a failure.
-const ResultCodeNoResponse = "99"
+const ResultCodeNoResponse = layout.CodeNoResponse
 
 // Option configures Middleware and NewTransport.
 type Option interface{ apply(*config) }
