@@ -10,7 +10,7 @@
 //
 // # Ids
 //
-// SOFAIDGenerator (the default) makes SOFATracer trace ids (IP8 + millis13 + counter4 + pidHex) and
+// SOFAIDGenerator (the default) makes SOFATracer trace ids (IP8 + millis13 + counter4 + pid) and
 // rpcId-style span ids ("0", "0.1", "0.1.1"); W3CIDGenerator makes 32/16-hex ids for OpenTelemetry
 // and Zipkin peers. A span started from a remote parent is its child (ServerSpanChild, HTTP) or
 // keeps its id (ServerSpanKeep, SOFARPC). Chains deeper than MaxDepth restart as a new root.

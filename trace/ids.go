@@ -25,10 +25,12 @@ type IDGenerator interface {
 
 // SOFAIDGenerator returns the default generator, compatible with SOFATracer.
 //
-// Trace id: IP8 + millis13 + counter4 + pidHex, no separators, e.g.
+// Trace id: IP8 + millis13 + counter4 + pid, no separators, e.g.
 // "0ad1348f1403169275002100356696": IP8 is the first non-loopback IPv4 address of the host, two
 // lowercase hex digits per octet ("ffffffff" if there is none); millis13 the Unix time in
-// milliseconds; counter4 a number in 1000..9000; pidHex the process id in lowercase hex.
+// milliseconds; counter4 a number in 1000..9000; pid the process id in decimal, as SOFATracer writes
+// it (Java takes it from the runtime name pid@host). An id is 25 + len(pid) characters (at most 32 on
+// Linux, where pids stay below 2^22), every one a lowercase hex digit.
 //
 // The (millis, counter) pair is drawn from one atomic sequence, so ids of a process never repeat:
 // the counter restarts at 1000 when the millisecond changes, and when 8001 ids are taken within
@@ -55,7 +57,7 @@ func isW3CSpanID(id string) bool {
 }
 
 var defaultSOFA = sync.OnceValue(func() *sofaIDs {
-	return newSOFAIDs(localIP8(), strconv.FormatInt(int64(os.Getpid()), 16), func() int64 {
+	return newSOFAIDs(localIP8(), strconv.Itoa(os.Getpid()), func() int64 {
 		return time.Now().UnixMilli()
 	})
 })

@@ -3,6 +3,7 @@ package trace
 import (
 	"context"
 	"net"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -30,8 +31,9 @@ func TestSOFATraceIDFormat(t *testing.T) {
 		t.Fatalf("second id %q, want %q", got, want)
 	}
 
-	// The real generator: IP8 + millis13 + counter4 + pidHex, millis taken during the call.
-	re := regexp.MustCompile(`^([0-9a-f]{8})([0-9]{13})([0-9]{4})([0-9a-f]+)$`)
+	// The real generator: IP8 + millis13 + counter4 + pid in decimal (as Java writes it, from the
+	// runtime name pid@host), millis taken during the call.
+	re := regexp.MustCompile(`^([0-9a-f]{8})([0-9]{13})([0-9]{4})([0-9]+)$`)
 	before := time.Now().UnixMilli()
 	id := SOFAIDGenerator().TraceID()
 	after := time.Now().UnixMilli()
@@ -39,9 +41,9 @@ func TestSOFATraceIDFormat(t *testing.T) {
 	if m == nil {
 		t.Fatalf("trace id %q does not match %s", id, re)
 	}
-	pid := defaultSOFA().pid
+	pid := strconv.Itoa(os.Getpid())
 	if m[4] != pid || len(id) != 25+len(pid) {
-		t.Fatalf("trace id %q: pid part %q, want %q, length %d", id, m[4], pid, len(id))
+		t.Fatalf("trace id %q: pid part %q, want %q (decimal), length %d, want %d", id, m[4], pid, len(id), 25+len(pid))
 	}
 	ms, _ := strconv.ParseInt(m[2], 10, 64)
 	// The millis part never lags the clock; it runs ahead only after a burst of more than 8001 ids

@@ -7,7 +7,7 @@ import (
 
 // Id limits checked by NewSpanContext.
 const (
-	// MaxTraceIDLen is the longest trace id accepted from a peer (SOFA ids are 25 + len(pidHex)
+	// MaxTraceIDLen is the longest trace id accepted from a peer (SOFA ids are 25 + len(pid)
 	// characters, W3C ids 32).
 	MaxTraceIDLen = 64
 	// MaxSpanIDLen is the longest span or parent id accepted from a peer. It leaves room for SOFA
