@@ -38,7 +38,7 @@ func TestHeaderCarrierAnyCase(t *testing.T) {
 			"traceparent": {tp}, "baggage": {"mark=T", "user=alice"},
 		}, scWant{w3cTrace, w3cSpan, "", true, map[string]string{}, map[string]string{"mark": "T", "user": "alice"}}},
 		{"default, lower case", propagation.Default(), http.Header{"x-b3-traceid": {sofaTrace}, "x-b3-spanid": {"0.1"}},
-			scWant{sofaTrace, "0.1", "", true, map[string]string{}, map[string]string{}}},
+			scWant{sofaTrace, "0.1", "0", true, map[string]string{}, map[string]string{}}},
 	}
 	for _, c := range cases {
 		_, sc, err := c.p.Extract(context.Background(), propagation.HeaderCarrier(c.h))

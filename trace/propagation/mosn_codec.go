@@ -1,10 +1,6 @@
 package propagation
 
-import (
-	"strings"
-
-	"github.com/tracemdc/tracemdc/trace"
-)
+import "github.com/tracemdc/tracemdc/trace"
 
 // Header names MOSN uses over HTTP, in net/http's canonical spelling.
 const (
@@ -21,10 +17,7 @@ func decodeMOSN(c Carrier) (r record, present bool, err error) {
 	if r.traceID == "" || r.spanID == "" {
 		return record{}, true, ErrMissingID
 	}
-	r.sampled = true
-	if i := strings.LastIndexByte(r.spanID, '.'); i > 0 {
-		r.parentID = r.spanID[:i]
-	}
+	r.sampled = true // the parent id is derived from the rpcId by build
 	if err := r.checkIDs(); err != nil {
 		return record{}, true, err
 	}

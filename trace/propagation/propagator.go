@@ -72,12 +72,14 @@ func newConfig(opts []Option) config {
 	return c
 }
 
-// build turns a decoded record into a span context with trace.NewSpanContext. A bad id rejects the
+// build turns a decoded record into a span context with trace.NewSpanContext. An absent or empty
+// parent id is derived from an rpcId-style span id (record.deriveParent). A bad id rejects the
 // input (the zero SpanContext and an *Error: the caller starts a new root). Baggage never does: what
 // the decoder dropped (d) and anything NewSpanContext refused come back as an *Error wrapping a
 // *BaggageDropError, beside the valid context. Nor does an invalid sampled flag (r.badSampled): an
 // *Error wrapping ErrSampledIgnored; with both, the two are joined, the baggage error first.
 func (c *config) build(prop, field string, r *record, d *BaggageDropError) (trace.SpanContext, error) {
+	r.deriveParent()
 	sc, err := trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: r.traceID, SpanID: r.spanID, ParentID: r.parentID, Sampled: r.sampled,
 		Sys: r.sys, Biz: r.biz, SysLimit: c.lim.sys, BizLimit: c.lim.biz,
@@ -114,7 +116,9 @@ func (c *config) build(prop, field string, r *record, d *BaggageDropError) (trac
 // X-B3-SpanId, X-B3-ParentSpanId, X-B3-Sampled ("true"/"false" written; 1, 0, true, false read) —
 // biz baggage as baggage-<key> and sys baggage as baggage-sys-<key>, values escaped with EscapeSOFA.
 //
-// Extract needs both X-B3-TraceId and X-B3-SpanId (one without the other is ErrMissingID). An
+// Extract needs both X-B3-TraceId and X-B3-SpanId (one without the other is ErrMissingID). A parent id
+// that is absent or empty is derived, as SOFATracer derives it, from an rpcId-style span id: the part
+// before its last '.' (X-B3-SpanId 0.1.2 → parent 0.1; a root "0", or a W3C-style hex id, has none). An
 // X-B3-Sampled other than 1, 0, true or false (any case; B3's debug is X-B3-Flags, not a sampled
 // value, so "d" is invalid here), or a single-header sampling state other than 1, 0 or d, does not
 // reject the context: it is ignored as if absent (the context is sampled, SOFA's default) and reported
@@ -191,7 +195,9 @@ const HeaderSofaHead = "Sftc_head"
 // with keys and values escaped by EscapeSOFA. Inject always writes the four context fields, a root's
 // empty parent id as "pspid=&", byte for byte as SOFATracer serializes a context.
 //
-// Extract skips entries with an empty key or value, takes a missing spid as "0", and rejects a value
+// Extract skips entries with an empty key or value, takes a missing spid as "0", derives a missing or
+// empty pspid from an rpcId-style spid as SOFATracer does (spid=0.1.1 → 0.1; none for "0" or a
+// W3C-style hex id), and rejects a value
 // without tcid (ErrMissingID). A sample that is not true, false, 1 or 0 is ignored as if absent (the
 // context is sampled) and reported with ErrSampledIgnored (see Propagator). Baggage over the limits is dropped and reported (see Propagator), and
 // only the entries that end within the first 8192 bytes of the value are parsed.
@@ -230,7 +236,8 @@ func (p sofaHeadPropagator) Extract(ctx context.Context, c Carrier) (context.Con
 
 // MOSN is the format MOSN speaks over HTTP: SOFA-TraceId and SOFA-RpcId headers (the rpcId is the
 // span id). It carries no parent id, sampled flag or baggage: an extracted context is sampled, and
-// its parent id is what comes before the last '.' of the rpcId. Extract needs both headers. Inject
+// its parent id is what comes before the last '.' of the rpcId (none for a root "0", nor for an id
+// that is not rpcId style). Extract needs both headers. Inject
 // writes both unless ExtractOnly is given.
 func MOSN(opts ...Option) Propagator { return mosnPropagator{newConfig(opts)} }
 

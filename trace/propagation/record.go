@@ -64,6 +64,34 @@ func validID(s string, max int) bool {
 	return true
 }
 
+// rpcParent returns the parent id that an rpcId-style span id implies: the part before its last '.'
+// ("0.1.1" → "0.1"), or "" for a root ("0") and for an id of any other style. rpcId style is decimal
+// components joined by '.'; W3C's 16 hex digits, for one, imply no parent.
+func rpcParent(spanID string) string {
+	last := -1
+	for i := 0; i < len(spanID); i++ {
+		switch c := spanID[i]; {
+		case '0' <= c && c <= '9':
+		case c == '.' && i > 0 && spanID[i-1] != '.' && i < len(spanID)-1:
+			last = i
+		default:
+			return ""
+		}
+	}
+	if last < 0 {
+		return ""
+	}
+	return spanID[:last]
+}
+
+// deriveParent sets r's parent id from its span id when it is absent or empty, as SOFATracer does
+// (SofaTracerSpanContext takes a blank parent id from the span id): see rpcParent.
+func (r *record) deriveParent() {
+	if r.parentID == "" {
+		r.parentID = rpcParent(r.spanID)
+	}
+}
+
 // checkIDs validates the ids of r, returning the sentinel for the first bad one.
 func (r *record) checkIDs() error {
 	if !validID(r.traceID, trace.MaxTraceIDLen) {
