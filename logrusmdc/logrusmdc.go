@@ -5,9 +5,10 @@
 //	logger.AddHook(logrusmdc.NewHook())
 //	logger.WithContext(ctx).Info("paid") // {"level":"info","msg":"paid","traceId":"…",...}
 //
-// Fields of the entry (WithField, WithFields) win over MDC fields of the same name; see "Collisions"
-// in package mdc. As with any logrus field, an MDC field named like one of the formatter's own keys
-// (time, msg, level) is renamed by logrus to fields.time and so on; keep MDC keys clear of those.
+// Fields of the entry (WithField, WithFields) win over MDC fields of the same name, and an MDC field
+// named like one of the formatter's own keys (time, msg, level, logrus_error; func and file with
+// ReportCaller; as renamed by a FieldMap) is written as "fields.<name>", as logrus writes any such
+// field; see "Collisions" in package mdc.
 //
 // Keys and values are passed on unchanged, whatever their size; logrus's JSON formatter (through
 // encoding/json) writes each byte of invalid UTF-8 as U+FFFD; its text formatter writes a value
@@ -35,9 +36,72 @@ func WithNaming(n *mdc.Naming) Option {
 	return optionFunc(func(h *hook) { h.naming = n })
 }
 
+// WithLoggerKeys sets the keys the logger's formatter writes by itself, for a formatter other than
+// logrus's JSONFormatter and TextFormatter (whose keys, FieldMap included, the hook reads from the
+// entry's logger). An MDC field named like one of them is written as "fields.<name>" (see
+// mdc.OwnKeys).
+func WithLoggerKeys(keys ...string) Option {
+	return optionFunc(func(h *hook) {
+		own := mdc.NewOwnKeys(keys...)
+		h.own = &own
+	})
+}
+
 // hook is the logrus.Hook returned by NewHook. It has no mutable state.
 type hook struct {
 	naming *mdc.Naming
+	own    *mdc.OwnKeys // set by WithLoggerKeys; nil: read from the entry's formatter
+}
+
+// Own keys of the formatters whose FieldMap is the default, with and without ReportCaller.
+var (
+	defaultOwn       = mdc.NewOwnKeys(logrus.FieldKeyTime, logrus.FieldKeyMsg, logrus.FieldKeyLevel, logrus.FieldKeyLogrusError)
+	defaultOwnCaller = mdc.NewOwnKeys(logrus.FieldKeyTime, logrus.FieldKeyMsg, logrus.FieldKeyLevel, logrus.FieldKeyLogrusError,
+		logrus.FieldKeyFunc, logrus.FieldKeyFile)
+	noOwn mdc.OwnKeys
+)
+
+// ownKeys returns the keys e's formatter writes by itself: those logrus's JSONFormatter and
+// TextFormatter would rename a clashing field of, resolved through their FieldMap (no key at all for
+// a JSONFormatter with a DataKey, which nests the fields); the default keys for any other formatter.
+func (h *hook) ownKeys(e *logrus.Entry) *mdc.OwnKeys {
+	if h.own != nil {
+		return h.own
+	}
+	var fm logrus.FieldMap
+	caller := false
+	if e.Logger != nil {
+		caller = e.Logger.ReportCaller
+		switch f := e.Logger.Formatter.(type) {
+		case *logrus.JSONFormatter:
+			if f.DataKey != "" {
+				return &noOwn
+			}
+			fm = f.FieldMap
+		case *logrus.TextFormatter:
+			fm = f.FieldMap
+		}
+	}
+	if len(fm) == 0 {
+		if caller {
+			return &defaultOwnCaller
+		}
+		return &defaultOwn
+	}
+	res := func(k string) string {
+		for from, to := range fm { // the map's key type is unexported: compare as strings
+			if string(from) == k {
+				return to
+			}
+		}
+		return k
+	}
+	keys := []string{res(logrus.FieldKeyTime), res(logrus.FieldKeyMsg), res(logrus.FieldKeyLevel), res(logrus.FieldKeyLogrusError)}
+	if caller {
+		keys = append(keys, res(logrus.FieldKeyFunc), res(logrus.FieldKeyFile))
+	}
+	own := mdc.NewOwnKeys(keys...)
+	return &own
 }
 
 var _ logrus.Hook = (*hook)(nil)
@@ -72,7 +136,9 @@ func (h *hook) Fire(e *logrus.Entry) error {
 	if m.Len() == 0 {
 		return nil
 	}
+	own := h.ownKeys(e)
 	if g := h.naming.GroupName(); g != "" {
+		g = own.Field(g)
 		if _, taken := e.Data[g]; taken {
 			return nil
 		}
@@ -92,6 +158,7 @@ func (h *hook) Fire(e *logrus.Entry) error {
 		return nil
 	}
 	h.naming.Range(m, func(f, v string) bool {
+		f = own.Field(f)
 		// A key already present is the caller's, or an earlier MDC key with the same name.
 		if _, taken := e.Data[f]; !taken {
 			if e.Data == nil {

@@ -39,7 +39,7 @@ func fields(ps []mdc.Pair) logrus.Fields {
 
 func TestConformance(t *testing.T) {
 	t.Run("bound, context, call", func(t *testing.T) {
-		conformance.Run(t, conformance.Logger{Own: own, Log: func(t *testing.T, c conformance.Case) []byte {
+		conformance.Run(t, conformance.Logger{Own: own, Reserved: []string{"logrus_error"}, Log: func(t *testing.T, c conformance.Case) []byte {
 			var buf bytes.Buffer
 			l := newLogger(&buf, c.Naming)
 			l.WithFields(fields(c.Bound)).WithContext(c.Ctx).WithFields(fields(c.Call)).Info(conformance.Message)
@@ -47,7 +47,7 @@ func TestConformance(t *testing.T) {
 		}})
 	})
 	t.Run("context first", func(t *testing.T) {
-		conformance.Run(t, conformance.Logger{Own: own, Log: func(t *testing.T, c conformance.Case) []byte {
+		conformance.Run(t, conformance.Logger{Own: own, Reserved: []string{"logrus_error"}, Log: func(t *testing.T, c conformance.Case) []byte {
 			var buf bytes.Buffer
 			l := newLogger(&buf, c.Naming)
 			l.WithContext(c.Ctx).WithFields(fields(c.Bound)).WithFields(fields(c.Call)).Log(logrus.InfoLevel, conformance.Message)

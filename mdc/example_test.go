@@ -48,6 +48,22 @@ func ExampleNewNaming() {
 	// userId=alice
 }
 
+// Rename, Allow and Deny take the field names a line shows as well as MDC keys: with PresetOTel,
+// "trace_id" is the trace id.
+func ExampleAllow() {
+	n := mdc.NewNaming(mdc.PresetOTel, mdc.Allow("trace_id", "span_id"), mdc.Rename("span_id", "sid"))
+	ctx := mdc.WithPairs(context.Background(),
+		mdc.Pair{Key: mdc.KeyTraceID, Value: "t1"},
+		mdc.Pair{Key: mdc.KeySpanID, Value: "0.1"},
+		mdc.Pair{Key: "user", Value: "alice"})
+	for _, f := range n.Fields(mdc.From(ctx)) {
+		fmt.Printf("%s=%s\n", f.Key, f.Value)
+	}
+	// Output:
+	// trace_id=t1
+	// sid=0.1
+}
+
 func ExampleDetach() {
 	ctx, cancel := context.WithCancel(mdc.With(context.Background(), mdc.KeyTraceID, "t1"))
 	bg := mdc.Detach(ctx)

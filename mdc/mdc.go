@@ -14,9 +14,13 @@
 // The same rule holds in every adapter, so a line never carries one field name twice:
 //   - a field given by the caller (at the call site, or bound to the logger with With/WithFields/
 //     WithAttrs before the line) wins over an MDC field of the same rendered name, which is left out;
-//   - of two MDC keys that a Naming renders under one field name, the first in the map's order wins.
+//   - of two MDC keys that a Naming renders under one field name, the first in the map's order wins;
+//   - an MDC field named like one of the logger's own keys (its time, level and message keys, zap's
+//     configured keys; see OwnKeys) is written as "fields.<name>" (ClashPrefix), the rule logrus
+//     applies to every field; when that name is taken too, the field is left out.
 //
-// With a Group, MDC fields live inside the group object and never collide with the caller's fields.
+// With a Group, MDC fields live inside the group object and never collide with the caller's fields
+// or the logger's; the group's own name follows the rules above.
 //
 // # Request scope
 //

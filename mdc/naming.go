@@ -1,6 +1,9 @@
 package mdc
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+)
 
 // Preset is a set of field names for the well-known keys.
 type Preset int
@@ -47,7 +50,17 @@ func (p Preset) ids() (trace, span string) {
 //
 // The order of decisions for a key: the deny list drops it; a non-empty allow list drops every key not
 // on it; then a Rename gives its field name; then the preset (for the trace and span ids); else the key
-// itself. Allow and deny lists name MDC keys, not field names.
+// itself.
+//
+// # Keys or field names
+//
+// Rename, Allow and Deny take MDC keys (KeyTraceID, "user") or the field names a line shows, whichever
+// the caller has in mind: NewNaming resolves a field name to the keys rendered under it. So with
+// PresetOTel, Allow("trace_id") allows KeyTraceID and Rename("trace_id", "tid") renames it, as
+// Allow(KeyTraceID) and Rename(KeyTraceID, "tid") do; after Rename("user", "userId"), Deny("userId")
+// denies "user". A name is always also taken as a key, so an MDC key that happens to be spelled like
+// a field name is matched too. The field names resolved are those of this Naming: its preset's names
+// for the ids (also when a Rename changed them) and the targets of its Renames.
 type Naming struct {
 	traceField, spanField string
 	renames               map[string]string
@@ -58,65 +71,112 @@ type Naming struct {
 
 // NamingOption configures a Naming.
 type NamingOption interface {
-	apply(*Naming)
+	apply(*namingConfig)
 }
 
-type namingFunc func(*Naming)
+// namingConfig collects the options in order; NewNaming resolves the names they give.
+type namingConfig struct {
+	renames     []Pair // Key: a key or field name; Value: the new field name
+	allow, deny []string
+	allowSet    bool
+	group       string
+}
 
-func (f namingFunc) apply(n *Naming) { f(n) }
+type namingFunc func(*namingConfig)
 
-// Rename renders key under the field name field. It wins over the preset. An empty key or field is
-// ignored.
-func Rename(key, field string) NamingOption {
-	return namingFunc(func(n *Naming) {
-		if key == "" || field == "" {
-			return
+func (f namingFunc) apply(c *namingConfig) { f(c) }
+
+// Rename renders the key named by name under the field name field. name is an MDC key or a field name
+// of the Naming (see "Keys or field names"). A Rename wins over the preset; of two Renames of one key
+// the later wins. An empty name or field is a programming error: NewNaming panics, naming it.
+func Rename(name, field string) NamingOption {
+	return namingFunc(func(c *namingConfig) {
+		if name == "" || field == "" {
+			panic(fmt.Sprintf("mdc: Rename(%q, %q): empty key or field name", name, field))
 		}
-		if n.renames == nil {
-			n.renames = map[string]string{}
-		}
-		n.renames[key] = field
+		c.renames = append(c.renames, Pair{Key: name, Value: field})
 	})
 }
 
-// Allow renders only the given keys (cumulative over several Allow options).
-func Allow(keys ...string) NamingOption {
-	return namingFunc(func(n *Naming) {
-		if n.allow == nil {
-			n.allow = map[string]struct{}{}
-		}
-		for _, k := range keys {
-			n.allow[k] = struct{}{}
-		}
+// Allow renders only the given keys or field names (cumulative over several Allow options; see "Keys
+// or field names").
+func Allow(names ...string) NamingOption {
+	return namingFunc(func(c *namingConfig) {
+		c.allowSet = true
+		c.allow = append(c.allow, names...)
 	})
 }
 
-// Deny never renders the given keys (cumulative; wins over Allow).
-func Deny(keys ...string) NamingOption {
-	return namingFunc(func(n *Naming) {
-		if n.deny == nil {
-			n.deny = map[string]struct{}{}
-		}
-		for _, k := range keys {
-			n.deny[k] = struct{}{}
-		}
-	})
+// Deny never renders the given keys or field names (cumulative; wins over Allow; see "Keys or field
+// names").
+func Deny(names ...string) NamingOption {
+	return namingFunc(func(c *namingConfig) { c.deny = append(c.deny, names...) })
 }
 
 // Group nests every MDC field under one object named name, e.g. {"mdc":{"traceId":"…"}}. An empty
 // name (the default) renders the fields at the top level of the line.
 func Group(name string) NamingOption {
-	return namingFunc(func(n *Naming) { n.group = name })
+	return namingFunc(func(c *namingConfig) { c.group = name })
 }
 
-// NewNaming returns a Naming that starts from preset and applies opts in order.
+// NewNaming returns a Naming that starts from preset and applies opts. It panics on an option that
+// cannot mean anything (an empty name given to Rename), so that a mistake shows at start-up rather
+// than as fields silently missing from every line.
 func NewNaming(preset Preset, opts ...NamingOption) *Naming {
-	n := &Naming{preset: preset}
-	n.traceField, n.spanField = preset.ids()
+	var c namingConfig
 	for _, o := range opts {
 		if o != nil {
-			o.apply(n)
+			o.apply(&c)
 		}
+	}
+	n := &Naming{preset: preset, group: c.group}
+	n.traceField, n.spanField = preset.ids()
+	wellKnown := [...]string{KeyTraceID, KeySpanID}
+	presetField := func(key string) string {
+		switch key {
+		case KeyTraceID:
+			return n.traceField
+		case KeySpanID:
+			return n.spanField
+		}
+		return key
+	}
+	// Renames: a name that is the preset's field name of a well-known key renames that key too.
+	for _, r := range c.renames {
+		if n.renames == nil {
+			n.renames = map[string]string{}
+		}
+		n.renames[r.Key] = r.Value
+		for _, k := range wellKnown {
+			if presetField(k) == r.Key && k != r.Key {
+				n.renames[k] = r.Value
+			}
+		}
+	}
+	// Allow and deny lists: a name stands for itself and for every key rendered under it, by the
+	// preset (before or after renames) or by a Rename.
+	resolve := func(names []string) map[string]struct{} {
+		set := make(map[string]struct{}, len(names))
+		for _, name := range names {
+			set[name] = struct{}{}
+			for _, k := range wellKnown {
+				if presetField(k) == name || n.field(k) == name {
+					set[k] = struct{}{}
+				}
+			}
+			for from, to := range n.renames {
+				if to == name {
+					set[from] = struct{}{}
+				}
+			}
+		}
+		return set
+	}
+	if c.allowSet {
+		n.allow = resolve(c.allow)
+	}
+	if len(c.deny) > 0 {
+		n.deny = resolve(c.deny)
 	}
 	return n
 }
@@ -153,18 +213,23 @@ func (n *Naming) Field(key string) (string, bool) {
 			return "", false
 		}
 	}
+	return n.field(key), true
+}
+
+// field is the field name of key, allow and deny lists aside.
+func (n *Naming) field(key string) string {
 	if n.renames != nil {
 		if f, ok := n.renames[key]; ok {
-			return f, true
+			return f
 		}
 	}
 	switch key {
 	case KeyTraceID:
-		return n.traceField, true
+		return n.traceField
 	case KeySpanID:
-		return n.spanField, true
+		return n.spanField
 	}
-	return key, true
+	return key
 }
 
 // Range calls fn with the field name and value of every rendered entry of m, in m's order, until fn

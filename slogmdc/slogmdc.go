@@ -7,8 +7,9 @@
 //
 // The MDC fields sit at the top level of the line even inside groups opened with WithGroup (unless
 // the Naming has a Group, then they sit in that one group at the top level). Attributes given at the
-// call site, or bound with WithAttrs before any group, win over MDC fields of the same name; see
-// "Collisions" in package mdc.
+// call site, or bound with WithAttrs before any group, win over MDC fields of the same name, and an
+// MDC field named like one of the handler's own keys (time, level, msg, source) is written as
+// "fields.<name>"; see "Collisions" in package mdc.
 //
 // Keys and values are passed on unchanged, whatever their size; slog's JSON handler writes each byte
 // of invalid UTF-8 as U+FFFD. A nil context has no MDC.
@@ -29,6 +30,8 @@ type Option interface {
 
 type config struct {
 	naming *mdc.Naming
+	own    []string
+	ownSet bool
 }
 
 type optionFunc func(*config)
@@ -41,6 +44,17 @@ func WithNaming(n *mdc.Naming) Option {
 	return optionFunc(func(c *config) { c.naming = n })
 }
 
+// WithLoggerKeys sets the keys the wrapped handler writes by itself, for a handler that does not use
+// slog's (a ReplaceAttr that renames them, say). An MDC field named like one of them is written as
+// "fields.<name>" (see mdc.OwnKeys). The default is slog.TimeKey, slog.LevelKey, slog.MessageKey and
+// slog.SourceKey.
+func WithLoggerKeys(keys ...string) Option {
+	return optionFunc(func(c *config) {
+		c.own = append([]string(nil), keys...)
+		c.ownSet = true
+	})
+}
+
 // op is a WithGroup (group != "") or a WithAttrs call made after the first WithGroup.
 type op struct {
 	group string
@@ -51,6 +65,7 @@ type op struct {
 type handler struct {
 	next   slog.Handler
 	naming *mdc.Naming
+	own    mdc.OwnKeys // the wrapped handler's own keys
 
 	// topKeys are the top-level keys the caller bound: those of WithAttrs before any WithGroup, and
 	// the name of the first WithGroup.
@@ -78,7 +93,10 @@ func New(next slog.Handler, opts ...Option) slog.Handler {
 	if next == nil {
 		next = slog.Default().Handler()
 	}
-	return &handler{next: next, naming: c.naming}
+	if !c.ownSet {
+		c.own = []string{slog.TimeKey, slog.LevelKey, slog.MessageKey, slog.SourceKey}
+	}
+	return &handler{next: next, naming: c.naming, own: mdc.NewOwnKeys(c.own...)}
 }
 
 // Enabled reports whether next handles records at level l. It does no MDC work.
@@ -94,13 +112,20 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 		return h.next.Handle(ctx, r)
 	}
 	if h.root != nil || h.naming.GroupName() != "" || size > inlineAttrs {
-		return h.handle(ctx, r, m)
+		var buf [generalPairs]mdc.Pair
+		return h.handle(ctx, r, m.Pairs(buf[:0]))
 	}
 	// Fast path: the record's attributes are at the top level, and the record has room for five
 	// inline, so the usual ids cost no allocation. The record is walked once, for its keys (each
 	// walk copies the whole record); records with more attributes, or with a key-less one (an
 	// inlined group), and MDCs with more keys than the inline slots or that would not fit next to
 	// the record's attributes, take the general path.
+	//
+	// The MDC is read into an array on the stack and the fields are built in a loop, not in a
+	// function passed to Range: no call per entry, and the batch is a plain local array, which
+	// the compiler writes without the write-barrier check it needs behind a closure's pointer.
+	var buf [inlineAttrs]mdc.Pair
+	ps := m.Pairs(buf[:0])
 	var keys [inlineAttrs]string
 	nrec, deep := 0, false
 	r.Attrs(func(a slog.Attr) bool {
@@ -113,18 +138,20 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 		return true
 	})
 	if deep {
-		return h.handle(ctx, r, m)
+		return h.handle(ctx, r, ps)
 	}
-	// The MDC is read into an array on the stack and the fields are built in a loop, not in a
-	// function passed to Range: no call per entry, and the batch is a plain local array, which
-	// the compiler writes without the write-barrier check it needs behind a closure's pointer.
-	var buf [inlineAttrs]mdc.Pair
 	var batch [inlineAttrs]slog.Attr
 	nb := 0
 pairs:
-	for _, p := range m.Pairs(buf[:0]) {
+	for _, p := range ps {
 		f, ok := h.naming.Field(p.Key)
-		if !ok || slices.Contains(keys[:nrec], f) || h.taken(f) {
+		if !ok {
+			continue
+		}
+		if h.own.Has(f) {
+			f = mdc.ClashPrefix + f
+		}
+		if slices.Contains(keys[:nrec], f) || h.taken(f) {
 			continue
 		}
 		for i := range nb {
@@ -133,7 +160,7 @@ pairs:
 			}
 		}
 		if nrec+nb == len(batch) {
-			return h.handle(ctx, r, m)
+			return h.handle(ctx, r, ps)
 		}
 		// Field by field, not batch[nb] = slog.String(...): the compiler builds a whole Attr in a
 		// temporary with 8-byte stores and copies it with 16-byte loads, which stall until the
@@ -146,23 +173,34 @@ pairs:
 	return h.next.Handle(ctx, r)
 }
 
-// handle is Handle's general path: any record, any naming, groups open.
-func (h *handler) handle(ctx context.Context, r slog.Record, m mdc.Map) error {
+// generalPairs is the number of MDC pairs the general path reads without allocating.
+const generalPairs = 8
+
+// handle is Handle's general path: any record, any naming, groups open. ps are the MDC pairs of
+// ctx, in order, before naming.
+func (h *handler) handle(ctx context.Context, r slog.Record, ps []mdc.Pair) error {
 	group := h.naming.GroupName()
 	var attrs []slog.Attr
-	h.naming.Range(m, func(f, v string) bool {
-		if group == "" && (h.taken(f) || h.root == nil && recordHas(&r, f)) {
-			return true
+	for _, p := range ps {
+		f, ok := h.naming.Field(p.Key)
+		if !ok {
+			continue
+		}
+		if group == "" {
+			f = h.own.Field(f)
+			if h.taken(f) || h.root == nil && recordHas(&r, f) {
+				continue
+			}
 		}
 		if !slices.ContainsFunc(attrs, func(a slog.Attr) bool { return a.Key == f }) {
-			attrs = append(attrs, slog.String(f, v))
+			attrs = append(attrs, slog.String(f, p.Value))
 		}
-		return true
-	})
+	}
 	if len(attrs) == 0 {
 		return h.next.Handle(ctx, r)
 	}
 	if group != "" {
+		group = h.own.Field(group)
 		if h.taken(group) || h.root == nil && recordHas(&r, group) {
 			return h.next.Handle(ctx, r)
 		}

@@ -9,8 +9,9 @@
 // The carrier works at the call site, bound with logger.With (child loggers inherit it), with the
 // sugared logger (sugar.Infow("paid", zapmdc.Ctx(ctx))) and through zapcore.NewTee. Code that cannot
 // wrap its core can call Fields instead. Fields given by the caller win over MDC fields of the same
-// name; see "Collisions" in package mdc. Fields added with zap.Inline cannot be seen before they are
-// encoded, so they do not take part in that rule.
+// name, and an MDC field named like one of the encoder's own keys is written as "fields.<name>" (see
+// WithEncoderConfig); see "Collisions" in package mdc. Fields added with zap.Inline cannot be seen
+// before they are encoded, so they do not take part in that rule.
 //
 // Keys and values are passed on unchanged, whatever their size; zap's JSON encoder writes each byte
 // of invalid UTF-8 as U+FFFD. A nil context carries no MDC.
@@ -62,6 +63,7 @@ type Option interface {
 type config struct {
 	naming *mdc.Naming
 	errOut zapcore.WriteSyncer
+	own    []string
 }
 
 type optionFunc func(*config)
@@ -86,6 +88,22 @@ func WithErrorOutput(w zapcore.WriteSyncer) Option {
 	})
 }
 
+// WithEncoderConfig tells the core the keys its encoder writes by itself: cfg's MessageKey, LevelKey,
+// TimeKey, NameKey, CallerKey, FunctionKey and StacktraceKey (the empty ones are not written). An MDC
+// field named like one of them is written as "fields.<name>" (see mdc.OwnKeys). The default is the
+// keys of zap.NewProductionEncoderConfig (msg, level, ts, logger, caller, stacktrace), which
+// zap.NewProduction uses; pass the EncoderConfig the wrapped core was built with when it differs.
+func WithEncoderConfig(cfg zapcore.EncoderConfig) Option {
+	return optionFunc(func(c *config) { c.own = encoderKeys(cfg) })
+}
+
+func encoderKeys(cfg zapcore.EncoderConfig) []string {
+	return []string{cfg.MessageKey, cfg.LevelKey, cfg.TimeKey, cfg.NameKey, cfg.CallerKey, cfg.FunctionKey, cfg.StacktraceKey}
+}
+
+// productionKeys are the own keys of a core built from zap.NewProductionEncoderConfig.
+var productionKeys = mdc.NewOwnKeys(encoderKeys(zap.NewProductionEncoderConfig())...)
+
 var stderr = zapcore.Lock(os.Stderr)
 
 // core is the zapcore.Core returned by NewCore. It is immutable; With returns a copy.
@@ -94,6 +112,7 @@ type core struct {
 	direct       bool // Core is a zap ioCore: see emit
 	naming       *mdc.Naming
 	errOut       zapcore.WriteSyncer
+	own          mdc.OwnKeys // the keys the wrapped core's encoder writes by itself
 
 	ctx   context.Context // carried by a field bound with With; the last one wins
 	bound []string        // top-level keys bound with With, the first Namespace's name included
@@ -126,7 +145,11 @@ func NewCore(next zapcore.Core, opts ...Option) zapcore.Core {
 	if next == nil {
 		next = zapcore.NewNopCore()
 	}
-	return &core{Core: next, direct: isDirect(next), naming: c.naming, errOut: c.errOut}
+	own := productionKeys
+	if c.own != nil {
+		own = mdc.NewOwnKeys(c.own...)
+	}
+	return &core{Core: next, direct: isDirect(next), naming: c.naming, errOut: c.errOut, own: own}
 }
 
 // Level returns the minimum level the wrapped core writes.
@@ -203,31 +226,38 @@ func (c *core) Write(ent zapcore.Entry, fields []zapcore.Field) error {
 		}
 	}
 	m := mdc.From(ctx)
+	if m.Len() == 0 {
+		return c.emit(c.Core, c.direct, ent, fields)
+	}
+	var pbuf [8]mdc.Pair
+	ps := m.Pairs(pbuf[:0])
 	if c.naming.GroupName() != "" {
-		return c.writeGroup(ent, fields, m, top)
+		return c.writeGroup(ent, fields, ps, top)
 	}
 	// The buffer is taken from the pool at the first MDC field the line shows: a line without any
 	// never touches the pool.
 	var b *fieldBuf
-	m.Range(func(k, v string) bool {
-		f, ok := k, k != ""
+	for _, p := range ps {
+		f, ok := p.Key, true
 		if c.naming != nil { // nil is PresetDefault, whose field names are the keys themselves
-			f, ok = c.naming.Field(k)
+			f, ok = c.naming.Field(p.Key)
 		}
 		if !ok {
-			return true
+			continue
+		}
+		if c.own.Has(f) {
+			f = mdc.ClashPrefix + f
 		}
 		if c.taken(f, top) {
-			return true
+			continue
 		}
 		if b == nil {
 			b = bufPool.Get().(*fieldBuf)
 		} else if has(b.fs, f) {
-			return true
+			continue
 		}
-		b.fs = append(b.fs, zap.String(f, v))
-		return true
-	})
+		b.fs = append(b.fs, zap.String(f, p.Value))
+	}
 	if b == nil {
 		return c.emit(c.Core, c.direct, ent, fields)
 	}
@@ -271,18 +301,12 @@ func (c *core) taken(f string, top []zapcore.Field) bool {
 }
 
 // writeGroup is Write for a Naming with a Group: the MDC fields go into one object field.
-func (c *core) writeGroup(ent zapcore.Entry, fields []zapcore.Field, m mdc.Map, top []zapcore.Field) error {
-	group := c.naming.GroupName()
+func (c *core) writeGroup(ent zapcore.Entry, fields []zapcore.Field, ps []mdc.Pair, top []zapcore.Field) error {
+	group := c.own.Field(c.naming.GroupName())
 	if c.taken(group, top) {
 		return c.emit(c.Core, c.direct, ent, fields)
 	}
-	var obj object
-	c.naming.Range(m, func(f, v string) bool {
-		if !has(obj, f) {
-			obj = append(obj, zap.String(f, v))
-		}
-		return true
-	})
+	obj := renderObject(c.naming, ps)
 	if len(obj) == 0 {
 		return c.emit(c.Core, c.direct, ent, fields)
 	}
@@ -350,25 +374,46 @@ func (o object) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	return nil
 }
 
+// renderObject returns the fields of ps under naming n, the first of each name, for a group: inside
+// it no name collides with the caller's or the logger's.
+func renderObject(n *mdc.Naming, ps []mdc.Pair) object {
+	var obj object
+	for _, p := range ps {
+		if f, ok := n.Field(p.Key); ok && !has(obj, f) {
+			obj = append(obj, zap.String(f, p.Value))
+		}
+	}
+	return obj
+}
+
 // Fields returns the MDC of ctx rendered as zap fields with naming n (nil for the default), for code
 // that cannot wrap its core: logger.With(zapmdc.Fields(ctx, nil)...). With a Group, it returns one
-// zap.Object field. Of two keys rendered under one name the first wins; unlike the wrapper, Fields
-// cannot see the caller's fields, so the collision rule is the caller's to keep. A nil ctx, or one
-// without MDC, gives nil.
+// zap.Object field. Of two keys rendered under one name the first wins, and a field named like one of
+// the keys of zap.NewProductionEncoderConfig is written as "fields.<name>"; unlike the wrapper, Fields
+// cannot see the caller's fields, so the rest of the collision rule is the caller's to keep. A nil
+// ctx, or one without MDC, gives nil.
 func Fields(ctx context.Context, n *mdc.Naming) []zap.Field {
 	m := mdc.From(ctx)
 	if m.Len() == 0 {
 		return nil
 	}
-	var out []zap.Field
-	n.Range(m, func(f, v string) bool {
-		if !has(out, f) {
-			out = append(out, zap.String(f, v))
+	ps := m.Pairs(nil)
+	if g := n.GroupName(); g != "" {
+		if obj := renderObject(n, ps); len(obj) > 0 {
+			return []zap.Field{zap.Object(productionKeys.Field(g), obj)}
 		}
-		return true
-	})
-	if g := n.GroupName(); g != "" && len(out) > 0 {
-		return []zap.Field{zap.Object(g, object(out))}
+		return nil
+	}
+	var out []zap.Field
+	for _, p := range ps {
+		f, ok := n.Field(p.Key)
+		if !ok {
+			continue
+		}
+		f = productionKeys.Field(f)
+		if !has(out, f) {
+			out = append(out, zap.String(f, p.Value))
+		}
 	}
 	return out
 }

@@ -23,6 +23,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var own = []string{"ts", "level", "msg"}
 
+// reserved are the other keys of zap.NewProductionEncoderConfig: zapmdc treats them as the logger's own.
+var reserved = []string{"logger", "caller", "stacktrace"}
+
 func jsonCore(w io.Writer, lvl zapcore.LevelEnabler) zapcore.Core {
 	return zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(w), lvl)
 }
@@ -45,7 +48,7 @@ func bind(l *zap.Logger, c conformance.Case) *zap.Logger {
 // TestConformance runs the shared table with the carrier given in each supported way.
 func TestConformance(t *testing.T) {
 	t.Run("call site", func(t *testing.T) {
-		conformance.Run(t, conformance.Logger{Own: own, Log: func(t *testing.T, c conformance.Case) []byte {
+		conformance.Run(t, conformance.Logger{Own: own, Reserved: reserved, Log: func(t *testing.T, c conformance.Case) []byte {
 			var buf bytes.Buffer
 			l := bind(zap.New(zapmdc.NewCore(jsonCore(&buf, zap.InfoLevel), zapmdc.WithNaming(c.Naming))), c)
 			l.Info(conformance.Message, append([]zap.Field{zapmdc.Ctx(c.Ctx)}, callFields(c)...)...)
@@ -53,7 +56,7 @@ func TestConformance(t *testing.T) {
 		}})
 	})
 	t.Run("carrier last", func(t *testing.T) {
-		conformance.Run(t, conformance.Logger{Own: own, Log: func(t *testing.T, c conformance.Case) []byte {
+		conformance.Run(t, conformance.Logger{Own: own, Reserved: reserved, Log: func(t *testing.T, c conformance.Case) []byte {
 			var buf bytes.Buffer
 			l := bind(zap.New(zapmdc.NewCore(jsonCore(&buf, zap.InfoLevel), zapmdc.WithNaming(c.Naming))), c)
 			l.Info(conformance.Message, append(callFields(c), zapmdc.Ctx(c.Ctx))...)
@@ -61,7 +64,7 @@ func TestConformance(t *testing.T) {
 		}})
 	})
 	t.Run("bound with With", func(t *testing.T) {
-		conformance.Run(t, conformance.Logger{Own: append(own, "logger"), Log: func(t *testing.T, c conformance.Case) []byte {
+		conformance.Run(t, conformance.Logger{Own: append(own, "logger"), Reserved: reserved[1:], Log: func(t *testing.T, c conformance.Case) []byte {
 			var buf bytes.Buffer
 			l := zap.New(zapmdc.NewCore(jsonCore(&buf, zap.InfoLevel), zapmdc.WithNaming(c.Naming)))
 			l = bind(l.With(zapmdc.Ctx(c.Ctx)), c).Named("child")
@@ -70,7 +73,7 @@ func TestConformance(t *testing.T) {
 		}})
 	})
 	t.Run("sugared", func(t *testing.T) {
-		conformance.Run(t, conformance.Logger{Own: own, Log: func(t *testing.T, c conformance.Case) []byte {
+		conformance.Run(t, conformance.Logger{Own: own, Reserved: reserved, Log: func(t *testing.T, c conformance.Case) []byte {
 			var buf bytes.Buffer
 			s := bind(zap.New(zapmdc.NewCore(jsonCore(&buf, zap.InfoLevel), zapmdc.WithNaming(c.Naming))), c).Sugar()
 			kv := []any{zapmdc.Ctx(c.Ctx)}
@@ -82,7 +85,7 @@ func TestConformance(t *testing.T) {
 		}})
 	})
 	t.Run("tee wrapped whole", func(t *testing.T) {
-		conformance.Run(t, conformance.Logger{Own: own, Log: func(t *testing.T, c conformance.Case) []byte {
+		conformance.Run(t, conformance.Logger{Own: own, Reserved: reserved, Log: func(t *testing.T, c conformance.Case) []byte {
 			var a, b bytes.Buffer
 			tee := zapcore.NewTee(jsonCore(&a, zap.InfoLevel), jsonCore(&b, zap.InfoLevel))
 			l := bind(zap.New(zapmdc.NewCore(tee, zapmdc.WithNaming(c.Naming))), c)
@@ -94,7 +97,7 @@ func TestConformance(t *testing.T) {
 		}})
 	})
 	t.Run("tee of wrapped cores", func(t *testing.T) {
-		conformance.Run(t, conformance.Logger{Own: own, Log: func(t *testing.T, c conformance.Case) []byte {
+		conformance.Run(t, conformance.Logger{Own: own, Reserved: reserved, Log: func(t *testing.T, c conformance.Case) []byte {
 			var a, b bytes.Buffer
 			tee := zapcore.NewTee(zapmdc.NewCore(jsonCore(&a, zap.InfoLevel), zapmdc.WithNaming(c.Naming)),
 				zapmdc.NewCore(jsonCore(&b, zap.InfoLevel), zapmdc.WithNaming(c.Naming)))
@@ -107,7 +110,7 @@ func TestConformance(t *testing.T) {
 		}})
 	})
 	t.Run("Fields helper", func(t *testing.T) {
-		conformance.Run(t, conformance.Logger{Own: own, Only: func(c conformance.Case) bool {
+		conformance.Run(t, conformance.Logger{Own: own, Reserved: reserved, Only: func(c conformance.Case) bool {
 			// Fields cannot see the caller's fields: it leaves collisions to the caller, so only the
 			// cases without caller fields apply (the other variants above run them all).
 			return len(c.Bound)+len(c.Call) == 0

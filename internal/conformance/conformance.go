@@ -7,7 +7,9 @@
 //	conformance.Run(t, conformance.Logger{Own: []string{"time", "level", "msg"}, Log: logOneLine})
 //
 // Run parses the line (rejecting a field name that occurs twice in one object), checks that the
-// logger's own keys are there, removes them, and compares what is left with the case's Want.
+// logger's own keys are there, removes them, and compares what is left with the case's Want. Besides
+// the shared table (Cases) it runs, for every key of the logger's (Own and Reserved), the cases of
+// OwnKeyCases: an MDC field named like the logger's own key is written as "fields.<name>".
 package conformance
 
 import (
@@ -18,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -46,6 +49,9 @@ type Logger struct {
 	// Own lists the keys the logger writes by itself (time, level, message). Each must be present
 	// in the line; they are removed before the comparison.
 	Own []string
+	// Reserved lists the other keys the adapter treats as the logger's own, which the logger
+	// writes on some lines only (zap's caller, stacktrace and logger name, slog's source).
+	Reserved []string
 	// Log writes exactly one line, at info level with message Message, for c, and returns it.
 	Log func(t *testing.T, c Case) []byte
 	// Only, when set, limits the run to the cases it accepts: for a variant of an adapter that
@@ -57,7 +63,7 @@ type Logger struct {
 // Run runs every case of Cases as a subtest.
 func Run(t *testing.T, l Logger) {
 	t.Helper()
-	for _, c := range Cases() {
+	for _, c := range append(Cases(), OwnKeyCases(append(slices.Clip(l.Own), l.Reserved...))...) {
 		if l.Only != nil && !l.Only(c) {
 			continue
 		}
@@ -190,6 +196,39 @@ func parseValue(dec *json.Decoder) (any, error) {
 	return tok, nil
 }
 
+// OwnKeyCases returns, for each of a logger's own keys, the cases of the one rule every adapter keeps
+// for them: an MDC field named like the key, by its MDC key or by a Rename, is written as
+// mdc.ClashPrefix+key; when a caller's field already has that name, the MDC field is left out; an MDC
+// group named like the key is renamed the same way.
+func OwnKeyCases(keys []string) []Case {
+	bg := context.Background()
+	ids := []mdc.Pair{{Key: mdc.KeyTraceID, Value: "t1"}, {Key: mdc.KeySpanID, Value: "0.1"}}
+	want := func(kv ...any) map[string]any {
+		m := map[string]any{"traceId": "t1", "spanId": "0.1"}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	}
+	var cs []Case
+	for _, k := range keys {
+		clash := mdc.ClashPrefix + k
+		cs = append(cs,
+			Case{Name: "MDC key " + k, Ctx: mdc.WithPairs(bg, append(ids, mdc.Pair{Key: k, Value: "mdc"})...),
+				Want: want(clash, "mdc")},
+			Case{Name: "renamed to " + k, Ctx: mdc.WithPairs(bg, append(ids, mdc.Pair{Key: "user", Value: "alice"})...),
+				Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Rename("user", k)), Want: want(clash, "alice")},
+			Case{Name: "MDC key " + k + ", " + clash + " given by the caller", Ctx: mdc.WithPairs(bg, append(ids, mdc.Pair{Key: k, Value: "mdc"})...),
+				Call: []mdc.Pair{{Key: clash, Value: "call"}}, Want: want(clash, "call")},
+			Case{Name: "MDC key " + k + ", " + clash + " bound", Ctx: mdc.WithPairs(bg, append(ids, mdc.Pair{Key: k, Value: "mdc"})...),
+				Bound: []mdc.Pair{{Key: clash, Value: "bound"}}, Want: want(clash, "bound")},
+			Case{Name: "group " + k, Ctx: mdc.WithPairs(bg, ids...), Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Group(k)),
+				Want: map[string]any{clash: map[string]any{"traceId": "t1", "spanId": "0.1"}}},
+		)
+	}
+	return cs
+}
+
 // Huge is the length of the value of the "huge value" case.
 const Huge = 1 << 20
 
@@ -263,6 +302,13 @@ func Cases() []Case {
 			Want: map[string]any{"traceId": wantIDs["traceId"], "user": "alice"}},
 		{Name: "deny", Ctx: five, Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Deny("password", mdc.KeySpanID)),
 			Want: map[string]any{"traceId": wantIDs["traceId"], "user": "alice", "tenant": "t-42", "region": "cn-hangzhou", "app": "checkout"}},
+		// Rename, Allow and Deny take the field names a line shows as well as MDC keys.
+		{Name: "allow by preset field name", Ctx: five, Naming: mdc.NewNaming(mdc.PresetOTel, mdc.Allow("trace_id", "user")),
+			Want: map[string]any{"trace_id": wantIDs["traceId"], "user": "alice"}},
+		{Name: "rename by preset field name", Ctx: ids, Naming: mdc.NewNaming(mdc.PresetOTel, mdc.Rename("trace_id", "tid")),
+			Want: map[string]any{"tid": wantIDs["traceId"], "span_id": wantIDs["spanId"]}},
+		{Name: "deny by renamed field name", Ctx: five, Naming: mdc.NewNaming(mdc.PresetSOFA, mdc.Rename("user", "userId"), mdc.Deny("userId", "SOFA-SpanId", "password")),
+			Want: map[string]any{"SOFA-TraceId": wantIDs["traceId"], "tenant": "t-42", "region": "cn-hangzhou", "app": "checkout"}},
 		{Name: "deny wins over allow", Ctx: five, Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Allow("user", "app"), mdc.Deny("app")),
 			Want: map[string]any{"user": "alice"}},
 		{Name: "deny everything", Ctx: ids, Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Deny(mdc.KeyTraceID, mdc.KeySpanID)),
