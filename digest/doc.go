@@ -47,7 +47,8 @@
 // on); Block makes Report wait instead. Each file's lines of a batch are written with one Write. A
 // failed write is counted, self-logged, and its lines are kept (up to 4 MiB per file) and written
 // with the next batch; beyond that they are counted in Stats.Lost. A tracer-self.log line is
-// SOFATracer's yyyy-MM-dd HH:mm:ss.SSS[LEVEL] [traceId]msg, one per event: line ends and other
+// SOFATracer's yyyy-MM-dd HH:mm:ss.SSS, a level prefix padded to 8 characters ("[ERROR] ",
+// "[WARN]  ", "[INFO]  "), then [traceId]msg, one per event: line ends and other
 // control characters of a message are escaped (\n, \u00XX), quotes are left as they are, and
 // [traceId] holds the trace the event concerns when there is one (a depth reset, a discarded span
 // id). Close drains the queue, writes the last stat interval and closes every file. Each open log

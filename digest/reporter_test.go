@@ -636,10 +636,10 @@ func TestReportError(t *testing.T) {
 	if count(`2024-05-01 12:01:00.000[ERROR] []trace: panic in reporter: boom\n`) != 1 {
 		t.Fatalf("no panic line:\n%s", strings.Join(lines, "\n"))
 	}
-	if count(`[WARN] []trace: biz baggage entry "big" refused`) != 1 {
+	if count(`[WARN]  []trace: biz baggage entry "big" refused`) != 1 {
 		t.Fatalf("no baggage line:\n%s", strings.Join(lines, "\n"))
 	}
-	if n := count(`[WARN] []bad header\n2024`); n != selfLogPerKind {
+	if n := count(`[WARN]  []bad header\n2024`); n != selfLogPerKind {
 		t.Fatalf("%d error lines, want %d (the rate limit):\n%s", n, selfLogPerKind, strings.Join(lines, "\n"))
 	}
 	if count("15 error messages suppressed") != 1 {

@@ -11,13 +11,15 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tracemdc/tracemdc/digest/layout"
 )
 
-// Self-log levels.
+// Self-log levels: the padded prefixes of layout.
 const (
-	levelInfo  = "INFO"
-	levelWarn  = "WARN"
-	levelError = "ERROR"
+	levelInfo  = layout.SelfLogInfo
+	levelWarn  = layout.SelfLogWarn
+	levelError = layout.SelfLogError
 )
 
 const (
@@ -120,13 +122,13 @@ func (l *selfLog) logSuppressed() {
 	}
 }
 
-// appendLine appends yyyy-MM-dd HH:mm:ss.SSS[LEVEL] [traceId]msg and a line end, SOFATracer's
-// self-log line; msg and traceID go through appendSelfLogText, so one event is always one line.
+// appendLine appends SOFATracer's self-log line: yyyy-MM-dd HH:mm:ss.SSS, the level prefix padded to
+// 8 characters ("[ERROR] ", "[WARN]  ", "[INFO]  "), [traceId], msg and a line end; msg and traceID
+// go through appendSelfLogText, so one event is always one line.
 func (l *selfLog) appendLine(b []byte, now time.Time, level, traceID, msg string) []byte {
 	b = appendTime(b, now.In(l.loc))
-	b = append(b, '[')
 	b = append(b, level...)
-	b = append(b, "] ["...)
+	b = append(b, '[')
 	b = appendSelfLogText(b, traceID, 128)
 	b = append(b, ']')
 	b = appendSelfLogText(b, msg, selfLogMaxMsg)

@@ -37,7 +37,7 @@ func TestSelfLogDepthReset(t *testing.T) {
 	if len(lines) != 1 {
 		t.Fatalf("%d self-log lines, want 1:\n%s", len(lines), strings.Join(lines, "\n"))
 	}
-	prefix := "2024-05-01 12:01:00.000[WARN] [" + root.TraceID() + "]"
+	prefix := "2024-05-01 12:01:00.000[WARN]  [" + root.TraceID() + "]"
 	l := lines[0]
 	if !strings.HasPrefix(l, prefix) {
 		t.Fatalf("self-log line\n%s\nwant prefix\n%s", l, prefix)
@@ -61,10 +61,10 @@ func TestSelfLogLineText(t *testing.T) {
 	at := time.Date(2024, 5, 1, 12, 0, 0, 7_000_000, time.UTC)
 	for _, c := range []struct{ traceID, msg, want string }{
 		{"0ad1348f1403169275002100356696", `key "big" refused: C:\dir`,
-			`2024-05-01 12:00:00.007[WARN] [0ad1348f1403169275002100356696]key "big" refused: C:\dir`},
-		{"", "a\nb\r\nc\td\x00e\x1bf", `2024-05-01 12:00:00.007[WARN] []a\nb\r\nc\td\u0000e\u001bf`},
-		{"t\n1", "x\u2028y\u2029z\u0085w\xffv", `2024-05-01 12:00:00.007[WARN] [t\n1]x\u2028y\u2029z\u0085w` + "\uFFFD" + `v`},
-		{"", strings.Repeat("é", selfLogMaxMsg), `2024-05-01 12:00:00.007[WARN] []` +
+			`2024-05-01 12:00:00.007[WARN]  [0ad1348f1403169275002100356696]key "big" refused: C:\dir`},
+		{"", "a\nb\r\nc\td\x00e\x1bf", `2024-05-01 12:00:00.007[WARN]  []a\nb\r\nc\td\u0000e\u001bf`},
+		{"t\n1", "x\u2028y\u2029z\u0085w\xffv", `2024-05-01 12:00:00.007[WARN]  [t\n1]x\u2028y\u2029z\u0085w` + "\uFFFD" + `v`},
+		{"", strings.Repeat("é", selfLogMaxMsg), `2024-05-01 12:00:00.007[WARN]  []` +
 			strings.Repeat("é", selfLogMaxMsg/2) + "...(truncated 8192 bytes)"},
 	} {
 		got := string(l.appendLine(nil, at, levelWarn, c.traceID, c.msg))
@@ -73,6 +73,25 @@ func TestSelfLogLineText(t *testing.T) {
 		}
 		if strings.Count(got, "\n") != 1 {
 			t.Errorf("%q is not one line", got)
+		}
+	}
+}
+
+// TestSelfLogLevelPrefix: the level prefix is SOFATracer's, padded to 8 characters, between the time
+// and [traceId] ("[WARN] [" and "[INFO] [" before).
+func TestSelfLogLevelPrefix(t *testing.T) {
+	l := newSelfLog(nil, fixedClock(), time.UTC)
+	at := time.Date(2024, 5, 1, 12, 0, 0, 7_000_000, time.UTC)
+	for level, want := range map[string]string{
+		levelError: "2024-05-01 12:00:00.007[ERROR] [tid]m\n",
+		levelWarn:  "2024-05-01 12:00:00.007[WARN]  [tid]m\n",
+		levelInfo:  "2024-05-01 12:00:00.007[INFO]  [tid]m\n",
+	} {
+		if len(level) != 8 {
+			t.Errorf("prefix %q is %d characters, want 8", level, len(level))
+		}
+		if got := string(l.appendLine(nil, at, level, "tid", "m")); got != want {
+			t.Errorf("got %q, want %q", got, want)
 		}
 	}
 }

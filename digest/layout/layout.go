@@ -145,6 +145,14 @@ const (
 	Yes, No           = "Y", "N" // values of StatFieldSuccess and StatFieldLoadTest
 )
 
+// Level prefixes of a tracer-self.log line, SOFATracer's, each padded to 8 characters: a line is
+// yyyy-MM-dd HH:mm:ss.SSS, one of these, then [traceId] and the message.
+const (
+	SelfLogError = "[ERROR] "
+	SelfLogWarn  = "[WARN]  "
+	SelfLogInfo  = "[INFO]  "
+)
+
 // Environment variables naming the log root, in order of precedence (then $HOME/logs).
 const (
 	EnvLogPath     = "TRACEMDC_LOG_PATH"
