@@ -57,7 +57,7 @@ const (
 	Daily Period = iota
 	// Hourly rolls every hour (name.log.2024-05-01_13).
 	Hourly
-	// SizeOnly rolls by size only (Config.MaxSizeMB).
+	// SizeOnly rolls by size only (Config.MaxSizeMB), never by time: rolling.SizeOnly.
 	SizeOnly
 )
 
@@ -207,7 +207,7 @@ func (c *config) rollingConfig(path string) rolling.Config {
 	case Hourly:
 		rc.Rolling = rolling.Hourly
 	case SizeOnly:
-		rc.Rolling = rolling.None
+		rc.Rolling = rolling.SizeOnly
 	default:
 		rc.Rolling = rolling.Daily
 	}

@@ -910,3 +910,21 @@ func TestStatIntervalFloor(t *testing.T) {
 		}
 	}
 }
+
+// TestSizeOnlyOneName: rolling by size only has one name in both packages, digest.SizeOnly and
+// rolling.SizeOnly (rolling called it None before), and the one maps onto the other.
+func TestSizeOnlyOneName(t *testing.T) {
+	cfg := Config{Rolling: SizeOnly}.resolve()
+	if got := cfg.rollingConfig("x.log").Rolling; got != rolling.SizeOnly {
+		t.Fatalf("digest.SizeOnly gives rolling %v, want %v", got, rolling.SizeOnly)
+	}
+	if got := rolling.SizeOnly.String(); got != "size-only" {
+		t.Fatalf("rolling.SizeOnly.String() = %q", got)
+	}
+	for p, want := range map[Period]rolling.Period{Daily: rolling.Daily, Hourly: rolling.Hourly} {
+		c := Config{Rolling: p}.resolve()
+		if got := c.rollingConfig("x.log").Rolling; got != want {
+			t.Errorf("digest period %d gives rolling %v, want %v", p, got, want)
+		}
+	}
+}

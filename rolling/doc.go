@@ -13,7 +13,7 @@
 // # File names
 //
 // The live file is always Config.Filename. A rolled file (a backup) is named
-// after the period its lines belong to: name.log.2024-05-01 (Daily and None)
+// after the period its lines belong to: name.log.2024-05-01 (Daily and SizeOnly)
 // or name.log.2024-05-01_13 (Hourly), as SOFATracer names them. Further
 // backups of the same period (size rolls, or the repeated hour when daylight
 // saving time ends) get an increasing index: name.log.2024-05-01.1,

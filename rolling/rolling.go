@@ -17,9 +17,9 @@ import (
 type Period int
 
 const (
-	// None rolls by size only (if MaxSizeMB is set). Backups are stamped
-	// with the day of the rotation.
-	None Period = iota
+	// SizeOnly rolls by size only (if MaxSizeMB is set), never by time. It
+	// is the zero value. Backups are stamped with the day of the rotation.
+	SizeOnly Period = iota
 	// Daily rolls on the first write after local midnight; backups are
 	// named name.log.2006-01-02. This is SOFATracer's default.
 	Daily
@@ -28,11 +28,11 @@ const (
 	Hourly
 )
 
-// String returns "none", "daily" or "hourly".
+// String returns "size-only", "daily" or "hourly".
 func (p Period) String() string {
 	switch p {
-	case None:
-		return "none"
+	case SizeOnly:
+		return "size-only"
 	case Daily:
 		return "daily"
 	case Hourly:
@@ -85,7 +85,7 @@ type Config struct {
 	// is written whole into a fresh file of its own.
 	MaxSizeMB int
 
-	// Rolling is the time rolling: None (the zero value), Daily or Hourly.
+	// Rolling is the time rolling: SizeOnly (the zero value), Daily or Hourly.
 	// Time rolling happens on the first Write after a period boundary, or
 	// on RollIfDue.
 	Rolling Period
@@ -192,7 +192,7 @@ func newFile(cfg Config, unit int64) (*File, error) {
 	if cfg.MaxSizeMB < 0 || int64(cfg.MaxSizeMB) > math.MaxInt64/unit {
 		return nil, fmt.Errorf("rolling: Config.MaxSizeMB %d out of range", cfg.MaxSizeMB)
 	}
-	if cfg.Rolling < None || cfg.Rolling > Hourly {
+	if cfg.Rolling < SizeOnly || cfg.Rolling > Hourly {
 		return nil, fmt.Errorf("rolling: unknown Config.Rolling %v", cfg.Rolling)
 	}
 	if cfg.MaxBackups < 0 {
@@ -258,7 +258,7 @@ func openFile(cfg Config, unit int64, name string) (*File, error) {
 	}
 	now := f.clock()
 	f.setPeriod(now)
-	if f.period != None {
+	if f.period != SizeOnly {
 		// A live file left from an earlier period is that period's backup.
 		if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
 			if ps, _ := f.bounds(fi.ModTime()); ps.Before(f.periodStart) {
@@ -370,7 +370,7 @@ func (f *File) Close() error {
 // maintain does what is due at now: a time roll, or else the check that the
 // live file still exists (always if force). f.mu is held.
 func (f *File) maintain(now time.Time, force bool) (rolled bool, err error) {
-	if f.period != None && !now.Before(f.next) {
+	if f.period != SizeOnly && !now.Before(f.next) {
 		old := f.periodStart
 		f.setPeriod(now)
 		if f.size > 0 {
@@ -510,7 +510,7 @@ func (f *File) openLive(now time.Time) error {
 }
 
 // bounds returns the start of t's period and the next boundary, in f.loc.
-// For None it returns the start of t's day and no boundary.
+// For SizeOnly it returns the start of t's day and no boundary.
 func (f *File) bounds(t time.Time) (start, next time.Time) {
 	lt := t.In(f.loc)
 	if f.period == Hourly {
@@ -521,7 +521,7 @@ func (f *File) bounds(t time.Time) (start, next time.Time) {
 	}
 	y, m, d := lt.Date()
 	start = time.Date(y, m, d, 0, 0, 0, 0, f.loc)
-	if f.period == None {
+	if f.period == SizeOnly {
 		return start, time.Time{}
 	}
 	return start, time.Date(y, m, d+1, 0, 0, 0, 0, f.loc)
@@ -535,7 +535,7 @@ func (f *File) setPeriod(now time.Time) {
 
 func (f *File) setDue() {
 	f.due = f.nextCheck
-	if f.period != None && f.next.Before(f.due) {
+	if f.period != SizeOnly && f.next.Before(f.due) {
 		f.due = f.next
 	}
 }
@@ -549,9 +549,9 @@ func (f *File) stamp(periodStart time.Time) string {
 }
 
 // sizeStamp is the stamp of a size roll (or Rotate) at now: the live file's
-// period, or with None the day of now.
+// period, or with SizeOnly the day of now.
 func (f *File) sizeStamp(now time.Time) string {
-	if f.period == None {
+	if f.period == SizeOnly {
 		return now.In(f.loc).Format(dayLayout)
 	}
 	return f.stamp(f.periodStart)
