@@ -128,6 +128,11 @@ type Config struct {
 	LogDroppedIDs bool
 	// Zone is the zone written in static-info.log (SOFA's LDC zone); empty by default.
 	Zone string
+	// Observer, when not nil, is told of every span the stat lines count, with its stat key,
+	// result code and success, on the consumer goroutine (see Observer): the hook for metrics, such
+	// as the Prometheus ones of module github.com/tracemdc/tracemdc/promdigest. It works with stat
+	// logs off too.
+	Observer Observer
 	// Clock returns the current time for stat and self-log lines and for rolling; nil means
 	// time.Now. Span times come from the spans. Meant for tests.
 	Clock func() time.Time

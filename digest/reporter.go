@@ -38,12 +38,15 @@ type Stats struct {
 	Written      uint64 // digest lines written to their files
 	Lost         uint64 // digest lines lost to write errors
 	EncodePanics uint64 // spans whose Encoder panicked (no line written)
-	WriteErrors  uint64 // failed opens and writes of digest and stat files
-	StatLines    uint64 // stat lines written
-	StatResets   uint64 // stat tables cleared for holding MaxStatKeys keys
-	Errors       uint64 // errors given to ReportError
-	SelfLogLines uint64 // lines written to tracer-self.log
-	Suppressed   uint64 // self-log lines suppressed by rate limiting
+	// ObserverPanics counts the calls of Config.Observer that panicked (the span's lines are
+	// written all the same).
+	ObserverPanics uint64
+	WriteErrors    uint64 // failed opens and writes of digest and stat files
+	StatLines      uint64 // stat lines written
+	StatResets     uint64 // stat tables cleared for holding MaxStatKeys keys
+	Errors         uint64 // errors given to ReportError
+	SelfLogLines   uint64 // lines written to tracer-self.log
+	Suppressed     uint64 // self-log lines suppressed by rate limiting
 }
 
 // event is one item of the queue.
@@ -108,7 +111,9 @@ type Reporter struct {
 
 	afterClose, disabled, unsampled, written, lost atomic.Uint64
 	encodePanics, writeErrors, statLines, resets   atomic.Uint64
-	errorsN                                        atomic.Uint64
+	errorsN, observerPanics                        atomic.Uint64
+
+	obs Observation // the consumer's, handed to Config.Observer for each span
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -243,20 +248,21 @@ func (r *Reporter) Stats() Stats {
 	}
 	rs := r.ring.Stats()
 	return Stats{
-		Accepted:     rs.Accepted,
-		Discarded:    rs.Discarded,
-		AfterClose:   r.afterClose.Load(),
-		Disabled:     r.disabled.Load(),
-		Unsampled:    r.unsampled.Load(),
-		Written:      r.written.Load(),
-		Lost:         r.lost.Load(),
-		EncodePanics: r.encodePanics.Load() + rs.Failed,
-		WriteErrors:  r.writeErrors.Load() + r.self.werrs.Load(),
-		StatLines:    r.statLines.Load(),
-		StatResets:   r.resets.Load(),
-		Errors:       r.errorsN.Load(),
-		SelfLogLines: r.self.lines.Load(),
-		Suppressed:   r.self.suppressed.Load(),
+		Accepted:       rs.Accepted,
+		Discarded:      rs.Discarded,
+		AfterClose:     r.afterClose.Load(),
+		Disabled:       r.disabled.Load(),
+		Unsampled:      r.unsampled.Load(),
+		Written:        r.written.Load(),
+		Lost:           r.lost.Load(),
+		EncodePanics:   r.encodePanics.Load() + rs.Failed,
+		ObserverPanics: r.observerPanics.Load(),
+		WriteErrors:    r.writeErrors.Load() + r.self.werrs.Load(),
+		StatLines:      r.statLines.Load(),
+		StatResets:     r.resets.Load(),
+		Errors:         r.errorsN.Load(),
+		SelfLogLines:   r.self.lines.Load(),
+		Suppressed:     r.self.suppressed.Load(),
 	}
 }
 
@@ -388,9 +394,15 @@ func (r *Reporter) onEvent(ev *event, _ int64, endOfBatch bool) {
 
 func (r *Reporter) handle(s *trace.FinishedSpan) {
 	ti := r.typeInfo(s.LogType())
-	if r.stat != nil && r.stat.add(ti, s) {
-		r.resets.Add(1)
-		r.self.log(levelWarn, "stat", "", fmt.Sprintf("more than %d stat keys for %s: cleared", MaxStatKeys, ti.name))
+	if r.stat != nil || r.cfg.Observer != nil {
+		k, code := statKeyOf(ti, s)
+		if r.stat != nil && r.stat.add(ti, k, s.Duration().Milliseconds()) {
+			r.resets.Add(1)
+			r.self.log(levelWarn, "stat", "", fmt.Sprintf("more than %d stat keys for %s: cleared", MaxStatKeys, ti.name))
+		}
+		if r.cfg.Observer != nil {
+			r.observe(ti, s, k, code)
+		}
 	}
 	if !s.Sampled() {
 		r.unsampled.Add(1)

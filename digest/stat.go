@@ -43,9 +43,9 @@ type statAgg struct {
 
 func newStatAgg() *statAgg { return &statAgg{tables: map[string]*statTable{}} }
 
-// add counts s in the table of ti; it reports whether the table had to be cleared for holding
-// MaxStatKeys keys already.
-func (a *statAgg) add(ti *typeInfo, s *trace.FinishedSpan) (reset bool) {
+// statKeyOf is the stat key of s in the table of ti and its result code (see resultCode). The stat
+// lines and the Observer both take the key from here.
+func statKeyOf(ti *typeInfo, s *trace.FinishedSpan) (statKey, string) {
 	k := statKey{app: s.App(), load: s.LoadTest()}
 	code := resultCode(s, ti.http)
 	if ti.http {
@@ -60,7 +60,12 @@ func (a *statAgg) add(ti *typeInfo, s *trace.FinishedSpan) (reset bool) {
 		k.k1 = s.Operation()
 		k.success = layout.GenericSuccess(code)
 	}
-	ms := s.Duration().Milliseconds()
+	return k, code
+}
+
+// add counts a span of key k and cost ms (milliseconds) in the table of ti; it reports whether the
+// table had to be cleared for holding MaxStatKeys keys already.
+func (a *statAgg) add(ti *typeInfo, k statKey, ms int64) (reset bool) {
 	a.mu.Lock()
 	t := ti.stat
 	if t == nil {
