@@ -10,6 +10,9 @@
 // ReportCaller; as renamed by a FieldMap) is written as "fields.<name>", as logrus writes any such
 // field; see "Collisions" in package mdc.
 //
+// Pairs of the sources registered with mdc.AddSource (an OpenTelemetry span's ids, say) are asked for
+// in Fire, with the entry's context, and rendered as MDC pairs.
+//
 // Keys and values are passed on unchanged, whatever their size; logrus's JSON formatter (through
 // encoding/json) writes each byte of invalid UTF-8 as U+FFFD; its text formatter writes a value
 // with invalid UTF-8 Go-quoted ("a\xffb") and a key as it is. A nil context has no MDC.
@@ -121,8 +124,8 @@ func NewHook(opts ...Option) logrus.Hook {
 // Levels returns every logrus level.
 func (h *hook) Levels() []logrus.Level { return logrus.AllLevels }
 
-// Fire adds the MDC fields of e.Context to e.Data, leaving out those whose names e.Data already
-// has. It never fails.
+// Fire adds the MDC fields of e.Context, and the pairs the registered sources (mdc.AddSource) find
+// in it, to e.Data, leaving out those whose names e.Data already has. It never fails.
 //
 // Fire writes into e.Data: logrus (v1.10, the version this module requires) hands hooks an entry
 // whose Data map is a private copy made for this one line ("Hooks receive the Entry and may mutate
@@ -133,7 +136,12 @@ func (h *hook) Fire(e *logrus.Entry) error {
 		return nil
 	}
 	m := mdc.From(e.Context)
-	if m.Len() == 0 {
+	if m.Len() == 0 && !mdc.HasSources() {
+		return nil
+	}
+	var buf [8]mdc.Pair
+	ps := mdc.SourcePairs(e.Context, m.Pairs(buf[:0]))
+	if len(ps) == 0 {
 		return nil
 	}
 	own := h.ownKeys(e)
@@ -143,12 +151,13 @@ func (h *hook) Fire(e *logrus.Entry) error {
 			return nil
 		}
 		group := logrus.Fields{}
-		h.naming.Range(m, func(f, v string) bool {
-			if _, dup := group[f]; !dup {
-				group[f] = v
+		for _, p := range ps {
+			if f, ok := h.naming.Field(p.Key); ok {
+				if _, dup := group[f]; !dup {
+					group[f] = p.Value
+				}
 			}
-			return true
-		})
+		}
 		if len(group) > 0 {
 			if e.Data == nil {
 				e.Data = logrus.Fields{}
@@ -157,16 +166,19 @@ func (h *hook) Fire(e *logrus.Entry) error {
 		}
 		return nil
 	}
-	h.naming.Range(m, func(f, v string) bool {
+	for _, p := range ps {
+		f, ok := h.naming.Field(p.Key)
+		if !ok {
+			continue
+		}
 		f = own.Field(f)
 		// A key already present is the caller's, or an earlier MDC key with the same name.
 		if _, taken := e.Data[f]; !taken {
 			if e.Data == nil {
-				e.Data = make(logrus.Fields, m.Len())
+				e.Data = make(logrus.Fields, len(ps))
 			}
-			e.Data[f] = v
+			e.Data[f] = p.Value
 		}
-		return true
-	})
+	}
 	return nil
 }

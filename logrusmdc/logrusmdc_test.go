@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/sirupsen/logrus"
@@ -189,4 +190,80 @@ func BenchmarkHook(b *testing.B) {
 			l.WithContext(ctx).WithField("n", i).Info("request handled")
 		}
 	})
+}
+
+// counting is a source that counts its calls.
+type counting struct{ n atomic.Int64 }
+
+func (c *counting) Pairs(context.Context) []mdc.Pair {
+	c.n.Add(1)
+	return []mdc.Pair{{Key: mdc.KeySpanID, Value: "from-source"}}
+}
+
+// TestDisabledLevelSkipsSource: a line below the level never asks a source; a written one asks once.
+func TestDisabledLevelSkipsSource(t *testing.T) {
+	src := &counting{}
+	defer mdc.AddSource(src)()
+	var buf bytes.Buffer
+	l := newLogger(&buf, nil)
+	l.Level = logrus.WarnLevel
+	l.WithContext(ids()).Info("off")
+	if src.n.Load() != 0 || buf.Len() != 0 {
+		t.Fatalf("disabled line: %d source calls, %q written", src.n.Load(), buf.String())
+	}
+	l.WithContext(context.Background()).Warn("on")
+	if src.n.Load() != 1 || !strings.Contains(buf.String(), `"spanId":"from-source"`) {
+		t.Fatalf("written line: %d source calls, %q", src.n.Load(), buf.String())
+	}
+}
+
+// TestLoggerKeysFromFormatter: the hook reads the formatter's own keys, FieldMap included, so an MDC
+// field named like a renamed key is renamed, and one named like the default key (now free) is not.
+func TestLoggerKeysFromFormatter(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		setup  func(l *logrus.Logger)
+		mdcKey string
+		want   string
+	}{
+		{"field map", func(l *logrus.Logger) {
+			l.Formatter = &logrus.JSONFormatter{FieldMap: logrus.FieldMap{logrus.FieldKeyMsg: "message"}}
+		}, "message", "fields.message"},
+		{"field map frees msg", func(l *logrus.Logger) {
+			l.Formatter = &logrus.JSONFormatter{FieldMap: logrus.FieldMap{logrus.FieldKeyMsg: "message"}}
+		}, "msg", "msg"},
+		{"report caller", func(l *logrus.Logger) { l.ReportCaller = true }, "func", "fields.func"},
+		{"no caller", func(l *logrus.Logger) {}, "func", "func"},
+		{"data key nests fields", func(l *logrus.Logger) { l.Formatter = &logrus.JSONFormatter{DataKey: "data"} }, "msg", "data.msg"},
+	} {
+		var buf bytes.Buffer
+		l := newLogger(&buf, nil)
+		tc.setup(l)
+		l.WithContext(mdc.With(context.Background(), tc.mdcKey, "v")).Info("m")
+		m, err := conformance.Parse(buf.Bytes())
+		if err != nil {
+			t.Fatalf("%s: %v in %s", tc.name, err, buf.String())
+		}
+		var got any = m
+		for _, part := range strings.SplitN(tc.want, ".", 2) {
+			if strings.HasPrefix(tc.want, "fields.") {
+				got = m[tc.want]
+				break
+			}
+			got = got.(map[string]any)[part]
+		}
+		if got != "v" {
+			t.Errorf("%s: %q not at %q in %s", tc.name, tc.mdcKey, tc.want, buf.String())
+		}
+	}
+	// WithLoggerKeys, for another formatter, replaces what the hook reads.
+	var buf bytes.Buffer
+	l := newLogger(&buf, nil)
+	l.ReplaceHooks(logrus.LevelHooks{})
+	l.AddHook(logrusmdc.NewHook(logrusmdc.WithLoggerKeys("@message")))
+	l.WithContext(mdc.WithPairs(context.Background(), mdc.Pair{Key: "@message", Value: "a"}, mdc.Pair{Key: "msg", Value: "b"})).Info("m")
+	m, err := conformance.Parse(buf.Bytes())
+	if err != nil || m["fields.@message"] != "a" || m["fields.msg"] != "b" { // logrus itself renames msg
+		t.Fatalf("%v %s", err, buf.String())
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracemdc/tracemdc/internal/conformance"
 	"github.com/tracemdc/tracemdc/mdc"
 )
 
@@ -20,7 +21,8 @@ type valuer string
 func (v valuer) LogValue() slog.Value { return slog.StringValue(string(v)) }
 
 // TestFastPathMatchesGeneral renders many record, MDC, naming and bound-attribute shapes through
-// Handle (which takes the fast path where it can) and through the general path handle, and
+// Handle (which takes the fast path where it can) and through the general path handle, half of them
+// with pairs from a registered source, and
 // requires byte-equal lines: the fast path is an optimization, never a different answer.
 func TestFastPathMatchesGeneral(t *testing.T) {
 	keys := []string{"traceId", "spanId", "u", "v", "w", "SOFA-TraceId", "f", "x", "msg", "fields.msg", "level"}
@@ -33,6 +35,7 @@ func TestFastPathMatchesGeneral(t *testing.T) {
 		mdc.NewNaming(mdc.PresetDefault, mdc.Rename("traceId", "spanId")),
 		mdc.NewNaming(mdc.PresetDefault, mdc.Rename("u", "time"), mdc.Rename("w", "fields.level")),
 	}
+	defer mdc.AddSource(conformance.TestSource)() // half the contexts carry source pairs
 	rng := rand.New(rand.NewPCG(1, 2))
 	pick := func() string { return keys[rng.IntN(len(keys))] }
 	for i := range 20000 {
@@ -55,6 +58,15 @@ func TestFastPathMatchesGeneral(t *testing.T) {
 				ctx = mdc.With(ctx, k, "m"+k)
 				fmt.Fprintf(&desc, "with(%s) ", k)
 			}
+		}
+		if rng.IntN(2) == 0 {
+			var sp []mdc.Pair
+			for range rng.IntN(4) {
+				k := pick()
+				sp = append(sp, mdc.Pair{Key: k, Value: "src" + k})
+				fmt.Fprintf(&desc, "source(%s) ", k)
+			}
+			ctx = conformance.WithSourcePairs(ctx, sp...)
 		}
 		var args []slog.Attr
 		for j := range rng.IntN(8) {
@@ -90,7 +102,7 @@ func TestFastPathMatchesGeneral(t *testing.T) {
 		if err := hf.Handle(ctx, r); err != nil {
 			t.Fatal(err)
 		}
-		if err := hg.handle(ctx, r, mdc.From(ctx).Pairs(nil)); err != nil {
+		if err := hg.handle(ctx, r, mdc.Pairs(ctx, nil)); err != nil {
 			t.Fatal(err)
 		}
 		if fast.String() != general.String() {

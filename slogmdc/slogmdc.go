@@ -11,6 +11,9 @@
 // MDC field named like one of the handler's own keys (time, level, msg, source) is written as
 // "fields.<name>"; see "Collisions" in package mdc.
 //
+// Pairs of the sources registered with mdc.AddSource (an OpenTelemetry span's ids, say) are asked for
+// in Handle, after the level check, and rendered as MDC pairs.
+//
 // Keys and values are passed on unchanged, whatever their size; slog's JSON handler writes each byte
 // of invalid UTF-8 as U+FFFD. A nil context has no MDC.
 package slogmdc
@@ -104,16 +107,17 @@ func (h *handler) Enabled(ctx context.Context, l slog.Level) bool {
 	return h.next.Enabled(ctx, l)
 }
 
-// Handle adds the MDC fields of ctx to r and passes r to the wrapped handler.
+// Handle adds the MDC fields of ctx, and the pairs of the registered sources (mdc.AddSource), to r
+// and passes r to the wrapped handler.
 func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	m := mdc.From(ctx)
 	size := m.Len()
-	if size == 0 {
+	if size == 0 && !mdc.HasSources() {
 		return h.next.Handle(ctx, r)
 	}
 	if h.root != nil || h.naming.GroupName() != "" || size > inlineAttrs {
 		var buf [generalPairs]mdc.Pair
-		return h.handle(ctx, r, m.Pairs(buf[:0]))
+		return h.handle(ctx, r, mdc.SourcePairs(ctx, m.Pairs(buf[:0])))
 	}
 	// Fast path: the record's attributes are at the top level, and the record has room for five
 	// inline, so the usual ids cost no allocation. The record is walked once, for its keys (each
@@ -125,7 +129,10 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	// function passed to Range: no call per entry, and the batch is a plain local array, which
 	// the compiler writes without the write-barrier check it needs behind a closure's pointer.
 	var buf [inlineAttrs]mdc.Pair
-	ps := m.Pairs(buf[:0])
+	ps := mdc.SourcePairs(ctx, m.Pairs(buf[:0]))
+	if len(ps) == 0 {
+		return h.next.Handle(ctx, r)
+	}
 	var keys [inlineAttrs]string
 	nrec, deep := 0, false
 	r.Attrs(func(a slog.Attr) bool {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/slogtest"
 	"time"
@@ -326,5 +327,48 @@ func BenchmarkOverhead(b *testing.B) {
 	})
 	if n == 0 {
 		b.Fatal("sink saw no attributes")
+	}
+}
+
+// counting is a source that counts its calls.
+type counting struct{ n atomic.Int64 }
+
+func (c *counting) Pairs(context.Context) []mdc.Pair {
+	c.n.Add(1)
+	return []mdc.Pair{{Key: mdc.KeySpanID, Value: "from-source"}}
+}
+
+// TestDisabledLevelSkipsSource: a line below the level never asks a source; a written one asks once.
+func TestDisabledLevelSkipsSource(t *testing.T) {
+	src := &counting{}
+	defer mdc.AddSource(src)()
+	var buf bytes.Buffer
+	l := slog.New(slogmdc.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	ctx := ids()
+	l.InfoContext(ctx, "dropped")
+	if src.n.Load() != 0 || buf.Len() != 0 {
+		t.Fatalf("disabled line: %d source calls, %q written", src.n.Load(), buf.String())
+	}
+	l.WarnContext(context.Background(), "written")
+	if src.n.Load() != 1 || !strings.Contains(buf.String(), `"spanId":"from-source"`) {
+		t.Fatalf("written line: %d source calls, %q", src.n.Load(), buf.String())
+	}
+}
+
+// TestLoggerKeys: WithLoggerKeys replaces slog's keys, for a handler whose ReplaceAttr renames them.
+func TestLoggerKeys(t *testing.T) {
+	var buf bytes.Buffer
+	rename := func(groups []string, a slog.Attr) slog.Attr {
+		if len(groups) == 0 && a.Key == slog.MessageKey {
+			a.Key = "message"
+		}
+		return a
+	}
+	l := slog.New(slogmdc.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{ReplaceAttr: rename}),
+		slogmdc.WithLoggerKeys("time", "level", "message")))
+	l.InfoContext(mdc.WithPairs(context.Background(), mdc.Pair{Key: "message", Value: "a"}, mdc.Pair{Key: "source", Value: "b"}), "m")
+	m, err := conformance.Parse(buf.Bytes())
+	if err != nil || m["fields.message"] != "a" || m["source"] != "b" || m["message"] != "m" {
+		t.Fatalf("%v %s", err, buf.String())
 	}
 }

@@ -13,6 +13,9 @@
 // WithEncoderConfig); see "Collisions" in package mdc. Fields added with zap.Inline cannot be seen
 // before they are encoded, so they do not take part in that rule.
 //
+// Pairs of the sources registered with mdc.AddSource (an OpenTelemetry span's ids, say) are asked for
+// in Write, after the level check, with the carried context, and rendered as MDC pairs.
+//
 // Keys and values are passed on unchanged, whatever their size; zap's JSON encoder writes each byte
 // of invalid UTF-8 as U+FFFD. A nil context carries no MDC.
 package zapmdc
@@ -210,7 +213,8 @@ type fieldBuf struct{ fs []zapcore.Field }
 var bufPool = sync.Pool{New: func() any { return &fieldBuf{fs: make([]zapcore.Field, 0, 8)} }}
 
 // Write replaces the carriers in fields by the MDC fields of the carried context (or the one bound
-// with With), placed before the caller's fields, and hands the line to the wrapped core (see
+// with With), and the pairs the registered sources (mdc.AddSource) find in it, placed before the
+// caller's fields, and hands the line to the wrapped core (see
 // NewCore). It returns the error of a wrapped zapcore.NewCore core; the errors of any other core go
 // to the error output (see WithErrorOutput).
 func (c *core) Write(ent zapcore.Entry, fields []zapcore.Field) error {
@@ -226,11 +230,11 @@ func (c *core) Write(ent zapcore.Entry, fields []zapcore.Field) error {
 		}
 	}
 	m := mdc.From(ctx)
-	if m.Len() == 0 {
+	if m.Len() == 0 && !mdc.HasSources() {
 		return c.emit(c.Core, c.direct, ent, fields)
 	}
 	var pbuf [8]mdc.Pair
-	ps := m.Pairs(pbuf[:0])
+	ps := mdc.SourcePairs(ctx, m.Pairs(pbuf[:0]))
 	if c.naming.GroupName() != "" {
 		return c.writeGroup(ent, fields, ps, top)
 	}
@@ -238,7 +242,7 @@ func (c *core) Write(ent zapcore.Entry, fields []zapcore.Field) error {
 	// never touches the pool.
 	var b *fieldBuf
 	for _, p := range ps {
-		f, ok := p.Key, true
+		f, ok := p.Key, p.Key != ""
 		if c.naming != nil { // nil is PresetDefault, whose field names are the keys themselves
 			f, ok = c.naming.Field(p.Key)
 		}
@@ -387,17 +391,17 @@ func renderObject(n *mdc.Naming, ps []mdc.Pair) object {
 }
 
 // Fields returns the MDC of ctx rendered as zap fields with naming n (nil for the default), for code
-// that cannot wrap its core: logger.With(zapmdc.Fields(ctx, nil)...). With a Group, it returns one
+// that cannot wrap its core: logger.With(zapmdc.Fields(ctx, nil)...). The pairs of the registered
+// sources are included, as they are when Fields is called. With a Group, it returns one
 // zap.Object field. Of two keys rendered under one name the first wins, and a field named like one of
 // the keys of zap.NewProductionEncoderConfig is written as "fields.<name>"; unlike the wrapper, Fields
 // cannot see the caller's fields, so the rest of the collision rule is the caller's to keep. A nil
 // ctx, or one without MDC, gives nil.
 func Fields(ctx context.Context, n *mdc.Naming) []zap.Field {
-	m := mdc.From(ctx)
-	if m.Len() == 0 {
+	ps := mdc.Pairs(ctx, nil)
+	if len(ps) == 0 {
 		return nil
 	}
-	ps := m.Pairs(nil)
 	if g := n.GroupName(); g != "" {
 		if obj := renderObject(n, ps); len(obj) > 0 {
 			return []zap.Field{zap.Object(productionKeys.Field(g), obj)}

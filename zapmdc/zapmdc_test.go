@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -379,4 +380,49 @@ func BenchmarkCore(b *testing.B) {
 			}
 		}
 	})
+}
+
+// counting is a source that counts its calls.
+type counting struct{ n atomic.Int64 }
+
+func (c *counting) Pairs(context.Context) []mdc.Pair {
+	c.n.Add(1)
+	return []mdc.Pair{{Key: mdc.KeySpanID, Value: "from-source"}}
+}
+
+// TestDisabledLevelSkipsSource: a line below the level never asks a source; a written one asks once.
+func TestDisabledLevelSkipsSource(t *testing.T) {
+	src := &counting{}
+	defer mdc.AddSource(src)()
+	var buf bytes.Buffer
+	l := zap.New(zapmdc.NewCore(noTimeCore(&buf, zap.WarnLevel)))
+	l.Info("off", zapmdc.Ctx(ids()))
+	l.With(zapmdc.Ctx(ids())).Sugar().Infow("off too")
+	if src.n.Load() != 0 || buf.Len() != 0 {
+		t.Fatalf("disabled line: %d source calls, %q written", src.n.Load(), buf.String())
+	}
+	l.Warn("on", zapmdc.Ctx(context.Background()))
+	if src.n.Load() != 1 || !strings.Contains(buf.String(), `"spanId":"from-source"`) {
+		t.Fatalf("written line: %d source calls, %q", src.n.Load(), buf.String())
+	}
+	buf.Reset()
+	l.Warn("no carrier") // no context: nothing to ask the source about
+	if src.n.Load() != 1 || strings.Contains(buf.String(), "spanId") {
+		t.Fatalf("line without carrier: %d source calls, %q", src.n.Load(), buf.String())
+	}
+}
+
+// TestEncoderConfigKeys: with WithEncoderConfig the own keys are the config's, so a development
+// config's M is renamed and msg (no longer the encoder's) is not.
+func TestEncoderConfigKeys(t *testing.T) {
+	cfg := zap.NewDevelopmentEncoderConfig()
+	var buf bytes.Buffer
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(cfg), zapcore.AddSync(&buf), zap.InfoLevel)
+	l := zap.New(zapmdc.NewCore(core, zapmdc.WithEncoderConfig(cfg))).Named("n")
+	l.Info("m", zapmdc.Ctx(mdc.WithPairs(context.Background(), mdc.Pair{Key: "M", Value: "a"}, mdc.Pair{Key: "msg", Value: "b"},
+		mdc.Pair{Key: "N", Value: "c"})))
+	m, err := conformance.Parse(buf.Bytes())
+	if err != nil || m["fields.M"] != "a" || m["msg"] != "b" || m["fields.N"] != "c" || m["M"] != "m" || m["N"] != "n" {
+		t.Fatalf("%v %s", err, buf.String())
+	}
 }

@@ -34,13 +34,15 @@ const Message = "conformance"
 // Case is one row of the table: a line logged with Ctx, rendered with Naming, after Bound fields were
 // bound to the logger (slog WithAttrs, zap With, logrus WithFields) and with Call fields given at the
 // call site. Want is the set of fields the line must carry, the logger's own keys excluded; a nested
-// map[string]any stands for a group.
+// map[string]any stands for a group. When Source is set, Run registers it (mdc.AddSource) for the
+// case and removes it after: the adapter must render its pairs as MDC pairs.
 type Case struct {
 	Name   string
 	Ctx    context.Context
 	Naming *mdc.Naming
 	Bound  []mdc.Pair
 	Call   []mdc.Pair
+	Source mdc.Source
 	Want   map[string]any
 }
 
@@ -63,12 +65,19 @@ type Logger struct {
 // Run runs every case of Cases as a subtest.
 func Run(t *testing.T, l Logger) {
 	t.Helper()
-	for _, c := range append(Cases(), OwnKeyCases(append(slices.Clip(l.Own), l.Reserved...))...) {
+	for _, c := range append(append(Cases(), SourceCases()...), OwnKeyCases(append(slices.Clip(l.Own), l.Reserved...))...) {
 		if l.Only != nil && !l.Only(c) {
 			continue
 		}
 		t.Run(c.Name, func(t *testing.T) {
+			if c.Source != nil {
+				defer mdc.AddSource(c.Source)()
+			}
+			panics := mdc.SourcePanics()
 			line := l.Log(t, c)
+			if _, ok := c.Source.(panicking); ok && mdc.SourcePanics() == panics {
+				t.Fatal("the panicking source was not called, or its panic not counted")
+			}
 			if n := bytes.Count(bytes.TrimRight(line, "\n"), []byte("\n")); n != 0 {
 				t.Fatalf("want one line, got %d more: %q", n, truncate(line))
 			}
@@ -224,9 +233,79 @@ func OwnKeyCases(keys []string) []Case {
 				Bound: []mdc.Pair{{Key: clash, Value: "bound"}}, Want: want(clash, "bound")},
 			Case{Name: "group " + k, Ctx: mdc.WithPairs(bg, ids...), Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Group(k)),
 				Want: map[string]any{clash: map[string]any{"traceId": "t1", "spanId": "0.1"}}},
+			Case{Name: "source key " + k, Source: TestSource, Ctx: WithSourcePairs(bg, append(ids, mdc.Pair{Key: k, Value: "src"})...),
+				Want: want(clash, "src")},
 		)
 	}
 	return cs
+}
+
+// srcKey is the context key of the pairs TestSource returns.
+type srcKey struct{}
+
+// WithSourcePairs returns a context in which TestSource finds ps, as another tracer keeps its span in
+// a context under a key of its own.
+func WithSourcePairs(ctx context.Context, ps ...mdc.Pair) context.Context {
+	return context.WithValue(ctx, srcKey{}, ps)
+}
+
+// TestSource is a source returning the pairs put into the context with WithSourcePairs.
+var TestSource mdc.Source = mdc.SourceFunc(func(ctx context.Context) []mdc.Pair {
+	ps, _ := ctx.Value(srcKey{}).([]mdc.Pair)
+	return ps
+})
+
+// panicking is a source that panics.
+type panicking struct{}
+
+func (panicking) Pairs(context.Context) []mdc.Pair { panic("source failed") }
+
+// SourceCases returns the cases of a registered source: its pairs are rendered exactly as MDC pairs,
+// with the same naming, allow and deny lists, group and collision rules, after the MDC's own.
+func SourceCases() []Case {
+	bg := context.Background()
+	src := func(ps ...mdc.Pair) context.Context { return WithSourcePairs(bg, ps...) }
+	ids := []mdc.Pair{{Key: mdc.KeyTraceID, Value: "4bf92f3577b34da6a3ce929d0e0e4736"}, {Key: mdc.KeySpanID, Value: "00f067aa0ba902b7"}}
+	wantIDs := map[string]any{"traceId": ids[0].Value, "spanId": ids[1].Value}
+	var six []mdc.Pair
+	wantSix := map[string]any{}
+	for i := range 6 {
+		k, v := fmt.Sprintf("s%d", i), fmt.Sprintf("v%d", i)
+		six = append(six, mdc.Pair{Key: k, Value: v})
+		wantSix[k] = v
+	}
+	mdcIDs := mdc.WithPairs(bg, mdc.Pair{Key: mdc.KeyTraceID, Value: "from-mdc"}, mdc.Pair{Key: "user", Value: "alice"})
+	return []Case{
+		{Name: "source ids", Source: TestSource, Ctx: src(ids...), Want: wantIDs},
+		{Name: "source without pairs", Source: TestSource, Ctx: bg, Call: []mdc.Pair{{Key: "call", Value: "c"}}, Want: map[string]any{"call": "c"}},
+		{Name: "source, nil ctx", Source: TestSource, Ctx: nil, Want: map[string]any{}},
+		{Name: "source preset OTel", Source: TestSource, Ctx: src(ids...), Naming: mdc.NewNaming(mdc.PresetOTel),
+			Want: map[string]any{"trace_id": ids[0].Value, "span_id": ids[1].Value}},
+		{Name: "source group", Source: TestSource, Ctx: src(ids...), Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Group("mdc")),
+			Call: []mdc.Pair{{Key: "n", Value: "1"}}, Want: map[string]any{"n": "1", "mdc": wantIDs}},
+		{Name: "source deny", Source: TestSource, Ctx: src(ids...), Naming: mdc.NewNaming(mdc.PresetOTel, mdc.Deny("span_id")),
+			Want: map[string]any{"trace_id": ids[0].Value}},
+		{Name: "source allow", Source: TestSource, Ctx: src(append(ids, mdc.Pair{Key: "x", Value: "y"})...),
+			Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Allow("x", "spanId")), Want: map[string]any{"x": "y", "spanId": ids[1].Value}},
+		{Name: "source rename", Source: TestSource, Ctx: src(ids...), Naming: mdc.NewNaming(mdc.PresetSOFA, mdc.Rename("SOFA-SpanId", "sid")),
+			Want: map[string]any{"SOFA-TraceId": ids[0].Value, "sid": ids[1].Value}},
+		{Name: "MDC wins over source", Source: TestSource, Ctx: WithSourcePairs(mdcIDs, ids...),
+			Want: map[string]any{"traceId": "from-mdc", "user": "alice", "spanId": ids[1].Value}},
+		{Name: "call field wins over source", Source: TestSource, Ctx: src(ids...), Call: []mdc.Pair{{Key: "spanId", Value: "call"}},
+			Want: map[string]any{"traceId": ids[0].Value, "spanId": "call"}},
+		{Name: "bound field wins over source", Source: TestSource, Ctx: src(ids...), Bound: []mdc.Pair{{Key: "traceId", Value: "bound"}},
+			Want: map[string]any{"traceId": "bound", "spanId": ids[1].Value}},
+		{Name: "source, first of one field name wins", Source: TestSource,
+			Ctx: src(mdc.Pair{Key: "a", Value: "1"}, mdc.Pair{Key: "b", Value: "2"}), Naming: mdc.NewNaming(mdc.PresetDefault, mdc.Rename("b", "a")),
+			Want: map[string]any{"a": "1"}},
+		{Name: "source empty key ignored", Source: TestSource, Ctx: src(mdc.Pair{Key: "", Value: "x"}, ids[0]),
+			Want: map[string]any{"traceId": ids[0].Value}},
+		{Name: "six source pairs", Source: TestSource, Ctx: src(six...), Want: wantSix},
+		{Name: "source pairs after five MDC pairs", Source: TestSource,
+			Ctx:  WithSourcePairs(mdc.WithPairs(bg, six[:5]...), mdc.Pair{Key: "late", Value: "l"}),
+			Want: map[string]any{"s0": "v0", "s1": "v1", "s2": "v2", "s3": "v3", "s4": "v4", "late": "l"}},
+		{Name: "source panics", Source: panicking{}, Ctx: mdc.With(bg, "user", "alice"), Want: map[string]any{"user": "alice"}},
+	}
 }
 
 // Huge is the length of the value of the "huge value" case.
