@@ -16,7 +16,9 @@ func benchTracer() *trace.Tracer {
 }
 
 // BenchmarkMiddleware serves one request through an httptest recorder: bare is the handler alone, mdc
-// the same handler behind Middleware (extract B3 headers, server span, ids in the MDC, tags, finish).
+// the same handler behind Middleware (extract B3 headers, a request scope, server span, ids in the MDC,
+// tags, finish), mdc_noscope the same with WithRequestScope(false): the cost of the default scope is
+// mdc over mdc_noscope.
 func BenchmarkMiddleware(b *testing.B) {
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "ok")
@@ -35,6 +37,9 @@ func BenchmarkMiddleware(b *testing.B) {
 	}
 	b.Run("bare", func(b *testing.B) { run(b, handler) })
 	b.Run("mdc", func(b *testing.B) { run(b, tracehttp.Middleware(benchTracer())(handler)) })
+	b.Run("mdc_noscope", func(b *testing.B) {
+		run(b, tracehttp.Middleware(benchTracer(), tracehttp.WithRequestScope(false))(handler))
+	})
 }
 
 // BenchmarkTransport sends one request through an in-process RoundTripper stub (no network) and reads

@@ -46,6 +46,8 @@ type config struct {
 	remoteApp       string
 	remoteAppHeader string
 	logType         string // "" for the default of the side
+	noScope         bool   // WithRequestScope(false)
+	traceHeader     string // WithTraceIDHeader: "" for none
 }
 
 func newConfig(t *trace.Tracer, opts []Option) config {
@@ -139,4 +141,36 @@ func WithRemoteApp(name string) Option {
 // has it (a server can announce its application name); otherwise WithRemoteApp's name is used.
 func WithRemoteAppHeader(name string) Option {
 	return optionFunc(func(c *config) { c.remoteAppHeader = http.CanonicalHeaderKey(name) })
+}
+
+// WithRequestScope says whether Middleware installs a request scope (mdc.WithScope) in each request's
+// context, so that mdc.Set in a handler works, as MDC.put does in Java: a value set once (the user id,
+// after authentication) shows in every later log line of the request. On by default; a context that
+// already has a scope (installed by an outer middleware) keeps it. Turn it off to save its cost (one
+// small allocation per request; see BenchmarkMiddleware) when no handler calls mdc.Set. Middleware only.
+func WithRequestScope(on bool) Option {
+	return optionFunc(func(c *config) { c.noScope = !on })
+}
+
+// DefaultTraceIDHeader is the response header WithTraceIDHeader("") writes.
+const DefaultTraceIDHeader = "X-Trace-Id"
+
+// TraceResponseHeader is the W3C Trace Context Level 2 response header that WithTraceIDHeader also
+// writes when the ids are W3C ones.
+const TraceResponseHeader = "traceresponse"
+
+// WithTraceIDHeader makes Middleware echo the trace id of each traced request in the response header
+// name (DefaultTraceIDHeader, X-Trace-Id, when name is empty), so that a caller, a browser or a support
+// ticket can quote it and tracetail -tree find the trace. When the server span has W3C ids (32 and 16
+// lower-case hex digits: a W3C caller, or trace.W3CIDGenerator) the response also carries
+// traceresponse: 00-<trace id>-<server span id>-<flags>, as W3C Trace Context Level 2 (Candidate
+// Recommendation, 2024) defines it: bit 0 of the flags is the span's sampled flag, bit 1 (random trace
+// id) is copied from the caller's traceparent when the trace continues it, and 0 otherwise. The headers
+// are set before the handler runs, so a handler can still change or remove them. Middleware only.
+func WithTraceIDHeader(name string) Option {
+	if name == "" {
+		name = DefaultTraceIDHeader
+	}
+	name = http.CanonicalHeaderKey(name)
+	return optionFunc(func(c *config) { c.traceHeader = name })
 }

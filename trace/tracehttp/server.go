@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"github.com/tracemdc/tracemdc/mdc"
 	"github.com/tracemdc/tracemdc/trace"
 	"github.com/tracemdc/tracemdc/trace/propagation"
 )
@@ -20,7 +21,8 @@ import (
 // tracer.ReportError, which counts it, and the request starts a new root; baggage the propagator
 // dropped is reported the same way, and the caller's trace goes on), starts a server span (log
 // type "http-server" unless WithLogType says otherwise, kind server, a child of the caller's span unless WithServerMode says otherwise),
-// and serves the request with a context carrying the span and its ids in the MDC. When the handler
+// and serves the request with a context carrying the span, its ids in the MDC and a request scope, so
+// that mdc.Set works in the handler (WithRequestScope(false) leaves the scope out). When the handler
 // returns it records request.url (scheme, host and path; the query only WithQuery(true)), method,
 // req.size.bytes, resp.size.bytes (the body bytes actually written) and the status as result code, and
 // finishes the span. If the handler panics, the span gets the error tag and result code 500, finishes,
@@ -28,6 +30,13 @@ import (
 //
 // The ResponseWriter the handler gets counts what is written and passes everything else through:
 // it implements http.Flusher, http.Hijacker and io.ReaderFrom, and Unwrap for http.ResponseController.
+//
+// The request scope is shared by every context derived from the request's, mdc.Detach included: a
+// goroutine started with mdc.Detach(r.Context()) that calls mdc.Set writes into the request's scope, so
+// the request's later lines show the value, and so do the lines of any span that goroutine starts, a
+// new root included (a span's context derives from the one it is started with). To keep a detached
+// goroutine's values to itself, give it its own scope, mdc.WithScope(mdc.Detach(r.Context())), which
+// shadows the request's (Set then writes into the nearest scope), or derive with mdc.With.
 func Middleware(tracer *trace.Tracer, opts ...Option) func(http.Handler) http.Handler {
 	cfg := newConfig(tracer, opts)
 	return func(next http.Handler) http.Handler {
@@ -50,9 +59,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.tracer.ReportError(err)
 	}
+	if !h.cfg.noScope && mdc.ScopeFrom(ctx) == nil {
+		ctx = mdc.WithScope(ctx)
+	}
 	ctx, span := h.tracer.Start(ctx, h.cfg.name(r),
 		trace.WithKind(trace.KindServer), trace.WithLogType(h.cfg.logTypeOr(LogTypeServer)),
 		trace.WithRemoteParent(remote), trace.WithServerMode(h.cfg.mode))
+	if h.cfg.traceHeader != "" {
+		setTraceHeaders(w.Header(), h.cfg.traceHeader, span, r.Header)
+	}
 
 	rw := &responseWriter{ResponseWriter: w}
 	r = r.WithContext(ctx)
@@ -247,4 +262,50 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n.Add(int64(n))
 	return n, err
+}
+
+// setTraceHeaders writes the trace id of span into h[name] and, for W3C ids, traceresponse.
+func setTraceHeaders(h http.Header, name string, span *trace.Span, in http.Header) {
+	traceID, spanID := span.TraceID(), span.SpanID()
+	if traceID == "" {
+		return
+	}
+	h[name] = []string{traceID}
+	if !lowerHex(traceID, 32) || !lowerHex(spanID, 16) {
+		return
+	}
+	flags := byte(0)
+	if span.Sampled() {
+		flags |= 1
+	}
+	// The random-trace-id bit is the caller's when the trace continues the caller's traceparent.
+	if tp := in.Get("Traceparent"); len(tp) == 55 && tp[3:35] == traceID {
+		if f, err := strconv.ParseUint(tp[53:55], 16, 8); err == nil {
+			flags |= byte(f) & 2
+		}
+	}
+	const hexDigits = "0123456789abcdef"
+	v := make([]byte, 0, 55)
+	v = append(v, "00-"...)
+	v = append(v, traceID...)
+	v = append(v, '-')
+	v = append(v, spanID...)
+	v = append(v, '-', hexDigits[flags>>4], hexDigits[flags&15])
+	h[TraceResponseHeader] = []string{string(v)}
+}
+
+// lowerHex reports whether s is n lower-case hex digits, not all zero.
+func lowerHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	zero := true
+	for i := 0; i < n; i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+		zero = zero && c == '0'
+	}
+	return !zero
 }
