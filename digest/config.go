@@ -21,14 +21,6 @@ const (
 	CSV
 )
 
-// String returns "json" or "csv".
-func (f Format) String() string {
-	if f == CSV {
-		return "csv"
-	}
-	return "json"
-}
-
 // Policy says what Report does when the queue is full.
 type Policy int
 
@@ -39,14 +31,6 @@ const (
 	// Block makes Report wait for a free slot: no span is ever lost to a full queue.
 	Block
 )
-
-// String returns "discard" or "block".
-func (p Policy) String() string {
-	if p == Block {
-		return "block"
-	}
-	return "discard"
-}
 
 // Period says when the log files roll by time.
 type Period int
@@ -79,44 +63,53 @@ const (
 
 // Config configures a Reporter. The zero Config works: JSON lines under $HOME/logs/tracelog (see
 // Root), daily rolling kept 7 days, a queue of 1024 spans that drops when full, stats every minute.
+//
+// One rule holds for every field: 0 (or the zero value) means the default, a negative number means
+// what its field says only where one is documented (MaxAgeDays: keep forever; StatInterval: no stat
+// logs; MaxValueBytes: no limit), and any other value out of range makes New fail with a *ConfigError
+// naming the field. Format, Policy and Rolling read and write their names as text ("csv", "block",
+// "hourly"), so a YAML, JSON or environment configuration can set them.
 type Config struct {
 	// Root is the log root; files go to <Root>/tracelog/ and load-test spans to
 	// <Root>/tracelog/shadow/. Empty means $TRACEMDC_LOG_PATH, else $SOFA_TRACER_LOGGING_PATH, else
 	// $HOME/logs.
 	Root string
-	// Format is the line format, JSON (default) or CSV; any other value means JSON.
+	// Format is the line format, JSON (default) or CSV; any other value is an error of New.
 	Format Format
-	// QueueCapacity is the number of spans the queue holds (rounded up to a power of two); 0 or a
-	// negative value means DefaultQueueCapacity, and a value past asyncwriter.MaxCapacity is an error
-	// of New.
+	// QueueCapacity is the number of spans the queue holds (rounded up to a power of two); 0 means
+	// DefaultQueueCapacity; a negative value or one past asyncwriter.MaxCapacity is an error of New.
 	QueueCapacity int
 	// Policy is what Report does when the queue is full: Discard (default) or Block; any other
-	// value means Discard.
+	// value is an error of New.
 	Policy Policy
 	// Rolling is the time rolling of every file: Daily (default), Hourly or SizeOnly; any other
-	// value means Daily.
+	// value is an error of New.
 	Rolling Period
-	// MaxSizeMB rolls a file when it would grow past this many megabytes; 0 means no size limit.
+	// MaxSizeMB rolls a file when it would grow past this many megabytes; 0 means no size limit;
+	// negative is an error of New.
 	MaxSizeMB int
 	// MaxAgeDays is the retention of rolled files in calendar days; 0 means 7, negative forever.
 	MaxAgeDays int
-	// MaxBackups is the most rolled files kept per log file; 0 means no limit.
+	// MaxBackups is the most rolled files kept per log file; 0 means no limit; negative is an error
+	// of New.
 	MaxBackups int
 	// Compress gzips rolled files.
 	Compress bool
-	// FileMode is the permission of new files; 0 means 0644.
+	// FileMode is the permission of new files; 0 means 0644; bits other than permission bits are an
+	// error of New.
 	FileMode os.FileMode
 	// Location is the time zone of the time fields and of rolling; nil means time.Local.
 	Location *time.Location
 	// StatInterval is the stat log interval; 0 means DefaultStatInterval, a negative value turns
-	// stat logs off, and a positive value below MinStatInterval is raised to it.
+	// stat logs off, and a positive value below MinStatInterval is an error of New.
 	StatInterval time.Duration
 	// Disabled lists log types that get neither digest nor stat lines; their spans are counted in
 	// Stats.Disabled and go no further.
 	Disabled []string
 	// Encoders maps log types to their encoders. http-server and http-client have built-in
 	// encoders (HTTPServerEncoder, HTTPClientEncoder), which an entry here replaces; other log types
-	// without an entry use GenericEncoder. A nil Encoder in the map is ignored.
+	// without an entry use GenericEncoder. A nil Encoder or an empty log type in the map is an error
+	// of New.
 	Encoders map[string]Encoder
 	// DefaultLogType is the log type of spans that have none; empty means DefaultLogType ("span").
 	DefaultLogType string
@@ -164,8 +157,6 @@ func (c Config) resolve() config {
 	}
 	if cfg.StatInterval == 0 {
 		cfg.StatInterval = DefaultStatInterval
-	} else if cfg.StatInterval > 0 && cfg.StatInterval < MinStatInterval {
-		cfg.StatInterval = MinStatInterval
 	}
 	if cfg.DefaultLogType == "" {
 		cfg.DefaultLogType = DefaultLogType
@@ -189,9 +180,7 @@ func (c Config) resolve() config {
 	}
 	cfg.encoders = map[string]Encoder{LogTypeHTTPServer: httpServerEnc, LogTypeHTTPClient: httpClientEnc}
 	for t, e := range cfg.Encoders {
-		if e != nil {
-			cfg.encoders[t] = e
-		}
+		cfg.encoders[t] = e
 	}
 	return cfg
 }

@@ -901,9 +901,11 @@ func TestNilReporter(t *testing.T) {
 	}
 }
 
+// TestStatIntervalFloor: 0 is the default, negative is off, and below MinStatInterval is refused by
+// New (TestConfigOutOfRange), not raised.
 func TestStatIntervalFloor(t *testing.T) {
 	for in, want := range map[time.Duration]time.Duration{
-		0: DefaultStatInterval, 1: MinStatInterval, -1: -1, time.Second: time.Second,
+		0: DefaultStatInterval, MinStatInterval: MinStatInterval, -1: -1, time.Second: time.Second,
 	} {
 		if got := (Config{StatInterval: in}).resolve().StatInterval; got != want {
 			t.Errorf("StatInterval %v resolved to %v, want %v", in, got, want)
