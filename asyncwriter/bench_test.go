@@ -117,7 +117,7 @@ func produce(b *testing.B, w io.WriteCloser, producers int) {
 	b.StopTimer()
 }
 
-func newRingWriter(b *testing.B, dst io.Writer, opts ...asyncwriter.Option) *asyncwriter.Writer {
+func newRingWriter(b *testing.B, dst io.Writer, opts ...asyncwriter.WriterOption) *asyncwriter.Writer {
 	b.Helper()
 	w, err := asyncwriter.NewWriter(dst, opts...)
 	if err != nil {

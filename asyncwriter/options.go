@@ -1,7 +1,6 @@
 package asyncwriter
 
 import (
-	"errors"
 	"fmt"
 	"time"
 )
@@ -82,16 +81,39 @@ const (
 	MaxSlotSize = 1 << 20
 )
 
-// Option configures a Ring or a Writer. Options that only make sense for one of them (for example
-// WithSlotSize for a Writer) are documented so; passing such an option to the other is an error
-// only where silently ignoring it would change behaviour (the discard callbacks).
+// Options are of three types, so that an option given to the wrong constructor fails to compile:
+// an Option (WithCapacity, WithPolicy, WithWaitStrategy, WithReportInterval, WithErrorFunc) configures
+// a Ring and a Writer alike; a RingOption (WithDiscardFunc) only a Ring; a WriterOption (WithSlotSize,
+// WithMaxBatchBytes, WithCloseDestination, WithLineDiscardFunc) only a Writer. An option with a value
+// out of range makes NewRing or NewWriter fail with an error naming the option.
+//
+// Option configures a Ring or a Writer: it is both a RingOption and a WriterOption.
 type Option interface {
-	apply(*config)
+	RingOption
+	WriterOption
 }
 
-type optionFunc func(*config)
+// RingOption configures a Ring (NewRing).
+type RingOption interface{ applyRing(*config) }
 
-func (f optionFunc) apply(c *config) { f(c) }
+// WriterOption configures a Writer (NewWriter).
+type WriterOption interface{ applyWriter(*config) }
+
+// bothOption is an Option.
+type bothOption func(*config)
+
+func (f bothOption) applyRing(c *config)   { f(c) }
+func (f bothOption) applyWriter(c *config) { f(c) }
+
+// ringOption is a RingOption only.
+type ringOption func(*config)
+
+func (f ringOption) applyRing(c *config) { f(c) }
+
+// writerOption is a WriterOption only.
+type writerOption func(*config)
+
+func (f writerOption) applyWriter(c *config) { f(c) }
 
 type config struct {
 	capacity       int
@@ -106,10 +128,9 @@ type config struct {
 	onLineDiscard  func(line []byte, total uint64)
 }
 
-// newConfig applies opts over the defaults; capacity is the default capacity (a Ring's or a
-// Writer's).
-func newConfig(capacity int, opts []Option) (config, error) {
-	c := config{
+// defaultConfig returns the defaults; capacity is the default capacity (a Ring's or a Writer's).
+func defaultConfig(capacity int) config {
+	return config{
 		capacity:       capacity,
 		policy:         Block,
 		wait:           WaitPark,
@@ -117,31 +138,52 @@ func newConfig(capacity int, opts []Option) (config, error) {
 		maxBatchBytes:  DefaultMaxBatchBytes,
 		reportInterval: DefaultReportInterval,
 	}
+}
+
+// newRingConfig applies opts over a Ring's defaults and checks the result.
+func newRingConfig(opts []RingOption) (config, error) {
+	c := defaultConfig(DefaultCapacity)
 	for _, o := range opts {
 		if o != nil {
-			o.apply(&c)
+			o.applyRing(&c)
 		}
 	}
+	return c, c.check()
+}
+
+// newWriterConfig applies opts over a Writer's defaults and checks the result.
+func newWriterConfig(opts []WriterOption) (config, error) {
+	c := defaultConfig(DefaultWriterCapacity)
+	for _, o := range opts {
+		if o != nil {
+			o.applyWriter(&c)
+		}
+	}
+	return c, c.check()
+}
+
+// check returns an error naming the first option out of range, and rounds the capacity up.
+func (c *config) check() error {
 	if c.capacity < 1 || c.capacity > MaxCapacity {
-		return c, fmt.Errorf("asyncwriter: capacity %d out of range [1, %d]", c.capacity, MaxCapacity)
+		return fmt.Errorf("asyncwriter: WithCapacity(%d): out of range [1, %d]", c.capacity, MaxCapacity)
 	}
 	c.capacity = ceilPow2(c.capacity)
 	if c.policy != Block && c.policy != Discard {
-		return c, fmt.Errorf("asyncwriter: unknown %v", c.policy)
+		return fmt.Errorf("asyncwriter: WithPolicy(%v): unknown policy (Block or Discard)", c.policy)
 	}
 	if c.wait < WaitPark || c.wait > WaitSleep {
-		return c, fmt.Errorf("asyncwriter: unknown %v", c.wait)
+		return fmt.Errorf("asyncwriter: WithWaitStrategy(%v): unknown strategy (WaitPark, WaitYield or WaitSleep)", c.wait)
 	}
 	if c.slotSize < 1 || c.slotSize > MaxSlotSize {
-		return c, fmt.Errorf("asyncwriter: slot size %d out of range [1, %d]", c.slotSize, MaxSlotSize)
+		return fmt.Errorf("asyncwriter: WithSlotSize(%d): out of range [1, %d]", c.slotSize, MaxSlotSize)
 	}
 	if c.maxBatchBytes < 1 {
-		return c, fmt.Errorf("asyncwriter: max batch bytes %d must be positive", c.maxBatchBytes)
+		return fmt.Errorf("asyncwriter: WithMaxBatchBytes(%d): must be positive", c.maxBatchBytes)
 	}
 	if c.reportInterval < 0 {
-		return c, errors.New("asyncwriter: negative report interval")
+		return fmt.Errorf("asyncwriter: WithReportInterval(%v): negative (0 reports every event)", c.reportInterval)
 	}
-	return c, nil
+	return nil
 }
 
 func ceilPow2(n int) int {
@@ -156,17 +198,17 @@ func ceilPow2(n int) int {
 // Ring; 4096 for a Writer, for which it is the most lines waiting at once (see WithSlotSize for
 // their bytes).
 func WithCapacity(n int) Option {
-	return optionFunc(func(c *config) { c.capacity = n })
+	return bothOption(func(c *config) { c.capacity = n })
 }
 
 // WithPolicy sets what a producer does when the ring is full. Default Block.
 func WithPolicy(p Policy) Option {
-	return optionFunc(func(c *config) { c.policy = p })
+	return bothOption(func(c *config) { c.policy = p })
 }
 
 // WithWaitStrategy sets what the idle consumer does. Default WaitPark.
 func WithWaitStrategy(s WaitStrategy) Option {
-	return optionFunc(func(c *config) { c.wait = s })
+	return bothOption(func(c *config) { c.wait = s })
 }
 
 // WithSlotSize sets the bytes a Writer reserves per line (default 128): its lines share one byte
@@ -175,28 +217,28 @@ func WithWaitStrategy(s WaitStrategy) Option {
 // there, so the ring holds many short lines or fewer long ones, and never more than the
 // capacity. A line longer than half the byte ring is copied to the heap instead (one allocation)
 // and written by itself; a line is never split. Writer only.
-func WithSlotSize(n int) Option {
-	return optionFunc(func(c *config) { c.slotSize = n })
+func WithSlotSize(n int) WriterOption {
+	return writerOption(func(c *config) { c.slotSize = n })
 }
 
 // WithMaxBatchBytes caps the bytes a Writer hands to its destination in one Write (default
 // 1 MiB). A Write also carries at most half the ring's bytes and half its lines (so that
 // producers fill the other half meanwhile) and never runs past the ring's end; each Write is
 // made of whole lines. Writer only.
-func WithMaxBatchBytes(n int) Option {
-	return optionFunc(func(c *config) { c.maxBatchBytes = n })
+func WithMaxBatchBytes(n int) WriterOption {
+	return writerOption(func(c *config) { c.maxBatchBytes = n })
 }
 
 // WithCloseDestination makes Writer.Close close the destination (when it is an io.Closer) after
 // draining. Writer only.
-func WithCloseDestination() Option {
-	return optionFunc(func(c *config) { c.closeDst = true })
+func WithCloseDestination() WriterOption {
+	return writerOption(func(c *config) { c.closeDst = true })
 }
 
 // WithReportInterval sets the least time between two calls of the error or discard callbacks
 // (default 1 s). Zero reports every event.
 func WithReportInterval(d time.Duration) Option {
-	return optionFunc(func(c *config) { c.reportInterval = d })
+	return bothOption(func(c *config) { c.reportInterval = d })
 }
 
 // WithErrorFunc sets a callback told about write errors of a Writer's destination and about
@@ -204,23 +246,23 @@ func WithReportInterval(d time.Duration) Option {
 // It is called on the consumer goroutine (or in Close), at most once per report interval, so it
 // must not call Flush or Close, nor Write to the same Writer.
 func WithErrorFunc(fn func(err error, total uint64)) Option {
-	return optionFunc(func(c *config) { c.onError = fn })
+	return bothOption(func(c *config) { c.onError = fn })
 }
 
 // WithDiscardFunc sets a callback for a Ring[T] told about items refused because the ring was
 // full. dropped is a scratch copy of the refused item, filled by the producer's fill function
 // (so a tracer can name the dropped trace id); it is nil in the last report made by Close. total
 // is the number dropped so far. It runs on the producer's goroutine, at most once per report
-// interval, so it must be quick. NewRing fails if T does not match the Ring's type; NewWriter
-// fails if given this option (use WithLineDiscardFunc).
-func WithDiscardFunc[T any](fn func(dropped *T, total uint64)) Option {
-	return optionFunc(func(c *config) { c.onDiscard = fn })
+// interval, so it must be quick. NewRing fails if T does not match the Ring's type. Ring only (a
+// Writer has WithLineDiscardFunc).
+func WithDiscardFunc[T any](fn func(dropped *T, total uint64)) RingOption {
+	return ringOption(func(c *config) { c.onDiscard = fn })
 }
 
 // WithLineDiscardFunc sets a callback for a Writer told about lines refused because the ring was
 // full. line is the refused line (valid only during the call; nil in the last report made by
 // Close), total the number dropped so far. It runs on the producer's goroutine, at most once per
 // report interval. Writer only.
-func WithLineDiscardFunc(fn func(line []byte, total uint64)) Option {
-	return optionFunc(func(c *config) { c.onLineDiscard = fn })
+func WithLineDiscardFunc(fn func(line []byte, total uint64)) WriterOption {
+	return writerOption(func(c *config) { c.onLineDiscard = fn })
 }

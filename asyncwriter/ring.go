@@ -146,19 +146,17 @@ type Ring[T any] struct {
 	cur int64 // consumer only: the sequence being handled
 }
 
-// NewRing makes a ring and starts its consumer goroutine, which calls h for every item. Options:
-// WithCapacity, WithPolicy, WithWaitStrategy, WithDiscardFunc, WithErrorFunc, WithReportInterval.
+// NewRing makes a ring and starts its consumer goroutine, which calls h for every item. Options
+// (RingOption): WithCapacity, WithPolicy, WithWaitStrategy, WithDiscardFunc, WithErrorFunc,
+// WithReportInterval.
 // Close must be called to stop the goroutine.
-func NewRing[T any](h Handler[T], opts ...Option) (*Ring[T], error) {
+func NewRing[T any](h Handler[T], opts ...RingOption) (*Ring[T], error) {
 	if h == nil {
 		return nil, errors.New("asyncwriter: nil handler")
 	}
-	cfg, err := newConfig(DefaultCapacity, opts)
+	cfg, err := newRingConfig(opts)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.onLineDiscard != nil {
-		return nil, errors.New("asyncwriter: WithLineDiscardFunc is for a Writer; use WithDiscardFunc with a Ring")
 	}
 	r := newRing(h, cfg)
 	if cfg.onDiscard != nil {

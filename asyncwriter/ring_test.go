@@ -17,17 +17,15 @@ func TestNewRingErrors(t *testing.T) {
 	cases := []struct {
 		name string
 		h    Handler[item]
-		opts []Option
+		opts []RingOption
 	}{
 		{"nil handler", nil, nil},
-		{"zero capacity", h, []Option{WithCapacity(0)}},
-		{"huge capacity", h, []Option{WithCapacity(MaxCapacity + 1)}},
-		{"bad policy", h, []Option{WithPolicy(Policy(7))}},
-		{"bad wait", h, []Option{WithWaitStrategy(WaitStrategy(7))}},
-		{"bad slot size", h, []Option{WithSlotSize(0)}},
-		{"negative interval", h, []Option{WithReportInterval(-1)}},
-		{"discard func of another type", h, []Option{WithDiscardFunc(func(*string, uint64) {})}},
-		{"line discard func", h, []Option{WithLineDiscardFunc(func([]byte, uint64) {})}},
+		{"zero capacity", h, []RingOption{WithCapacity(0)}},
+		{"huge capacity", h, []RingOption{WithCapacity(MaxCapacity + 1)}},
+		{"bad policy", h, []RingOption{WithPolicy(Policy(7))}},
+		{"bad wait", h, []RingOption{WithWaitStrategy(WaitStrategy(7))}},
+		{"negative interval", h, []RingOption{WithReportInterval(-1)}},
+		{"discard func of another type", h, []RingOption{WithDiscardFunc(func(*string, uint64) {})}},
 	}
 	for _, c := range cases {
 		if r, err := NewRing[item](c.h, c.opts...); err == nil {

@@ -124,26 +124,23 @@ type Writer struct {
 	closeErr  error
 }
 
-// NewWriter starts a Writer in front of dst. Options: WithCapacity, WithPolicy, WithWaitStrategy,
+// NewWriter starts a Writer in front of dst. Options (WriterOption): WithCapacity, WithPolicy, WithWaitStrategy,
 // WithSlotSize, WithMaxBatchBytes, WithCloseDestination, WithErrorFunc, WithLineDiscardFunc,
 // WithReportInterval. The ring's memory (capacity × slot size bytes, rounded up to a power of two)
 // is allocated here. Close must be called to stop the consumer goroutine.
-func NewWriter(dst io.Writer, opts ...Option) (*Writer, error) {
+func NewWriter(dst io.Writer, opts ...WriterOption) (*Writer, error) {
 	return newWriter(dst, 0, 0, opts)
 }
 
 // newWriter starts a Writer whose first line number is seq0 and first byte position pos0, so
 // that tests can run the packed counters through their wrap-around.
-func newWriter(dst io.Writer, seq0, pos0 int64, opts []Option) (*Writer, error) {
+func newWriter(dst io.Writer, seq0, pos0 int64, opts []WriterOption) (*Writer, error) {
 	if dst == nil {
 		return nil, errors.New("asyncwriter: nil destination")
 	}
-	cfg, err := newConfig(DefaultWriterCapacity, opts)
+	cfg, err := newWriterConfig(opts)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.onDiscard != nil {
-		return nil, errors.New("asyncwriter: WithDiscardFunc is for a Ring; use WithLineDiscardFunc with a Writer")
 	}
 	size := uint64(ceilPow2(cfg.slotSize)) * uint64(cfg.capacity)
 	if size > maxRingBytes {

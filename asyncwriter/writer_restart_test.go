@@ -16,8 +16,8 @@ import (
 
 // restartRing is the options of a 64 KiB ring (256 lines of 256 bytes): lines up to 32 KiB are
 // copied into it, and a position is often hotBytes (16 KiB) in or more.
-func restartRing(more ...Option) []Option {
-	return append([]Option{WithCapacity(256), WithSlotSize(256)}, more...)
+func restartRing(more ...WriterOption) []WriterOption {
+	return append([]WriterOption{WithCapacity(256), WithSlotSize(256)}, more...)
 }
 
 // nextOffset is the placement rule, written out for the tests: the offset in the ring of the
@@ -545,7 +545,7 @@ func TestWriterRestartCloseRace(t *testing.T) {
 
 // testRestartCloseRace is one round of TestWriterRestartCloseRace on a Writer made with opts;
 // each producer makes warmup attempts before the closers start.
-func testRestartCloseRace(t *testing.T, padOf func(p, i int) int, warmup int, opts []Option) {
+func testRestartCloseRace(t *testing.T, padOf func(p, i int) int, warmup int, opts []WriterOption) {
 	const producers = 3
 	dst := &lineSink{}
 	w := newTestWriter(t, dst, opts...)

@@ -418,7 +418,7 @@ func TestWriterCloseDuringMixedWrites(t *testing.T) {
 func TestWriterCounterWrapAround(t *testing.T) {
 	const producers, per = 2, 5000
 	dst := &lineSink{}
-	w, err := newWriter(dst, seqMask+1-3000, posMask+1-100000, []Option{WithCapacity(64), WithSlotSize(64)})
+	w, err := newWriter(dst, seqMask+1-3000, posMask+1-100000, []WriterOption{WithCapacity(64), WithSlotSize(64)})
 	if err != nil {
 		t.Fatal(err)
 	}

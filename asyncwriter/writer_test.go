@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // lineSink collects what the consumer writes and checks that every Write holds whole lines.
@@ -61,7 +62,7 @@ func checkOrder(t *testing.T, lines []string, producers int) []int {
 	return next
 }
 
-func newTestWriter(t *testing.T, dst io.Writer, opts ...Option) *Writer {
+func newTestWriter(t *testing.T, dst io.Writer, opts ...WriterOption) *Writer {
 	t.Helper()
 	w, err := NewWriter(dst, opts...)
 	if err != nil {
@@ -577,9 +578,6 @@ func TestWriterMisc(t *testing.T) {
 	if _, err := NewWriter(nil); err == nil {
 		t.Error("nil destination accepted")
 	}
-	if _, err := NewWriter(io.Discard, WithDiscardFunc(func(*int, uint64) {})); err == nil {
-		t.Error("WithDiscardFunc accepted by a Writer")
-	}
 	if _, err := NewWriter(io.Discard, WithMaxBatchBytes(0)); err == nil {
 		t.Error("zero max batch accepted")
 	}
@@ -619,5 +617,54 @@ func TestWriterZeroAllocs(t *testing.T) {
 	line := bytes.Repeat([]byte("y"), 200)
 	if a := testing.AllocsPerRun(10000, func() { _, _ = w.Write(line) }); a != 0 {
 		t.Fatalf("%v allocations per Write", a)
+	}
+}
+
+// TestOptionTypes: an option meant for one constructor is not an option of the other, so passing it
+// there does not compile (before, WithSlotSize given to NewRing compiled and was ignored, and
+// WithDiscardFunc given to NewWriter compiled and failed at run time). The options of both are both.
+func TestOptionTypes(t *testing.T) {
+	writerOnly := []any{WithSlotSize(1), WithMaxBatchBytes(1), WithCloseDestination(), WithLineDiscardFunc(nil)}
+	for _, o := range writerOnly {
+		if _, ok := o.(RingOption); ok {
+			t.Errorf("%T is a RingOption", o)
+		}
+		if _, ok := o.(WriterOption); !ok {
+			t.Errorf("%T is not a WriterOption", o)
+		}
+	}
+	var ringOnly any = WithDiscardFunc(func(*int, uint64) {})
+	if _, ok := ringOnly.(WriterOption); ok {
+		t.Error("WithDiscardFunc is a WriterOption")
+	}
+	both := []any{WithCapacity(1), WithPolicy(Discard), WithWaitStrategy(WaitPark), WithReportInterval(0), WithErrorFunc(nil)}
+	for _, o := range both {
+		_, r := o.(RingOption)
+		_, w := o.(WriterOption)
+		if !r || !w {
+			t.Errorf("%T: RingOption %v, WriterOption %v", o, r, w)
+		}
+	}
+}
+
+// TestOptionErrorsNameTheOption: a value out of range is an error naming the option.
+func TestOptionErrorsNameTheOption(t *testing.T) {
+	for want, opt := range map[string]WriterOption{
+		"WithCapacity(-5)":                  WithCapacity(-5),
+		"WithPolicy(Policy(9))":             WithPolicy(Policy(9)),
+		"WithSlotSize(0)":                   WithSlotSize(0),
+		"WithMaxBatchBytes(-1)":             WithMaxBatchBytes(-1),
+		"WithReportInterval(-1s)":           WithReportInterval(-time.Second),
+		"WithWaitStrategy(WaitStrategy(5))": WithWaitStrategy(WaitStrategy(5)),
+	} {
+		w, err := NewWriter(io.Discard, opt)
+		if err == nil {
+			_ = w.Close()
+			t.Errorf("%s accepted", want)
+			continue
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tracemdc/tracemdc/asyncwriter"
 	"github.com/tracemdc/tracemdc/digest/layout"
+	"github.com/tracemdc/tracemdc/rolling"
 	"github.com/tracemdc/tracemdc/trace"
 )
 
@@ -26,6 +27,13 @@ const (
 	// maxDroppedIDs is the most dropped span ids written to the self log per second.
 	maxDroppedIDs = 100
 )
+
+// ErrRootInUse is returned by New when another open Reporter of this process writes to the same
+// tracelog directory: two reporters would each roll and prune the same files. It is found by package
+// rolling's registry of open files (rolling.ErrFileInUse on tracer-self.log), which allows one writer
+// per file name. Share one Reporter between tracers instead — every line carries its span's own
+// local.app — or give each its own Root.
+var ErrRootInUse = errors.New("digest: the log directory is already used by another open Reporter")
 
 // Stats counts what a Reporter did. After Close, every span given to Report is in exactly one of
 // Discarded, AfterClose, Disabled, Unsampled, Written, Lost, EncodePanics.
@@ -85,11 +93,10 @@ type typeInfo struct {
 // A nil *Reporter (what New returns with an error) does nothing: Report, ReportError and Flush
 // return at once, Stats is zero and Close returns nil.
 type Reporter struct {
-	cfg     config
-	rootKey string // the claimed tracelog directory, released by Close
-	ring    *asyncwriter.Ring[event]
-	self    *selfLog
-	stat    *statAgg // nil when stat logs are off
+	cfg  config
+	ring *asyncwriter.Ring[event]
+	self *selfLog
+	stat *statAgg // nil when stat logs are off
 
 	// consumer goroutine only (and Close, after the ring stopped)
 	enc   lineEncoder
@@ -126,11 +133,15 @@ var (
 	_ trace.ErrorReporter = (*Reporter)(nil)
 )
 
-// New makes a Reporter: it creates <root>/tracelog/, opens tracer-self.log, appends a line to
+// New makes a Reporter: it checks c (a value out of range is a *ConfigError naming the field), creates
+// <root>/tracelog/, opens tracer-self.log, appends a line to
 // static-info.log and starts the consumer and background goroutines. Digest and stat files are
 // opened when their first line is written. Close must be called to write everything and stop the
 // goroutines.
 func New(c Config) (*Reporter, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
 	cfg := c.resolve()
 	r := &Reporter{
 		cfg:       cfg,
@@ -140,25 +151,24 @@ func New(c Config) (*Reporter, error) {
 		done:      make(chan struct{}),
 	}
 	r.enc = lineEncoder{csv: cfg.Format == CSV, limit: cfg.limit, loc: cfg.Location}
-	rootKey, err := claimRoot(cfg.dir)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s", err, cfg.dir)
+	// The self log is opened first: package rolling allows one open File per name in a process, so
+	// a second Reporter on this tracelog directory fails here, before it writes anything.
+	sw, err := cfg.openFile(cfg.rollingConfig(cfg.path(layout.SelfLogName, false)))
+	if errors.Is(err, rolling.ErrFileInUse) {
+		return nil, fmt.Errorf("%w: %s", ErrRootInUse, cfg.dir)
 	}
-	r.rootKey = rootKey
-	if err := writeStaticInfo(cfg.path(layout.StaticInfoName, false), &r.cfg); err != nil {
-		releaseRoot(rootKey)
+	if err != nil {
 		return nil, fmt.Errorf("digest: %w", err)
 	}
-	sw, err := cfg.openFile(cfg.rollingConfig(cfg.path(layout.SelfLogName, false)))
-	if err != nil {
-		releaseRoot(rootKey)
+	if err := writeStaticInfo(cfg.path(layout.StaticInfoName, false), &r.cfg); err != nil {
+		_ = sw.Close()
 		return nil, fmt.Errorf("digest: %w", err)
 	}
 	r.self = newSelfLog(sw, cfg.Clock, cfg.Location)
 	if cfg.StatInterval > 0 {
 		r.stat = newStatAgg()
 	}
-	opts := []asyncwriter.Option{
+	opts := []asyncwriter.RingOption{
 		asyncwriter.WithCapacity(cfg.QueueCapacity),
 		asyncwriter.WithErrorFunc(func(err error, total uint64) {
 			r.self.log(levelError, "queue", "", err.Error()+" (total "+strconv.FormatUint(total, 10)+")")
@@ -175,7 +185,6 @@ func New(c Config) (*Reporter, error) {
 	r.ring, err = asyncwriter.NewRing[event](asyncwriter.HandlerFunc[event](r.onEvent), opts...)
 	if err != nil {
 		_ = sw.Close()
-		releaseRoot(rootKey)
 		return nil, fmt.Errorf("digest: %w", err)
 	}
 	go r.background()
@@ -302,7 +311,6 @@ func (r *Reporter) Close() error {
 			keep(w.Close())
 		}
 		keep(r.self.close())
-		releaseRoot(r.rootKey)
 		r.closeErr = first
 	})
 	return r.closeErr
