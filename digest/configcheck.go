@@ -134,4 +134,3 @@ func (p *Period) UnmarshalText(text []byte) error {
 	}
 	return err
 }
-
