@@ -121,6 +121,16 @@ type Config struct {
 	LogDroppedIDs bool
 	// Zone is the zone written in static-info.log (SOFA's LDC zone); empty by default.
 	Zone string
+	// Output, when not nil, receives every digest, stat and self-log line too (or only, with
+	// OutputOnly): os.Stdout for a container's log collector, or any io.Writer. Each line is one
+	// Write call of its own, written off the request path by the consumer (digest lines) and
+	// background (stat and self lines) goroutines, never two at once, and names what it is: its log
+	// kind, log type and load-test mark (see layout.FieldLogKind). Lost lines are counted
+	// (Stats.OutputLost, Stats.OutputErrors). Close does not close it.
+	Output io.Writer
+	// OutputOnly sends the lines to Output only: no file is written, no directory created (Root is
+	// not used). It needs Output.
+	OutputOnly bool
 	// Observer, when not nil, is told of every span the stat lines count, with its stat key,
 	// result code and success, on the consumer goroutine (see Observer): the hook for metrics, such
 	// as the Prometheus ones of module github.com/tracemdc/tracemdc/promdigest. It works with stat

@@ -39,6 +39,8 @@ func (c *Config) validate() error {
 		return bad("MaxBackups", c.MaxBackups, "negative (0 for no limit)")
 	case c.FileMode&^os.ModePerm != 0:
 		return bad("FileMode", c.FileMode, "more than permission bits")
+	case c.OutputOnly && c.Output == nil:
+		return bad("OutputOnly", c.OutputOnly, "set with a nil Output: the lines would go nowhere")
 	case c.StatInterval > 0 && c.StatInterval < MinStatInterval:
 		return bad("StatInterval", c.StatInterval, fmt.Sprintf("below MinStatInterval %v (0 for %v, negative for no stat logs)", MinStatInterval, DefaultStatInterval))
 	}

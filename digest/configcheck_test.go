@@ -34,6 +34,7 @@ func TestConfigOutOfRange(t *testing.T) {
 		{"StatInterval", Config{StatInterval: time.Microsecond}},
 		{`Encoders["redis"]`, Config{Encoders: map[string]Encoder{"redis": nil}}},
 		{`Encoders[""]`, Config{Encoders: map[string]Encoder{"": nop}}},
+		{"OutputOnly", Config{OutputOnly: true}},
 	} {
 		root := t.TempDir()
 		c.cfg.Root = root

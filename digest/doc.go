@@ -54,4 +54,28 @@
 // id). Close drains the queue, writes the last stat interval and closes every file. Each open log
 // file costs one goroutine of lumberjack that outlives Close (see package rolling, which gives the
 // goleak option that ignores it).
+//
+// # Lines on stdout or any io.Writer
+//
+// Config.Output sends every digest, stat and self-log line to an io.Writer besides the files, or
+// instead of them with Config.OutputOnly (no file, no directory): os.Stdout for a container whose
+// log collector (Fluent Bit, Vector, Filebeat) ships stdout. The lines take the same road as the
+// files' — the queue, its policy, the consumer and background goroutines — so the request path
+// never writes to the pipe, Discard drops and counts when a stalled pipe fills the queue, and Block
+// waits. Each line is one Write call of its own, so it interleaves with the program's own logger on
+// the same stdout without tearing: writers sharing os.Stdout are serialized by Go's lock on the
+// file, whatever a line's length; on a pipe the kernel keeps whole any write of at most PIPE_BUF
+// bytes (4096 on Linux) against writes through another descriptor or from another process, while a
+// longer one may be split where the pipe is full. Since no file name says what a line is, each line says it
+// itself: a JSON line starts with "log.kind" (digest, stat or self), "log.type" and, for a load-test
+// span, "log.shadow":true; a CSV line starts with the columns kind,type,T|F; self lines are JSON
+// objects on a JSON stream (see package digest/layout). A failed Write loses that line, counted in
+// Stats.OutputLost (digest lines) and Stats.OutputErrors (every kind), and a fragment it left is
+// ended before the next line, so no two lines merge.
+//
+// # Metrics
+//
+// Config.Observer is told of every span the stat lines count, with the stat key, result code,
+// success and duration the stat aggregation derived, on the consumer goroutine: module
+// github.com/tracemdc/tracemdc/promdigest turns it into Prometheus counters and histograms.
 package digest

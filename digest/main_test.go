@@ -19,6 +19,9 @@ import (
 // Every rolling.File starts a lumberjack goroutine (Logger.millRun) that lumberjack never stops, not
 // even on Close (see package rolling): it is the only goroutine allowed to outlive the tests.
 func TestMain(m *testing.M) {
+	if os.Getenv(stdoutChildEnv) != "" {
+		os.Exit(stdoutChild()) // the child process of TestStdoutSharedWithSlog
+	}
 	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("gopkg.in/natefinch/lumberjack%2ev2.(*Logger).millRun"))
 }
 

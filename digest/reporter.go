@@ -36,7 +36,9 @@ const (
 var ErrRootInUse = errors.New("digest: the log directory is already used by another open Reporter")
 
 // Stats counts what a Reporter did. After Close, every span given to Report is in exactly one of
-// Discarded, AfterClose, Disabled, Unsampled, Written, Lost, EncodePanics.
+// Discarded, AfterClose, Disabled, Unsampled, Written, Lost, EncodePanics; with Config.Output, also
+// in exactly one of Discarded, AfterClose, Disabled, Unsampled, OutputWritten, OutputLost,
+// EncodePanics. With Config.OutputOnly only the second holds (no file: Written and Lost stay 0).
 type Stats struct {
 	Accepted     uint64 // spans taken into the queue
 	Discarded    uint64 // spans refused because the queue was full (Discard policy)
@@ -50,11 +52,15 @@ type Stats struct {
 	// written all the same).
 	ObserverPanics uint64
 	WriteErrors    uint64 // failed opens and writes of digest and stat files
-	StatLines      uint64 // stat lines written
+	StatLines      uint64 // stat lines written to their files (with OutputOnly: to Config.Output)
 	StatResets     uint64 // stat tables cleared for holding MaxStatKeys keys
 	Errors         uint64 // errors given to ReportError
 	SelfLogLines   uint64 // lines written to tracer-self.log
 	Suppressed     uint64 // self-log lines suppressed by rate limiting
+	OutputWritten  uint64 // digest lines written to Config.Output
+	OutputLost     uint64 // digest lines lost to failed Writes of Config.Output
+	OutputLines    uint64 // lines of every kind (digest, stat, self) written to Config.Output
+	OutputErrors   uint64 // failed Writes of Config.Output: each lost one line of some kind
 }
 
 // event is one item of the queue.
@@ -96,6 +102,7 @@ type Reporter struct {
 	cfg  config
 	ring *asyncwriter.Ring[event]
 	self *selfLog
+	out  *output  // Config.Output, nil without one
 	stat *statAgg // nil when stat logs are off
 
 	// consumer goroutine only (and Close, after the ring stopped)
@@ -151,20 +158,28 @@ func New(c Config) (*Reporter, error) {
 		done:      make(chan struct{}),
 	}
 	r.enc = lineEncoder{csv: cfg.Format == CSV, limit: cfg.limit, loc: cfg.Location}
-	// The self log is opened first: package rolling allows one open File per name in a process, so
-	// a second Reporter on this tracelog directory fails here, before it writes anything.
-	sw, err := cfg.openFile(cfg.rollingConfig(cfg.path(layout.SelfLogName, false)))
-	if errors.Is(err, rolling.ErrFileInUse) {
-		return nil, fmt.Errorf("%w: %s", ErrRootInUse, cfg.dir)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("digest: %w", err)
-	}
-	if err := writeStaticInfo(cfg.path(layout.StaticInfoName, false), &r.cfg); err != nil {
-		_ = sw.Close()
-		return nil, fmt.Errorf("digest: %w", err)
+	var sw io.WriteCloser // tracer-self.log; nil with OutputOnly
+	if !cfg.OutputOnly {
+		// The self log is opened first: package rolling allows one open File per name in a process,
+		// so a second Reporter on this tracelog directory fails here, before it writes anything.
+		var err error
+		sw, err = cfg.openFile(cfg.rollingConfig(cfg.path(layout.SelfLogName, false)))
+		if errors.Is(err, rolling.ErrFileInUse) {
+			return nil, fmt.Errorf("%w: %s", ErrRootInUse, cfg.dir)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("digest: %w", err)
+		}
+		if err := writeStaticInfo(cfg.path(layout.StaticInfoName, false), &r.cfg); err != nil {
+			_ = sw.Close()
+			return nil, fmt.Errorf("digest: %w", err)
+		}
 	}
 	r.self = newSelfLog(sw, cfg.Clock, cfg.Location)
+	if cfg.Output != nil {
+		r.out = newOutput(cfg.Output, cfg.Format == CSV, cfg.limit, cfg.Location)
+		r.self.out = r.out
+	}
 	if cfg.StatInterval > 0 {
 		r.stat = newStatAgg()
 	}
@@ -182,9 +197,10 @@ func New(c Config) (*Reporter, error) {
 	if cfg.LogDroppedIDs {
 		opts = append(opts, asyncwriter.WithReportInterval(0), asyncwriter.WithDiscardFunc(r.onDiscard))
 	}
+	var err error
 	r.ring, err = asyncwriter.NewRing[event](asyncwriter.HandlerFunc[event](r.onEvent), opts...)
 	if err != nil {
-		_ = sw.Close()
+		_ = r.self.close()
 		return nil, fmt.Errorf("digest: %w", err)
 	}
 	go r.background()
@@ -256,7 +272,7 @@ func (r *Reporter) Stats() Stats {
 		return Stats{}
 	}
 	rs := r.ring.Stats()
-	return Stats{
+	st := Stats{
 		Accepted:       rs.Accepted,
 		Discarded:      rs.Discarded,
 		AfterClose:     r.afterClose.Load(),
@@ -273,6 +289,11 @@ func (r *Reporter) Stats() Stats {
 		SelfLogLines:   r.self.lines.Load(),
 		Suppressed:     r.self.suppressed.Load(),
 	}
+	if r.out != nil {
+		st.OutputWritten, st.OutputLost = r.out.written.Load(), r.out.lost.Load()
+		st.OutputLines, st.OutputErrors = r.out.lines.Load(), r.out.errs.Load()
+	}
+	return st
 }
 
 // Close drains the queue, writes the digest lines and the last (partial) stat interval, writes the
@@ -292,6 +313,7 @@ func (r *Reporter) Close() error {
 			r.writeStats()
 		}
 		r.reportDiscards()
+		r.reportOutputLoss()
 		var first error
 		keep := func(err error) {
 			if err != nil && first == nil {
@@ -426,7 +448,15 @@ func (r *Reporter) handle(s *trace.FinishedSpan) {
 		ti.dests[i] = d
 		r.dests = append(r.dests, d)
 	}
+	start := len(d.buf)
 	if r.encode(d, ti, s) {
+		if r.out != nil {
+			r.writeOutput(ti.name, i == 1, d.buf[start:])
+			if r.cfg.OutputOnly {
+				d.buf = d.buf[:start]
+				return
+			}
+		}
 		d.lines++
 		if !d.dirty {
 			d.dirty = true
@@ -553,6 +583,12 @@ func (r *Reporter) writeStats() {
 }
 
 func (r *Reporter) writeStatLines(name string, shadow bool, b []byte, n int) {
+	if r.out != nil {
+		r.writeStatOutput(name, shadow, b, n)
+		if r.cfg.OutputOnly {
+			return
+		}
+	}
 	k := fileKey{name, shadow}
 	w := r.statFiles[k]
 	if w == nil {

@@ -51,8 +51,13 @@ type selfLog struct {
 
 	wmu   sync.Mutex // serializes writers of the file
 	spare []byte
-	w     io.WriteCloser
+	w     io.WriteCloser // nil with Config.OutputOnly
+	file  bool           // w was given: lines are kept in pending for it
 	werrs atomic.Uint64
+
+	// Config.Output, when set: its lines (made by out.appendSelf) wait in outPending (under mu).
+	out                  *output
+	outPending, outSpare []byte
 }
 
 type kindRate struct {
@@ -62,7 +67,7 @@ type kindRate struct {
 }
 
 func newSelfLog(w io.WriteCloser, clock func() time.Time, loc *time.Location) *selfLog {
-	return &selfLog{clock: clock, loc: loc, w: w, kinds: map[string]*kindRate{}, wake: make(chan struct{}, 1)}
+	return &selfLog{clock: clock, loc: loc, w: w, file: w != nil, kinds: map[string]*kindRate{}, wake: make(chan struct{}, 1)}
 }
 
 // log formats one line, if the rate of kind allows it, and wakes the writer.
@@ -87,7 +92,7 @@ func (l *selfLog) logLimit(level, kind, traceID, msg string, limit int) {
 	if sec := now.Unix(); sec != k.sec {
 		k.sec, k.n = sec, 0
 	}
-	if k.n >= limit || len(l.pending) > selfLogMaxPending {
+	if k.n >= limit || max(len(l.pending), len(l.outPending)) > selfLogMaxPending {
 		k.suppressed++
 		l.mu.Unlock()
 		l.suppressed.Add(1)
@@ -98,7 +103,7 @@ func (l *selfLog) logLimit(level, kind, traceID, msg string, limit int) {
 		msg += " (" + strconv.Itoa(k.suppressed) + " earlier " + kind + " messages suppressed)"
 		k.suppressed = 0
 	}
-	l.pending = l.appendLine(l.pending, now, level, traceID, msg)
+	l.add(now, level, traceID, msg)
 	l.mu.Unlock()
 	l.lines.Add(1)
 	select {
@@ -115,10 +120,21 @@ func (l *selfLog) logSuppressed() {
 	defer l.mu.Unlock()
 	for kind, k := range l.kinds {
 		if k.suppressed > 0 {
-			l.pending = l.appendLine(l.pending, now, levelWarn, "",
-				strconv.Itoa(k.suppressed)+" "+kind+" messages suppressed")
+			l.add(now, levelWarn, "", strconv.Itoa(k.suppressed)+" "+kind+" messages suppressed")
 			k.suppressed = 0
 		}
+	}
+}
+
+// add formats one line for the file and for Config.Output. l.mu is held.
+func (l *selfLog) add(now time.Time, level, traceID, msg string) {
+	start := len(l.pending)
+	l.pending = l.appendLine(l.pending, now, level, traceID, msg)
+	if l.out != nil {
+		l.outPending = l.out.appendSelf(l.outPending, now, level, traceID, msg, l.pending[start:])
+	}
+	if !l.file {
+		l.pending = l.pending[:start]
 	}
 }
 
@@ -182,7 +198,13 @@ func (l *selfLog) flush() {
 	l.mu.Lock()
 	buf := l.pending
 	l.pending = l.spare[:0]
+	outBuf := l.outPending
+	l.outPending = l.outSpare[:0]
 	l.mu.Unlock()
+	if len(outBuf) > 0 {
+		l.out.writeSelf(outBuf)
+	}
+	l.outSpare = outBuf[:0]
 	if len(buf) > 0 && l.w != nil {
 		if _, err := l.w.Write(buf); err != nil {
 			l.werrs.Add(1)
