@@ -106,10 +106,10 @@ type Config struct {
 	// Disabled lists log types that get neither digest nor stat lines; their spans are counted in
 	// Stats.Disabled and go no further.
 	Disabled []string
-	// Encoders maps log types to their encoders. http-server and http-client have built-in
-	// encoders (HTTPServerEncoder, HTTPClientEncoder), which an entry here replaces; other log types
-	// without an entry use GenericEncoder. A nil Encoder or an empty log type in the map is an error
-	// of New.
+	// Encoders maps log types to their encoders. http-server, http-client, rpc-client and
+	// rpc-server have built-in encoders (HTTPServerEncoder, HTTPClientEncoder, RPCClientEncoder,
+	// RPCServerEncoder), which an entry here replaces; other log types without an entry use
+	// GenericEncoder. A nil Encoder or an empty log type in the map is an error of New.
 	Encoders map[string]Encoder
 	// DefaultLogType is the log type of spans that have none; empty means DefaultLogType ("span").
 	DefaultLogType string
@@ -188,7 +188,8 @@ func (c Config) resolve() config {
 	for _, t := range cfg.Disabled {
 		cfg.disabled[t] = true
 	}
-	cfg.encoders = map[string]Encoder{LogTypeHTTPServer: httpServerEnc, LogTypeHTTPClient: httpClientEnc}
+	cfg.encoders = map[string]Encoder{LogTypeHTTPServer: httpServerEnc, LogTypeHTTPClient: httpClientEnc,
+		LogTypeRPCClient: rpcClientEnc, LogTypeRPCServer: rpcServerEnc}
 	for t, e := range cfg.Encoders {
 		cfg.encoders[t] = e
 	}

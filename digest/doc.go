@@ -21,6 +21,11 @@
 // tags. Go has no thread names: current.thread.name is the span's TagThreadName tag when set, else
 // "goroutine".
 //
+// rpc-client and rpc-server spans get SOFARPC's own layout instead (RPCClientEncoder,
+// RPCServerEncoder): "timestamp", "tracerId", "spanId", …, "baggage" in SOFARPC's documented key order,
+// numbers as JSON strings, every value escaped. An Encoder that writes whole lines like these
+// implements LineEncoder; in CSV such log types keep the common columns.
+//
 // Every value is escaped (JSON: quotes, control characters, U+2028/2029, invalid UTF-8 replaced;
 // CSV: %, comma, CR, LF as %25, %2C, %0D, %0A) and cut at Config.MaxValueBytes with a
 // "...(truncated N bytes)" marker, so one span is always exactly one line. Encoding reuses the
@@ -29,12 +34,14 @@
 // # Stat lines
 //
 // Every span, sampled or not, counts in the stat table of its log type, keyed by local.app and
-// request.url + method (log types with an HTTP encoder) or the operation (others), plus success and
-// the load-test mark. Success is SOFA's rule: an HTTP status 1xx, 2xx, 301 or 302 (clients also
-// "00"); "00" for the others. A span of a log type without an HTTP encoder that set no result code
-// is written, and counted, with "99" if it has an error and "00" if not (SOFATracer would leave the
-// field empty, a failure). An HTTP span without a status gets "99" if it has an error (a client
-// call that got no response, as SOFATracer's RestTemplate plugin writes it) and keeps the empty code
+// request.url + method (log types with an HTTP encoder), remote.app + service + method (rpc
+// encoders, without the load-test field, as SOFARPC) or the operation (others), plus success and the
+// load-test mark. Success is SOFA's rule: an HTTP status 1xx, 2xx, 301 or 302 (clients also
+// "00"); "00" or blank for rpc log types (SOFARPC's rule); "00" for the others. A span of a log
+// type without an HTTP encoder that set no result code is written, and counted, with "99" if it
+// has an error and "00" if not (SOFATracer would leave the field empty, a failure).
+// An HTTP span without a status gets "99" if it has an error (a client call that got no response,
+// as SOFATracer's RestTemplate plugin writes it) and keeps the empty code
 // if not; both count as failures, and tracetail -errors lists them. Each interval
 // (Config.StatInterval) prints one line per key with count > 0, and Close prints the partial last
 // interval; load-test keys go to shadow/. A table past MaxStatKeys keys is cleared and the self log

@@ -89,6 +89,8 @@ type typeInfo struct {
 	enc    Encoder
 	http   bool
 	client bool
+	line   LineEncoder // the encoder when it writes whole lines (JSON only)
+	rpc    *rpcEncoder // the encoder when it is an rpc one: rpc stat key and success rule
 	stat   *statTable
 	dests  [2]*dest // normal, shadow
 }
@@ -482,9 +484,13 @@ func (r *Reporter) encode(d *dest, ti *typeInfo, s *trace.FinishedSpan) (ok bool
 			ok = false
 		}
 	}()
-	e.begin(s, resultCode(s, ti.http))
-	ti.enc.EncodeFields(s, e)
-	e.end(s)
+	if ti.line != nil && !e.csv {
+		e.line(ti.line, s, resultCode(s, ti.http))
+	} else {
+		e.begin(s, resultCode(s, ti.http))
+		ti.enc.EncodeFields(s, e)
+		e.end(s)
+	}
 	d.buf = e.buf
 	e.buf = nil
 	return true
@@ -511,6 +517,8 @@ func (r *Reporter) typeInfo(lt string) *typeInfo {
 	if h, ok := enc.(*httpEncoder); ok {
 		ti.http, ti.client = true, h.client
 	}
+	ti.line, _ = enc.(LineEncoder)
+	ti.rpc, _ = enc.(*rpcEncoder)
 	// Distinct log types may share a safe name: the first one's files and encoder serve them all.
 	for _, o := range r.types {
 		if o.name == ti.name {

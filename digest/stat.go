@@ -12,11 +12,12 @@ import (
 )
 
 // statKey is what one stat line aggregates: local.app and, for HTTP log types, request.url and
-// method, for the others the operation (k1); then success and the load-test mark.
+// method, for rpc log types remote.app, service and method (k1, k2, k3), for the others the
+// operation (k1); then success and the load-test mark.
 type statKey struct {
-	app, k1, k2 string
-	success     bool
-	load        bool
+	app, k1, k2, k3 string
+	success         bool
+	load            bool
 }
 
 type statVal struct {
@@ -29,6 +30,7 @@ type statVal struct {
 type statTable struct {
 	name  string // file name prefix (safe log type)
 	http  bool
+	rpc   bool
 	cur   map[statKey]statVal
 	spare map[statKey]statVal
 }
@@ -56,6 +58,9 @@ func statKeyOf(ti *typeInfo, s *trace.FinishedSpan) (statKey, string) {
 			k.k2 = v.String()
 		}
 		k.success = layout.HTTPSuccess(code, ti.client)
+	} else if ti.rpc != nil {
+		k.k1, k.k2, k.k3 = ti.rpc.statKey(s)
+		k.success = layout.RPCSuccess(code)
 	} else {
 		k.k1 = s.Operation()
 		k.success = layout.GenericSuccess(code)
@@ -71,7 +76,7 @@ func (a *statAgg) add(ti *typeInfo, k statKey, ms int64) (reset bool) {
 	if t == nil {
 		t = a.tables[ti.name]
 		if t == nil {
-			t = &statTable{name: ti.name, http: ti.http, cur: map[statKey]statVal{}, spare: map[statKey]statVal{}}
+			t = &statTable{name: ti.name, http: ti.http, rpc: ti.rpc != nil, cur: map[statKey]statVal{}, spare: map[statKey]statVal{}}
 			a.tables[ti.name] = t
 			a.order = append(a.order, t)
 		}
@@ -136,7 +141,7 @@ func (a *statAgg) write(now time.Time, cfg *config, out func(name string, shadow
 		}
 		clear(t.spare)
 		slices.SortFunc(lines, func(x, y statLine) int {
-			return cmp.Or(cmp.Compare(x.k.app, y.k.app), cmp.Compare(x.k.k1, y.k.k1), cmp.Compare(x.k.k2, y.k.k2),
+			return cmp.Or(cmp.Compare(x.k.app, y.k.app), cmp.Compare(x.k.k1, y.k.k1), cmp.Compare(x.k.k2, y.k.k2), cmp.Compare(x.k.k3, y.k.k3),
 				cmpBool(x.k.success, y.k.success), cmpBool(x.k.load, y.k.load))
 		})
 		for _, shadow := range []bool{false, true} {
@@ -144,7 +149,7 @@ func (a *statAgg) write(now time.Time, cfg *config, out func(name string, shadow
 			n := 0
 			for _, l := range lines {
 				if l.k.load == shadow {
-					enc.statLine(now.In(cfg.Location), t.http, l)
+					enc.statLine(now.In(cfg.Location), t, l)
 					n++
 				}
 			}
@@ -166,9 +171,11 @@ func cmpBool(a, b bool) int {
 	return 1
 }
 
-// statLine appends one stat line: JSON {"time":…,"stat.key":{…},"count":N,
-// "total.cost.milliseconds":M,"success":"Y","load.test":"F"} or CSV time,app,key…,count,cost,Y,F.
-func (e *lineEncoder) statLine(now time.Time, http bool, l statLine) {
+// statLine appends one stat line of table t: JSON {"time":…,"stat.key":{…},"count":N,
+// "total.cost.milliseconds":M,"success":"Y","load.test":"F"} or CSV time,app,key…,count,cost,Y,F. An
+// rpc line has no load.test, as SOFARPC's (load-test lines go to shadow/ files all the same).
+func (e *lineEncoder) statLine(now time.Time, t *statTable, l statLine) {
+	http := t.http
 	yn := func(b bool, y, n string) string {
 		if b {
 			return y
@@ -181,9 +188,13 @@ func (e *lineEncoder) statLine(now time.Time, http bool, l statLine) {
 		e.buf = appendCSVField(e.buf, l.k.app, e.limit)
 		e.buf = append(e.buf, ',')
 		e.buf = appendCSVField(e.buf, l.k.k1, e.limit)
-		if http {
+		if http || t.rpc {
 			e.buf = append(e.buf, ',')
 			e.buf = appendCSVField(e.buf, l.k.k2, e.limit)
+		}
+		if t.rpc {
+			e.buf = append(e.buf, ',')
+			e.buf = appendCSVField(e.buf, l.k.k3, e.limit)
 		}
 		e.buf = append(e.buf, ',')
 		e.buf = strconv.AppendInt(e.buf, l.v.count, 10)
@@ -191,8 +202,10 @@ func (e *lineEncoder) statLine(now time.Time, http bool, l statLine) {
 		e.buf = strconv.AppendInt(e.buf, l.v.cost, 10)
 		e.buf = append(e.buf, ',')
 		e.buf = append(e.buf, yn(l.k.success, "Y", "N")...)
-		e.buf = append(e.buf, ',')
-		e.buf = append(e.buf, yn(l.k.load, "T", "F")...)
+		if !t.rpc {
+			e.buf = append(e.buf, ',')
+			e.buf = append(e.buf, yn(l.k.load, "T", "F")...)
+		}
 		e.buf = append(e.buf, '\n')
 		return
 	}
@@ -200,12 +213,20 @@ func (e *lineEncoder) statLine(now time.Time, http bool, l statLine) {
 	e.buf = appendTime(e.buf, now)
 	e.buf = append(e.buf, `","stat.key":{"local.app":`...)
 	e.buf = appendJSONString(e.buf, l.k.app, e.limit)
-	if http {
+	switch {
+	case t.rpc:
+		e.buf = append(e.buf, `,"remote.app":`...)
+		e.buf = appendJSONString(e.buf, l.k.k1, e.limit)
+		e.buf = append(e.buf, `,"service":`...)
+		e.buf = appendJSONString(e.buf, l.k.k2, e.limit)
+		e.buf = append(e.buf, `,"method":`...)
+		e.buf = appendJSONString(e.buf, l.k.k3, e.limit)
+	case http:
 		e.buf = append(e.buf, `,"request.url":`...)
 		e.buf = appendJSONString(e.buf, l.k.k1, e.limit)
 		e.buf = append(e.buf, `,"method":`...)
 		e.buf = appendJSONString(e.buf, l.k.k2, e.limit)
-	} else {
+	default:
 		e.buf = append(e.buf, `,"operation":`...)
 		e.buf = appendJSONString(e.buf, l.k.k1, e.limit)
 	}
@@ -215,7 +236,9 @@ func (e *lineEncoder) statLine(now time.Time, http bool, l statLine) {
 	e.buf = strconv.AppendInt(e.buf, l.v.cost, 10)
 	e.buf = append(e.buf, `,"success":"`...)
 	e.buf = append(e.buf, yn(l.k.success, "Y", "N")...)
-	e.buf = append(e.buf, `","load.test":"`...)
-	e.buf = append(e.buf, yn(l.k.load, "T", "F")...)
+	if !t.rpc {
+		e.buf = append(e.buf, `","load.test":"`...)
+		e.buf = append(e.buf, yn(l.k.load, "T", "F")...)
+	}
 	e.buf = append(e.buf, "\"}\n"...)
 }

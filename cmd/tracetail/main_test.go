@@ -28,6 +28,10 @@ const (
 	traceLoad = "0ad1348f1714564801000100022345"
 	logsDir   = "testdata/logs/tracelog"
 	multiDir  = "testdata/multi" // three applications, each with its own http-server-digest.log
+	// rpcDir holds an HTTP server calling over gRPC (tracemdc's rpc lines, one with its keys in hash
+	// order as SOFATracer 3.1.4+ prints them) and a real SOFARPC Java client line.
+	rpcDir   = "testdata/rpc/tracelog"
+	traceRPC = "0ad1348f1714564803000100042345"
 )
 
 // TestGolden runs the tool over the fixtures and compares exit code, stdout and stderr with
@@ -69,6 +73,10 @@ func TestGolden(t *testing.T) {
 		{"usage-logs-without-tree", []string{"-logs", "x.log"}, ""},
 		{"usage-bad-since", []string{"-since", "soon"}, ""},
 		{"color", []string{"-color", "always", "-errors", logsDir + "/spring-mvc-digest.log"}, ""},
+		{"rpc-all", []string{rpcDir}, ""},
+		{"rpc-errors", []string{"-errors", rpcDir}, ""},
+		{"rpc-type-server", []string{"-type", "rpc-server", "-slow", "50ms", rpcDir}, ""},
+		{"rpc-tree", []string{"-tree", traceRPC, rpcDir}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Setenv("TRACEMDC_LOG_PATH", c.env)

@@ -1,6 +1,7 @@
 package digestread
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,11 @@ func malformed(format string, args ...any) error {
 // time zone of the time field (nil means time.Local). LogType is left empty: the caller knows the file
 // (see ParseDigestPath). A line without a valid time, trace id or span id, or with an unreadable cost,
 // is malformed; the error wraps ErrMalformed.
+//
+// SOFARPC's rpc lines (tracemdc's and the Java ones, keys in any order) are read too: timestamp and
+// tracerId stand for time and traceId, the cost is client.elapse.time (a client) or biz.impl.time
+// (a server), in milliseconds, quoted or not; URL is "service/method" and Method is empty; the
+// load-test mark is read from baggage.
 func ParseLine(line []byte, loc *time.Location) (*Record, error) {
 	s := strings.TrimSpace(string(line))
 	if s == "" {
@@ -47,12 +53,24 @@ func (r *Record) fill(loc *time.Location) error {
 	if loc == nil {
 		loc = time.Local
 	}
-	var ts, cost string
-	var haveURL bool
+	var ts, cost, stamp, elapse, impl, service, method string
+	var haveURL, rpc bool
 	for _, f := range r.Fields {
 		switch f.Key {
 		case layout.FieldTime:
 			ts = f.Value
+		case layout.FieldTimestamp:
+			stamp = f.Value
+		case layout.FieldTracerID:
+			r.TraceID, rpc = f.Value, true
+		case layout.FieldClientElapseTime:
+			elapse = f.Value
+		case layout.FieldBizImplTime:
+			impl = f.Value
+		case layout.FieldService:
+			service = f.Value
+		case layout.FieldRPCBaggage:
+			r.LoadTest = layout.LoadTestMark(f.Value)
 		case layout.FieldLocalApp:
 			r.App = f.Value
 		case layout.FieldTraceID:
@@ -74,9 +92,21 @@ func (r *Record) fill(loc *time.Location) error {
 				r.URL = f.Value
 			}
 		case layout.FieldMethod:
-			r.Method = f.Value
+			r.Method, method = f.Value, f.Value
 		case layout.FieldBizBaggage:
 			r.LoadTest = layout.LoadTestMark(f.Value)
+		}
+	}
+	if rpc {
+		r.rpc = true
+		if ts == "" {
+			ts = stamp
+		}
+		if cost == "" {
+			cost = cmp.Or(elapse, impl)
+		}
+		if !haveURL {
+			r.URL, r.Method = service+"/"+method, ""
 		}
 	}
 	if r.TraceID == "" || r.SpanID == "" {

@@ -22,12 +22,14 @@ type Record struct {
 	ResultCode string        // result.code
 	Thread     string        // current.thread.name
 	Cost       time.Duration // time.cost.milliseconds
-	URL        string        // request.url, else operation
-	Method     string        // method
+	URL        string        // request.url, else operation; "service/method" for rpc lines
+	Method     string        // method (HTTP); empty for rpc lines
 	LogType    string        // from the file name: "spring-mvc" for spring-mvc-digest.log
 	LoadTest   bool          // biz baggage mark=T, or read from a shadow/ file
 	Raw        string        // the original line, without its line end
 	Fields     []Field       // every field of the line, in line order
+
+	rpc bool // a line of SOFARPC's layout (it names the trace id tracerId)
 }
 
 // Get returns the value of the field key and whether the line has it.
@@ -44,9 +46,12 @@ func (r *Record) Get(key string) (string, bool) {
 func (r *Record) Start() time.Time { return r.Time.Add(-r.Cost) }
 
 // Success reports whether the span's result code means success, by layout.ReadSuccess: SOFA's HTTP
-// rule for lines of the HTTP layouts (the writer's rule: "00" is a failure of a server), "00" or an
-// HTTP success status for the others.
+// rule for lines of the HTTP layouts (the writer's rule: "00" is a failure of a server), SOFARPC's
+// (layout.RPCSuccess: "00" or blank) for rpc lines, "00" or an HTTP success status for the others.
 func (r *Record) Success() bool {
+	if r.rpc {
+		return layout.RPCSuccess(r.ResultCode)
+	}
 	_, http := r.Get(layout.FieldReqSize)
 	return layout.ReadSuccess(r.ResultCode, http, r.Kind == layout.KindClient)
 }
