@@ -66,18 +66,21 @@ func (o *Observation) Route() string {
 	return ""
 }
 
-// Method returns the method part of an HTTP stat key, "" for other log types.
+// Method returns the method part of an HTTP or rpc stat key, "" for other log types.
 func (o *Observation) Method() string {
-	if o.ti.http {
+	switch {
+	case o.ti.http:
 		return o.key.k2
+	case o.ti.rpc != nil:
+		return o.key.k3
 	}
 	return ""
 }
 
-// Operation returns the operation of a stat key of a log type without the HTTP layout, "" for HTTP
-// log types.
+// Operation returns the operation of a stat key of a log type with neither the HTTP nor an rpc
+// layout, "" for those.
 func (o *Observation) Operation() string {
-	if o.ti.http {
+	if o.ti.http || o.ti.rpc != nil {
 		return ""
 	}
 	return o.key.k1

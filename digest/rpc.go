@@ -271,3 +271,23 @@ func (e *rpcEncoder) EncodeFields(s *trace.FinishedSpan, enc FieldEncoder) {
 		enc.AddTag(key, v)
 	}
 }
+
+// RPC reports whether the log type has an rpc layout (RPCClientEncoder, RPCServerEncoder): its stat
+// key is app, remote app, service and method.
+func (o *Observation) RPC() bool { return o.ti.rpc != nil }
+
+// RemoteApp returns the remote.app part of an rpc stat key, "" for other log types.
+func (o *Observation) RemoteApp() string {
+	if o.ti.rpc != nil {
+		return o.key.k1
+	}
+	return ""
+}
+
+// Service returns the service part of an rpc stat key, "" for other log types.
+func (o *Observation) Service() string {
+	if o.ti.rpc != nil {
+		return o.key.k2
+	}
+	return ""
+}

@@ -268,3 +268,31 @@ func BenchmarkEncodeLine(b *testing.B) {
 	}
 	b.SetBytes(int64(len(e.buf)))
 }
+
+// TestObserverRPC: the Observer sees an rpc span's stat key as its stat line has it (remote.app,
+// service, method) and SOFARPC's success; Route and Operation are empty.
+func TestObserverRPC(t *testing.T) {
+	type seen struct {
+		rpc                            bool
+		remote, service, method, route string
+		op                             string
+		success                        bool
+	}
+	var got []seen
+	obs := ObserverFunc(func(o *Observation) {
+		got = append(got, seen{o.RPC(), o.RemoteApp(), o.Service(), o.Method(), o.Route(), o.Operation(), o.Success()})
+	})
+	r, _ := newReporter(t, Config{Policy: Block, Observer: obs, StatInterval: -1})
+	tr := trace.New("orders", trace.WithReporter(r))
+	rpcSpans(tr, trace.SpanContext{})
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := []seen{
+		{true, "orders", "shop.Inventory", "Reserve", "", "", false}, // the server span finishes first, code 01
+		{true, "inventory", "shop.Inventory", "Reserve", "", "", true},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("observed %+v\nwant %+v", got, want)
+	}
+}
