@@ -124,6 +124,19 @@ func NewHook(opts ...Option) logrus.Hook {
 // Levels returns every logrus level.
 func (h *hook) Levels() []logrus.Level { return logrus.AllLevels }
 
+// value returns the value of p as the naming shows it: a string, or a bool for a vendor format's
+// boolean.
+func (h *hook) value(p mdc.Pair) any {
+	if !h.naming.Converts() {
+		return p.Value
+	}
+	v, isBool := h.naming.Value(p.Key, p.Value)
+	if isBool {
+		return v == "true"
+	}
+	return v
+}
+
 // Fire adds the MDC fields of e.Context, and the pairs the registered sources (mdc.AddSource) find
 // in it, to e.Data, leaving out those whose names e.Data already has. It never fails.
 //
@@ -154,7 +167,7 @@ func (h *hook) Fire(e *logrus.Entry) error {
 		for _, p := range ps {
 			if f, ok := h.naming.Field(p.Key); ok {
 				if _, dup := group[f]; !dup {
-					group[f] = p.Value
+					group[f] = h.value(p)
 				}
 			}
 		}
@@ -177,7 +190,7 @@ func (h *hook) Fire(e *logrus.Entry) error {
 			if e.Data == nil {
 				e.Data = make(logrus.Fields, len(ps))
 			}
-			e.Data[f] = p.Value
+			e.Data[f] = h.value(p)
 		}
 	}
 	return nil

@@ -64,6 +64,36 @@ func ExampleAllow() {
 	// sid=0.1
 }
 
+// Ids in Google Cloud Logging's and Datadog's correlation fields; a SOFA id is mapped as SOFATracer's
+// Zipkin reporter maps it, so the line joins the exported trace.
+func ExampleGoogleCloud() {
+	ctx := mdc.WithPairs(context.Background(),
+		mdc.Pair{Key: mdc.KeyTraceID, Value: "0ad1348f1403169275002100356696"},
+		mdc.Pair{Key: mdc.KeySpanID, Value: "0.1"},
+		mdc.Pair{Key: mdc.KeySampled, Value: "true"})
+	for _, n := range []*mdc.Naming{
+		mdc.NewNaming(mdc.PresetDefault, mdc.GoogleCloud("my-project")),
+		mdc.NewNaming(mdc.PresetDefault, mdc.Datadog()),
+	} {
+		for _, p := range mdc.From(ctx).Pairs(nil) {
+			f, _ := n.Field(p.Key)
+			v, isBool := n.Value(p.Key, p.Value)
+			if isBool {
+				fmt.Printf("%s=%s (a JSON boolean)\n", f, v)
+			} else {
+				fmt.Printf("%s=%q\n", f, v)
+			}
+		}
+	}
+	// Output:
+	// logging.googleapis.com/trace="projects/my-project/traces/000ad1348f1403169275002100356696"
+	// logging.googleapis.com/spanId="4e18dd181d0a2066"
+	// logging.googleapis.com/trace_sampled=true (a JSON boolean)
+	// dd.trace_id="10553341443550045846"
+	// dd.span_id="5627490830035591270"
+	// sampled="true"
+}
+
 func ExampleDetach() {
 	ctx, cancel := context.WithCancel(mdc.With(context.Background(), mdc.KeyTraceID, "t1"))
 	bg := mdc.Detach(ctx)

@@ -1,8 +1,14 @@
 package mdc
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/tracemdc/tracemdc/idmap"
 )
 
 // Preset is a set of field names for the well-known keys.
@@ -62,11 +68,12 @@ func (p Preset) ids() (trace, span string) {
 // a field name is matched too. The field names resolved are those of this Naming: its preset's names
 // for the ids (also when a Rename changed them) and the targets of its Renames.
 type Naming struct {
-	traceField, spanField string
-	renames               map[string]string
-	allow, deny           map[string]struct{}
-	group                 string
-	preset                Preset
+	traceField, spanField, sampledField string
+	renames                             map[string]string
+	allow, deny                         map[string]struct{}
+	group                               string
+	preset                              Preset
+	format                              *format // a vendor format (GoogleCloud, Datadog), or nil
 }
 
 // NamingOption configures a Naming.
@@ -80,6 +87,7 @@ type namingConfig struct {
 	allow, deny []string
 	allowSet    bool
 	group       string
+	format      *format
 }
 
 type namingFunc func(*namingConfig)
@@ -119,6 +127,79 @@ func Group(name string) NamingOption {
 	return namingFunc(func(c *namingConfig) { c.group = name })
 }
 
+// GoogleCloud renders the ids in the special fields of Google Cloud Logging's structured logs, which
+// Cloud Logging (and its agents reading stdout) moves into the LogEntry to link the line to its trace:
+//
+//	KeyTraceID  "logging.googleapis.com/trace": "projects/<projectID>/traces/<32 hex>"
+//	KeySpanID   "logging.googleapis.com/spanId": "<16 hex>"
+//	KeySampled  "logging.googleapis.com/trace_sampled": true or false (a JSON boolean)
+//
+// The ids are mapped by package idmap: W3C ids (an OpenTelemetry span's) as they are, SOFA ids as
+// SOFATracer's Zipkin reporter maps them (the trace id left-padded to 32 hex, the span id FNV-1a 64
+// of its text), so a line joins the trace that the exporters send. It replaces the preset's names of
+// the ids; Rename, Allow and Deny still apply (by key, or by these field names). An empty projectID,
+// or one holding a '/', is a programming error: NewNaming panics.
+func GoogleCloud(projectID string) NamingOption {
+	return namingFunc(func(c *namingConfig) {
+		if projectID == "" || strings.ContainsAny(projectID, "/ \t\n") {
+			panic(fmt.Sprintf("mdc: GoogleCloud(%q): not a project id", projectID))
+		}
+		prefix := "projects/" + projectID + "/traces/"
+		c.format = &format{
+			trace:   "logging.googleapis.com/trace",
+			span:    "logging.googleapis.com/spanId",
+			sampled: "logging.googleapis.com/trace_sampled",
+			value: func(key, v string) (string, bool) {
+				switch key {
+				case KeyTraceID:
+					b := make([]byte, 0, len(prefix)+idmap.TraceHexLen)
+					b = idmap.AppendTraceHex(append(b, prefix...), v)
+					return unsafe.String(unsafe.SliceData(b), len(b)), false
+				case KeySpanID:
+					return idmap.SpanHex(v), false
+				case KeySampled:
+					if s, err := strconv.ParseBool(v); err == nil {
+						return strconv.FormatBool(s), true
+					}
+				}
+				return v, false
+			},
+		}
+	})
+}
+
+// Datadog renders the ids as Datadog's log-trace correlation reads them: KeyTraceID as "dd.trace_id"
+// and KeySpanID as "dd.span_id", each the unsigned decimal of the low 64 bits of the id, as a string
+// (Datadog asks that both be parsed as strings). The ids are first mapped by package idmap as
+// GoogleCloud describes, so W3C and SOFA ids both work. It replaces the preset's names of the ids;
+// Rename, Allow and Deny still apply.
+func Datadog() NamingOption {
+	return namingFunc(func(c *namingConfig) {
+		c.format = &format{
+			trace: "dd.trace_id",
+			span:  "dd.span_id",
+			value: func(key, v string) (string, bool) {
+				switch key {
+				case KeyTraceID:
+					id := idmap.TraceID(v)
+					return strconv.FormatUint(binary.BigEndian.Uint64(id[8:]), 10), false
+				case KeySpanID:
+					id := idmap.SpanID(v)
+					return strconv.FormatUint(binary.BigEndian.Uint64(id[:]), 10), false
+				}
+				return v, false
+			},
+		}
+	})
+}
+
+// format is a vendor's log-correlation format: the field names of the ids and the conversion of
+// their values.
+type format struct {
+	trace, span, sampled string // sampled "": KeySampled keeps its name
+	value                func(key, v string) (string, bool)
+}
+
 // NewNaming returns a Naming that starts from preset and applies opts. It panics on an option that
 // cannot mean anything (an empty name given to Rename), so that a mistake shows at start-up rather
 // than as fields silently missing from every line.
@@ -129,15 +210,23 @@ func NewNaming(preset Preset, opts ...NamingOption) *Naming {
 			o.apply(&c)
 		}
 	}
-	n := &Naming{preset: preset, group: c.group}
+	n := &Naming{preset: preset, group: c.group, format: c.format, sampledField: KeySampled}
 	n.traceField, n.spanField = preset.ids()
-	wellKnown := [...]string{KeyTraceID, KeySpanID}
+	if f := c.format; f != nil {
+		n.traceField, n.spanField = f.trace, f.span
+		if f.sampled != "" {
+			n.sampledField = f.sampled
+		}
+	}
+	wellKnown := [...]string{KeyTraceID, KeySpanID, KeySampled}
 	presetField := func(key string) string {
 		switch key {
 		case KeyTraceID:
 			return n.traceField
 		case KeySpanID:
 			return n.spanField
+		case KeySampled:
+			return n.sampledField
 		}
 		return key
 	}
@@ -228,8 +317,24 @@ func (n *Naming) field(key string) string {
 		return n.traceField
 	case KeySpanID:
 		return n.spanField
+	case KeySampled:
+		return n.sampledField
 	}
 	return key
+}
+
+// Converts reports whether the Naming has a vendor format (GoogleCloud, Datadog) that changes values:
+// adapters then pass each value through Value.
+func (n *Naming) Converts() bool { return n != nil && n.format != nil }
+
+// Value returns value as a line shows the MDC pair key=value, and whether the line should write it
+// as a JSON boolean ("true" or "false"). Without a vendor format it is value itself, a string; a
+// vendor format converts the ids (see GoogleCloud and Datadog), which allocates the new value.
+func (n *Naming) Value(key, value string) (v string, isBool bool) {
+	if n == nil || n.format == nil || value == "" {
+		return value, false
+	}
+	return n.format.value(key, value)
 }
 
 // Range calls fn with the field name and value of every rendered entry of m, in m's order, until fn

@@ -3,7 +3,9 @@ package mdc
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -130,5 +132,114 @@ func TestOwnKeys(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { _ = o.Has("spanId") || o.Has("msg") }); n != 0 {
 		t.Fatalf("Has allocates %v", n)
+	}
+}
+
+// TestVendorFormats checks the GoogleCloud and Datadog values against the vendors' documented
+// formats, for W3C ids (as an OpenTelemetry span has them) and SOFA ids. The expected numbers were
+// computed apart from this package (Python: int(hex, 16), FNV-1a 64 of the span id text).
+func TestVendorFormats(t *testing.T) {
+	w3c := WithPairs(context.Background(), Pair{KeyTraceID, "4bf92f3577b34da6a3ce929d0e0e4736"},
+		Pair{KeySpanID, "00f067aa0ba902b7"}, Pair{KeySampled, "true"}, Pair{"user", "u"})
+	sofa := WithPairs(context.Background(), Pair{KeyTraceID, "0ad1348f1403169275002100356696"},
+		Pair{KeySpanID, "0.1"}, Pair{KeySampled, "false"})
+	gcp := NewNaming(PresetOTel, GoogleCloud("my-project"))
+	dd := NewNaming(PresetSOFA, Datadog())
+	type field struct {
+		name, value string
+		isBool      bool
+	}
+	render := func(n *Naming, ctx context.Context) []field {
+		var out []field
+		for _, p := range From(ctx).Pairs(nil) {
+			if f, ok := n.Field(p.Key); ok {
+				v, b := n.Value(p.Key, p.Value)
+				out = append(out, field{f, v, b})
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		n    *Naming
+		ctx  context.Context
+		want []field
+	}{
+		{"gcp w3c", gcp, w3c, []field{
+			{"logging.googleapis.com/trace", "projects/my-project/traces/4bf92f3577b34da6a3ce929d0e0e4736", false},
+			{"logging.googleapis.com/spanId", "00f067aa0ba902b7", false},
+			{"logging.googleapis.com/trace_sampled", "true", true},
+			{"user", "u", false}}},
+		{"gcp sofa", gcp, sofa, []field{
+			{"logging.googleapis.com/trace", "projects/my-project/traces/000ad1348f1403169275002100356696", false},
+			{"logging.googleapis.com/spanId", "4e18dd181d0a2066", false},
+			{"logging.googleapis.com/trace_sampled", "false", true}}},
+		{"datadog w3c", dd, w3c, []field{
+			{"dd.trace_id", "11803532876627986230", false},
+			{"dd.span_id", "67667974448284343", false},
+			{"sampled", "true", false},
+			{"user", "u", false}}},
+		{"datadog sofa", dd, sofa, []field{
+			{"dd.trace_id", "10553341443550045846", false},
+			{"dd.span_id", "5627490830035591270", false},
+			{"sampled", "false", false}}},
+	} {
+		got := render(tc.n, tc.ctx)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s:\n got %v\nwant %v", tc.name, got, tc.want)
+		}
+	}
+	gcpTrace := regexp.MustCompile(`^projects/[^/]+/traces/[0-9a-f]{32}$`)
+	hex16 := regexp.MustCompile(`^[0-9a-f]{16}$`)
+	for _, id := range []string{"0ad1348f1403169275002100356696", "0ad1348f1403169275002100356696T", "4BF92F3577B34DA6A3CE929D0E0E4736", "x", "0.1.1.1"} {
+		if v, _ := gcp.Value(KeyTraceID, id); !gcpTrace.MatchString(v) {
+			t.Errorf("gcp trace of %q = %q", id, v)
+		}
+		if v, _ := gcp.Value(KeySpanID, id); !hex16.MatchString(v) {
+			t.Errorf("gcp span of %q = %q", id, v)
+		}
+		for _, k := range []string{KeyTraceID, KeySpanID} {
+			v, _ := dd.Value(k, id)
+			if _, err := strconv.ParseUint(v, 10, 64); err != nil {
+				t.Errorf("datadog %s of %q = %q: %v", k, id, v, err)
+			}
+		}
+	}
+	// Without a format, values are passed on as they are, with no allocation.
+	if v, b := NewNaming(PresetOTel).Value(KeyTraceID, "t"); v != "t" || b {
+		t.Fatal("value changed without a format")
+	}
+	var nilNaming *Naming
+	if v, b := gcp.Value(KeySampled, "maybe"); nilNaming.Converts() || v != "maybe" || b {
+		t.Fatal("nil naming converts, or a non-boolean sampled value was changed")
+	}
+	otel := NewNaming(PresetOTel)
+	if n := testing.AllocsPerRun(100, func() { otel.Value(KeyTraceID, "t") }); n != 0 {
+		t.Fatalf("allocs %v", n)
+	}
+}
+
+// TestVendorFormatNames: the vendor field names resolve in Allow, Deny and Rename like a preset's.
+func TestVendorFormatNames(t *testing.T) {
+	ctx := WithPairs(context.Background(), Pair{KeyTraceID, "4bf92f3577b34da6a3ce929d0e0e4736"}, Pair{KeySpanID, "00f067aa0ba902b7"},
+		Pair{KeySampled, "true"})
+	n := NewNaming(PresetDefault, GoogleCloud("p"), Deny("logging.googleapis.com/spanId"), Rename("logging.googleapis.com/trace_sampled", "sampledFlag"))
+	got := n.Fields(From(ctx))
+	want := []Pair{{"logging.googleapis.com/trace", "4bf92f3577b34da6a3ce929d0e0e4736"}, {"sampledFlag", "true"}} // Fields shows raw values
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v", got)
+	}
+	if v, b := n.Value(KeySampled, "true"); v != "true" || !b {
+		t.Fatal("renamed sampled field lost its boolean")
+	}
+	for _, bad := range []string{"", "a/b", "a b"} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "mdc: GoogleCloud") {
+					t.Errorf("GoogleCloud(%q): recovered %v", bad, r)
+				}
+			}()
+			NewNaming(PresetDefault, GoogleCloud(bad))
+		}()
 	}
 }

@@ -69,6 +69,7 @@ type handler struct {
 	next   slog.Handler
 	naming *mdc.Naming
 	own    mdc.OwnKeys // the wrapped handler's own keys
+	slow   bool        // the naming has a group or converts values: the general path only
 
 	// topKeys are the top-level keys the caller bound: those of WithAttrs before any WithGroup, and
 	// the name of the first WithGroup.
@@ -99,7 +100,8 @@ func New(next slog.Handler, opts ...Option) slog.Handler {
 	if !c.ownSet {
 		c.own = []string{slog.TimeKey, slog.LevelKey, slog.MessageKey, slog.SourceKey}
 	}
-	return &handler{next: next, naming: c.naming, own: mdc.NewOwnKeys(c.own...)}
+	return &handler{next: next, naming: c.naming, own: mdc.NewOwnKeys(c.own...),
+		slow: c.naming.GroupName() != "" || c.naming.Converts()}
 }
 
 // Enabled reports whether next handles records at level l. It does no MDC work.
@@ -115,7 +117,7 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	if size == 0 && !mdc.HasSources() {
 		return h.next.Handle(ctx, r)
 	}
-	if h.root != nil || h.naming.GroupName() != "" || size > inlineAttrs {
+	if h.root != nil || h.slow || size > inlineAttrs {
 		var buf [generalPairs]mdc.Pair
 		return h.handle(ctx, r, mdc.SourcePairs(ctx, m.Pairs(buf[:0])))
 	}
@@ -200,7 +202,12 @@ func (h *handler) handle(ctx context.Context, r slog.Record, ps []mdc.Pair) erro
 			}
 		}
 		if !slices.ContainsFunc(attrs, func(a slog.Attr) bool { return a.Key == f }) {
-			attrs = append(attrs, slog.String(f, p.Value))
+			v, isBool := h.naming.Value(p.Key, p.Value)
+			if isBool {
+				attrs = append(attrs, slog.Bool(f, v == "true"))
+			} else {
+				attrs = append(attrs, slog.String(f, v))
+			}
 		}
 	}
 	if len(attrs) == 0 {

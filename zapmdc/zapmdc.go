@@ -260,7 +260,11 @@ func (c *core) Write(ent zapcore.Entry, fields []zapcore.Field) error {
 		} else if has(b.fs, f) {
 			continue
 		}
-		b.fs = append(b.fs, zap.String(f, p.Value))
+		if c.naming.Converts() {
+			b.fs = append(b.fs, field(c.naming, f, p))
+		} else {
+			b.fs = append(b.fs, zap.String(f, p.Value))
+		}
 	}
 	if b == nil {
 		return c.emit(c.Core, c.direct, ent, fields)
@@ -384,10 +388,19 @@ func renderObject(n *mdc.Naming, ps []mdc.Pair) object {
 	var obj object
 	for _, p := range ps {
 		if f, ok := n.Field(p.Key); ok && !has(obj, f) {
-			obj = append(obj, zap.String(f, p.Value))
+			obj = append(obj, field(n, f, p))
 		}
 	}
 	return obj
+}
+
+// field returns the zap field named f for the pair p, its value as naming n shows it.
+func field(n *mdc.Naming, f string, p mdc.Pair) zap.Field {
+	v, isBool := n.Value(p.Key, p.Value)
+	if isBool {
+		return zap.Bool(f, v == "true")
+	}
+	return zap.String(f, v)
 }
 
 // Fields returns the MDC of ctx rendered as zap fields with naming n (nil for the default), for code
@@ -416,7 +429,7 @@ func Fields(ctx context.Context, n *mdc.Naming) []zap.Field {
 		}
 		f = productionKeys.Field(f)
 		if !has(out, f) {
-			out = append(out, zap.String(f, p.Value))
+			out = append(out, field(n, f, p))
 		}
 	}
 	return out
