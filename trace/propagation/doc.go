@@ -1,8 +1,8 @@
 // Package propagation carries span contexts across process boundaries in the formats a Go service's
 // neighbours speak: SOFATracer's B3 header names with SOFA ids, the serialized SOFA context (sftc_head),
-// MOSN's SOFA-TraceId/SOFA-RpcId, Zipkin's single b3 header (read only), and W3C traceparent,
-// tracestate and baggage. A Composite injects all of its propagators and extracts the first one
-// present and valid.
+// MOSN's SOFA-TraceId/SOFA-RpcId, Zipkin's single b3 header (read only), W3C traceparent,
+// tracestate and baggage, and SOFARPC's gRPC metadata (Triple: sofa-traceid, tri-trace-rpcid, …). A
+// Composite injects all of its propagators and extracts the first one present and valid.
 //
 // Extraction never panics. Bad ids or a malformed traceparent give an *Error (test with errors.Is
 // against the Err* values here and trace.ErrInvalidID) and no context: the caller counts the error and

@@ -57,7 +57,7 @@ var (
 // Error is the error Extract and Inject return: which propagator and which field (header name) failed,
 // and why (one of the Err* values above, or an error from the trace package's validation).
 type Error struct {
-	Propagator string // "b3", "sftc_head", "sofa-rpcid" or "w3c"
+	Propagator string // "b3", "sftc_head", "sofa-rpcid", "triple" or "w3c"
 	Field      string // the header name, e.g. "X-B3-TraceId"
 	Err        error  // the cause: an Err* value of this package or a trace validation error
 }

@@ -40,26 +40,15 @@ func encodeSofaHead(sc trace.SpanContext) (string, error) {
 func encodeSofaFields(traceID, spanID, parentID string, sampled bool, sys, biz kvRange) (string, error) {
 	var b strings.Builder
 	b.Grow(len(traceID) + len(spanID) + len(parentID) + 40)
-	writeKV := func(prefix, k, v string) {
-		b.WriteString(prefix)
-		b.WriteString(EscapeSOFA(k))
-		b.WriteByte('=')
-		b.WriteString(EscapeSOFA(v))
-		b.WriteByte('&')
-	}
-	writeKV("", sofaTraceKey, traceID)
-	writeKV("", sofaSpanKey, spanID)
-	writeKV("", sofaParentKey, parentID)
+	writeSofaKV(&b, "", sofaTraceKey, traceID)
+	writeSofaKV(&b, "", sofaSpanKey, spanID)
+	writeSofaKV(&b, "", sofaParentKey, parentID)
 	if sampled {
-		writeKV("", sofaSampledKey, "true")
+		writeSofaKV(&b, "", sofaSampledKey, "true")
 	} else {
-		writeKV("", sofaSampledKey, "false")
+		writeSofaKV(&b, "", sofaSampledKey, "false")
 	}
-	for k, v := range sys {
-		if k != "" && v != "" {
-			writeKV(sofaSysPrefix, k, v)
-		}
-	}
+	writeSofaBaggage(&b, sofaSysPrefix, sys)
 	var err error
 	for k, v := range biz {
 		if k == "" || v == "" {
@@ -69,9 +58,28 @@ func encodeSofaFields(traceID, spanID, parentID string, sampled bool, sys, biz k
 			err = ErrInvalidBaggageKey
 			continue
 		}
-		writeKV("", k, v)
+		writeSofaKV(&b, "", k, v)
 	}
 	return b.String(), err
+}
+
+// writeSofaKV writes prefix, then key=value& with key and value escaped by EscapeSOFA.
+func writeSofaKV(b *strings.Builder, prefix, k, v string) {
+	b.WriteString(prefix)
+	b.WriteString(EscapeSOFA(k))
+	b.WriteByte('=')
+	b.WriteString(EscapeSOFA(v))
+	b.WriteByte('&')
+}
+
+// writeSofaBaggage writes the entries of bg as writeSofaKV does, skipping those with an empty key or
+// value: SOFATracer's serialized baggage (SofaTracerSpanContext's biz and sys baggage strings).
+func writeSofaBaggage(b *strings.Builder, prefix string, bg kvRange) {
+	for k, v := range bg {
+		if k != "" && v != "" {
+			writeSofaKV(b, prefix, k, v)
+		}
+	}
 }
 
 // decodeSofaHead parses a serialized SOFA context. Entries without '=' or with an empty key or value
@@ -92,18 +100,7 @@ func decodeSofaHead(s string, lim limits, d *BaggageDropError) (record, error) {
 	}
 	lim = lim.orDefault()
 	sys, biz := newAdmitter(true, lim.sys, d), newAdmitter(false, lim.biz, d)
-	for rest := s; len(rest) > 0; { // the first mark entry, whose room is reserved
-		part := rest
-		if i := strings.IndexByte(rest, '&'); i >= 0 {
-			part, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = ""
-		}
-		if v, ok := strings.CutPrefix(part, trace.BaggageKeyLoadTest+"="); ok && v != "" {
-			biz.reserveMark(v)
-			break
-		}
-	}
+	reserveSofaMark(s, &biz)
 	haveSample := false
 	for len(s) > 0 {
 		var k, v string
@@ -151,6 +148,23 @@ func decodeSofaHead(s string, lim limits, d *BaggageDropError) (record, error) {
 	}
 	r.sys, r.biz = sys.kept, biz.kept
 	return r, nil
+}
+
+// reserveSofaMark reserves in biz the room of the first load-test mark entry of serialized SOFA
+// baggage s (see admitter.reserveMark).
+func reserveSofaMark(s string, biz *admitter) {
+	for rest := s; len(rest) > 0; {
+		part := rest
+		if i := strings.IndexByte(rest, '&'); i >= 0 {
+			part, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
+		if v, ok := strings.CutPrefix(part, trace.BaggageKeyLoadTest+"="); ok && v != "" {
+			biz.reserveMark(v)
+			return
+		}
+	}
 }
 
 // nextSofaPart splits the first '&'-separated part off s and unescapes its key and value. k is ""
