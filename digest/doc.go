@@ -15,10 +15,10 @@
 // local.app, traceId, spanId, span.kind, result.code, current.thread.name, time.cost.milliseconds
 // ("<n>ms"), then the fields of the log type's Encoder, then sys.baggage and biz.baggage (k=v&k=v&,
 // with '%', '&' and '=' escaped as %25, %26, %3D). The built-in encoders write the SOFA HTTP layouts
-// (http-server: request.url, method, req.size.bytes, resp.size.bytes, error; http-client: the same with
-// remote.app instead of error, and in JSON lines an error key after remote.app when the span has an
-// error text, which SOFA's client layout has no field for); other log types get operation and their
-// tags. Go has no thread names: current.thread.name is the span's TagThreadName tag when set, else
+// (http-server: request.url, method, req.size.bytes, resp.size.bytes, error, the sizes written 5B in
+// CSV as SOFA's Spring MVC layout does; http-client: the same with remote.app instead of error, sizes
+// without a unit, and in JSON lines an error key after remote.app when the span has an error text,
+// which SOFA's client layout has no field for); other log types get operation and their tags. Go has no thread names: current.thread.name is the span's TagThreadName tag when set, else
 // "goroutine".
 //
 // rpc-client and rpc-server spans get SOFARPC's own layout instead (RPCClientEncoder,

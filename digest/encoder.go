@@ -81,8 +81,12 @@ func GenericEncoder() Encoder { return genericEnc }
 func (e *httpEncoder) EncodeFields(s *trace.FinishedSpan, enc FieldEncoder) {
 	tagString(s, enc, layout.FieldRequestURL)
 	tagString(s, enc, layout.FieldMethod)
-	tagInt(s, enc, layout.FieldReqSize)
-	tagInt(s, enc, layout.FieldRespSize)
+	suffix := ""
+	if !e.client && !namesFields(enc) {
+		suffix = layout.SizeSuffix // SOFA's Spring MVC CSV layout: "5B,7B"
+	}
+	tagSize(s, enc, layout.FieldReqSize, suffix)
+	tagSize(s, enc, layout.FieldRespSize, suffix)
 	if e.client {
 		tagString(s, enc, layout.FieldRemoteApp)
 		if msg := httpClientError(s); msg != "" && namesFields(enc) {
@@ -123,13 +127,24 @@ func tagString(s *trace.FinishedSpan, enc FieldEncoder, key string) {
 	enc.AddTag(key, v) // the zero TagValue is ""
 }
 
-func tagInt(s *trace.FinishedSpan, enc FieldEncoder, key string) {
+// tagSize adds the integer tag key (0 when the span has none) with suffix after the number when enc
+// can write one (see suffixWriter); a tag that is not an integer is added as it is.
+func tagSize(s *trace.FinishedSpan, enc FieldEncoder, key, suffix string) {
 	v, ok := s.Tag(key)
 	if !ok {
-		enc.AddInt(key, 0)
+		v = trace.Int64(key, 0).Value
+	}
+	if sw, ok := enc.(suffixWriter); ok && suffix != "" && v.Kind() == trace.TagInt {
+		sw.addIntSuffix(key, v.Int64(), suffix)
 		return
 	}
 	enc.AddTag(key, v)
+}
+
+// suffixWriter is implemented by a FieldEncoder that can write a number followed by a unit, as
+// SOFA's CSV layouts write sizes.
+type suffixWriter interface {
+	addIntSuffix(key string, value int64, suffix string)
 }
 
 type genericEncoder struct{}
@@ -175,6 +190,7 @@ type lineEncoder struct {
 var (
 	_ FieldEncoder = (*lineEncoder)(nil)
 	_ fieldNamer   = (*lineEncoder)(nil)
+	_ suffixWriter = (*lineEncoder)(nil)
 )
 
 // namesFields reports whether the line is JSON (keys written) rather than CSV (positions only).
@@ -234,6 +250,19 @@ func (e *lineEncoder) AddInt(key string, value int64) {
 	e.buf = strconv.AppendInt(e.buf, value, 10)
 }
 
+// addIntSuffix writes value and suffix as one field: a JSON string, or a CSV column.
+func (e *lineEncoder) addIntSuffix(key string, value int64, suffix string) {
+	e.key(key)
+	if !e.csv {
+		e.buf = append(e.buf, '"')
+	}
+	e.buf = strconv.AppendInt(e.buf, value, 10)
+	e.buf = append(e.buf, suffix...)
+	if !e.csv {
+		e.buf = append(e.buf, '"')
+	}
+}
+
 func (e *lineEncoder) AddBool(key string, value bool) {
 	e.key(key)
 	e.buf = strconv.AppendBool(e.buf, value)
@@ -270,15 +299,7 @@ func (e *lineEncoder) begin(s *trace.FinishedSpan, code string) {
 	} else {
 		e.AddString(layout.FieldThreadName, DefaultThreadName)
 	}
-	e.key(layout.FieldCost)
-	if !e.csv {
-		e.buf = append(e.buf, '"')
-	}
-	e.buf = strconv.AppendInt(e.buf, s.Duration().Milliseconds(), 10)
-	e.buf = append(e.buf, "ms"...)
-	if !e.csv {
-		e.buf = append(e.buf, '"')
-	}
+	e.addIntSuffix(layout.FieldCost, s.Duration().Milliseconds(), layout.CostSuffix)
 }
 
 // end writes the two baggage fields and the line end.

@@ -41,6 +41,11 @@ const (
 	FieldParentSpanID = "parent.span.id"
 )
 
+// SizeSuffix ends the two sizes (FieldReqSize, FieldRespSize) in CSV lines of the HTTP server layout,
+// as SOFATracer's Spring MVC CSV encoder writes them ("5B,7B"). JSON lines write the sizes as numbers,
+// and the HTTP client CSV layout writes them without a suffix, as SOFATracer's HttpClient encoder does.
+const SizeSuffix = "B"
+
 // TimeLayout is the Go layout of the time field: SOFATracer's yyyy-MM-dd HH:mm:ss.SSS.
 const TimeLayout = "2006-01-02 15:04:05.000"
 
