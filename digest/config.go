@@ -16,8 +16,9 @@ type Format int
 const (
 	// JSON writes one JSON object per line. It is the default.
 	JSON Format = iota
-	// CSV writes comma-separated values in the same field order; '%', ',', '\n' and '\r' inside a
-	// value are written %25, %2C, %0A and %0D.
+	// CSV writes comma-separated values in the same field order; '%' and ',' inside a value are
+	// written %25 and %2C, and every ASCII control character %XX of its code ('\n' %0A, '\r' %0D,
+	// NUL %00, ESC %1B, DEL %7F).
 	CSV
 )
 

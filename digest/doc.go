@@ -18,18 +18,20 @@
 // (http-server: request.url, method, req.size.bytes, resp.size.bytes, error, the sizes written 5B in
 // CSV as SOFA's Spring MVC layout does; http-client: the same with remote.app instead of error, sizes
 // without a unit, and in JSON lines an error key after remote.app when the span has an error text,
-// which SOFA's client layout has no field for); other log types get operation and their tags. Go has no thread names: current.thread.name is the span's TagThreadName tag when set, else
-// "goroutine".
+// which SOFA's client layout has no field for); other log types get operation and their tags. Go has
+// no thread names: current.thread.name is the span's TagThreadName tag when set, else "goroutine".
 //
 // rpc-client and rpc-server spans get SOFARPC's own layout instead (RPCClientEncoder,
 // RPCServerEncoder): "timestamp", "tracerId", "spanId", …, "baggage" in SOFARPC's documented key order,
 // numbers as JSON strings, every value escaped. An Encoder that writes whole lines like these
 // implements LineEncoder; in CSV such log types keep the common columns.
 //
-// Every value is escaped (JSON: quotes, control characters, U+2028/2029, invalid UTF-8 replaced;
-// CSV: %, comma, CR, LF as %25, %2C, %0D, %0A) and cut at Config.MaxValueBytes with a
-// "...(truncated N bytes)" marker, so one span is always exactly one line. Encoding reuses the
-// reporter's buffers: no allocation per span once they have grown.
+// Every value is escaped, so no line holds a raw control byte (JSON: quotes, backslashes, the ASCII
+// control characters and DEL as \n, \r, \t or \u00XX, U+2028/2029, invalid UTF-8 replaced; CSV: %,
+// comma and the ASCII control characters and DEL as %XX of their code: %25, %2C, %0A, %1B, %7F),
+// and cut at Config.MaxValueBytes with a "...(truncated N bytes)" marker, so one span is always
+// exactly one line. Encoding reuses the reporter's buffers: no allocation per span once they have
+// grown.
 //
 // # Stat lines
 //

@@ -5,7 +5,11 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/tracemdc/tracemdc/digest/layout"
+	"github.com/tracemdc/tracemdc/internal/digestread"
 )
 
 func TestAppendJSONString(t *testing.T) {
@@ -14,6 +18,7 @@ func TestAppendJSONString(t *testing.T) {
 		{`q"b\`, `"q\"b\\"`},
 		{"a\nb\rc\td", `"a\nb\rc\td"`},
 		{"\x00\x1f", `"\u0000\u001f"`},
+		{"del\x7f", `"del\u007f"`},
 		{"x\u2028y\u2029z", `"x\u2028y\u2029z"`},
 		{"a\xffb", `"a\ufffdb"`},
 		{"日本", `"日本"`},
@@ -50,14 +55,20 @@ func FuzzJSONString(f *testing.F) {
 		if strings.ContainsAny(string(b), "\n\r") || strings.Contains(string(b), "\u2028") {
 			t.Fatalf("line break in %q", b)
 		}
+		if i := rawControl(string(b)); i >= 0 {
+			t.Fatalf("raw control byte %q in %q", b[i], b)
+		}
 		if limit == 0 && utf8.ValidString(s) && out != s {
 			t.Fatalf("round trip %q -> %q", s, out)
 		}
 	})
 }
 
+// FuzzCSVField: an escaped field holds no separator and no raw control byte (below 0x20, or DEL),
+// and the reader (digestread.ParseLine, on a whole line with the field as its one component column)
+// gets the value back.
 func FuzzCSVField(f *testing.F) {
-	for _, s := range []string{"", "a,b", "100%", "x\ny\r", "\xff"} {
+	for _, s := range []string{"", "a,b", "100%", "x\ny\r", "\xff", "\x1b[31m\x00\x7f", "%1B%7f%0a"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -65,16 +76,21 @@ func FuzzCSVField(f *testing.F) {
 		if strings.ContainsAny(b, ",\n\r") {
 			t.Fatalf("separator in %q", b)
 		}
-		if utf8.ValidString(s) && unescapeCSV(b) != s {
-			t.Fatalf("round trip %q -> %q -> %q", s, b, unescapeCSV(b))
+		if i := rawControl(b); i >= 0 {
+			t.Fatalf("raw control byte %q in %q", b[i], b)
+		}
+		if !utf8.ValidString(s) {
+			return
+		}
+		line := "2024-05-01 12:00:00.000,app,tid,0,server,00,g,1ms," + b + ",,"
+		rec, err := digestread.ParseLine([]byte(line), time.UTC)
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if got := rec.Fields[len(layout.Common)].Value; got != s {
+			t.Fatalf("round trip %q -> %q -> %q", s, b, got)
 		}
 	})
-}
-
-// unescapeCSV reverses appendCSVField for the test.
-func unescapeCSV(s string) string {
-	r := strings.NewReplacer("%2C", ",", "%0A", "\n", "%0D", "\r", "%25", "%")
-	return r.Replace(s)
 }
 
 func TestAppendNoAlloc(t *testing.T) {
@@ -93,7 +109,7 @@ func TestAppendNoAlloc(t *testing.T) {
 func TestPlain8(t *testing.T) {
 	naive := func(s string) bool {
 		for i := 0; i < len(s); i++ {
-			if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
 				return false
 			}
 		}

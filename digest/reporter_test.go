@@ -226,11 +226,18 @@ var hostile = []string{
 	"bad\xffutf8\xc3",
 	"comma, percent %2C, amp & eq =",
 	"\x00\x1b[31mctrl",
+	"del\x7f bell\x07 tab\t vt\v ff\f us\x1f",
 	strings.Repeat("x", 1<<20),
 }
 
-// TestHostileValues: every hostile value still gives exactly one valid line, read back as written
-// (invalid UTF-8 replaced, the 1 MB value cut with a marker), in JSON and in CSV.
+// rawControl returns the index of the first ASCII control byte (below 0x20, or DEL) in line, or -1.
+func rawControl(line string) int {
+	return strings.IndexFunc(line, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// TestHostileValues: every hostile value still gives exactly one valid line without a raw control
+// byte (CSV lines held ESC, NUL and DEL, JSON lines DEL, before), read back as written (invalid UTF-8
+// replaced, the 1 MB value cut with a marker), in JSON and in CSV.
 func TestHostileValues(t *testing.T) {
 	for _, format := range []Format{JSON, CSV} {
 		t.Run(format.String(), func(t *testing.T) {
@@ -255,6 +262,9 @@ func TestHostileValues(t *testing.T) {
 			for i, l := range lines {
 				if format == JSON && !json.Valid([]byte(l)) {
 					t.Fatalf("line %d not JSON: %.200q", i, l)
+				}
+				if j := rawControl(l); j >= 0 {
+					t.Fatalf("line %d holds the raw control byte %q at %d: %.200q", i, l[j], j, l)
 				}
 				rec, err := digestread.ParseLine([]byte(l), nil)
 				if err != nil {

@@ -20,6 +20,8 @@ func TestUnescapeCSV(t *testing.T) {
 		{"%2", "%2"},
 		{"%", "%"},
 		{"%zz", "%zz"},
+		{"%00%1B[31m%7F%7f%09", "\x00\x1b[31m\x7f\x7f\t"}, // control characters and DEL
+		{"%20%41%80%C3%A9", "%20%41%80%C3%A9"},            // nothing the writer escapes
 	} {
 		if got := unescapeCSV(tc.in); got != tc.want {
 			t.Errorf("unescapeCSV(%q) = %q, want %q", tc.in, got, tc.want)

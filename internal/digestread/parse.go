@@ -131,8 +131,8 @@ func (r *Record) fill(loc *time.Location) error {
 // baggage. Component fields are named after the HTTP layouts when there are five of them (the fifth
 // is error for a server span, remote.app for a client span); otherwise the first is request.url, the
 // second method, and the rest field.<column> (1-based). Every field is unescaped as the digest
-// writer escapes it: %25, %2C, %0A and %0D stand for '%', ',', '\n' and '\r' (SOFATracer escapes
-// only the commas of baggage, which reads the same).
+// writer escapes it: %25 and %2C stand for '%' and ',', %00 to %1F and %7F for the ASCII control
+// characters ('\n' is %0A) (SOFATracer escapes only the commas of baggage, which reads the same).
 func parseCSV(s string) ([]Field, error) {
 	parts := strings.Split(s, ",")
 	nc := len(layout.Common)
@@ -174,9 +174,9 @@ func parseCSV(s string) ([]Field, error) {
 	return fields, nil
 }
 
-// unescapeCSV decodes %25, %2C, %0A and %0D (either case of hex digits) in one CSV field; every other
-// '%' is kept as it is (baggage values carry their own %26 and %3D). It allocates only for fields
-// with a '%'.
+// unescapeCSV decodes %25, %2C, and %00 to %1F and %7F (either case of hex digits) in one CSV field;
+// every other '%' is kept as it is (baggage values carry their own %26 and %3D). It allocates only for
+// fields with a '%'.
 func unescapeCSV(s string) string {
 	i := strings.IndexByte(s, '%')
 	if i < 0 {
@@ -199,20 +199,30 @@ func unescapeCSV(s string) string {
 	return b.String()
 }
 
-// csvEscaped returns the byte a %XY escape of the digest writer stands for.
+// csvEscaped returns the byte a %XY escape of the digest writer stands for: '%', ',', an ASCII
+// control character or DEL.
 func csvEscaped(x, y byte) (byte, bool) {
-	if y >= 'a' && y <= 'z' {
-		y -= 'a' - 'A'
+	hi, ok1 := unhex(x)
+	lo, ok2 := unhex(y)
+	if !ok1 || !ok2 {
+		return 0, false
 	}
+	c := hi<<4 | lo
+	if c == '%' || c == ',' || c < 0x20 || c == 0x7f {
+		return c, true
+	}
+	return 0, false
+}
+
+// unhex returns the value of a hex digit, either case.
+func unhex(c byte) (byte, bool) {
 	switch {
-	case x == '2' && y == '5':
-		return '%', true
-	case x == '2' && y == 'C':
-		return ',', true
-	case x == '0' && y == 'A':
-		return '\n', true
-	case x == '0' && y == 'D':
-		return '\r', true
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
 	}
 	return 0, false
 }
