@@ -115,7 +115,8 @@ type Config struct {
 	// DefaultLogType is the log type of spans that have none; empty means DefaultLogType ("span").
 	DefaultLogType string
 	// MaxValueBytes is the longest value written; longer values are cut at a character boundary
-	// and end with "...(truncated N bytes)". 0 means DefaultMaxValueBytes, negative no limit.
+	// and end with "...(truncated N bytes)". The ids (trace, span, parent) and the span kind are
+	// never cut. 0 means DefaultMaxValueBytes, negative no limit.
 	MaxValueBytes int
 	// LogDroppedIDs writes the trace id and span id of every discarded span to tracer-self.log (at
 	// most 100 a second; the rest are counted), besides the counts that are always written.

@@ -245,6 +245,18 @@ func (e *lineEncoder) AddString(key, value string) {
 	e.str(value)
 }
 
+// addUncut writes a value escaped but never cut at Config.MaxValueBytes: the ids (trace, span and
+// parent id), whose cut would break every join on them (ids from peers are at most
+// trace.MaxSpanIDLen bytes), and the span kind, a name of a few letters readers look for.
+func (e *lineEncoder) addUncut(key, id string) {
+	e.key(key)
+	if e.csv {
+		e.buf = appendCSVField(e.buf, id, 0)
+	} else {
+		e.buf = appendJSONString(e.buf, id, 0)
+	}
+}
+
 func (e *lineEncoder) AddInt(key string, value int64) {
 	e.key(key)
 	e.buf = strconv.AppendInt(e.buf, value, 10)
@@ -290,9 +302,9 @@ func (e *lineEncoder) begin(s *trace.FinishedSpan, code string) {
 		e.buf = append(e.buf, '"')
 	}
 	e.AddString(layout.FieldLocalApp, s.App())
-	e.AddString(layout.FieldTraceID, s.TraceID())
-	e.AddString(layout.FieldSpanID, s.SpanID())
-	e.AddString(layout.FieldSpanKind, s.Kind().String())
+	e.addUncut(layout.FieldTraceID, s.TraceID())
+	e.addUncut(layout.FieldSpanID, s.SpanID())
+	e.addUncut(layout.FieldSpanKind, s.Kind().String())
 	e.AddString(layout.FieldResultCode, code)
 	if v, ok := s.Tag(TagThreadName); ok {
 		e.AddTag(layout.FieldThreadName, v)

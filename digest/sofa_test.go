@@ -3,10 +3,12 @@ package digest
 import (
 	"context"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tracemdc/tracemdc/internal/digestread"
 	"github.com/tracemdc/tracemdc/trace"
 )
 
@@ -45,4 +47,59 @@ func TestCSVSizes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMaxValueBytesKeepsIDs: a value limit never cuts the trace id, the span id or the span kind
+// (MaxValueBytes: 3 wrote "traceId":"0ad...(truncated 27 bytes)" before); other values are still cut.
+func TestMaxValueBytesKeepsIDs(t *testing.T) {
+	for _, format := range []Format{JSON, CSV} {
+		t.Run(format.String(), func(t *testing.T) {
+			r, dir := newReporter(t, Config{Format: format, MaxValueBytes: 3, Location: time.UTC})
+			tr := trace.New("app", trace.WithReporter(r), trace.WithIDGenerator(sofaIDs{}))
+			ctx, root := tr.Start(context.Background(), "root")
+			_, c1 := tr.Start(ctx, "c1")
+			ctx2, c2 := tr.Start(ctx, "c2")
+			_, c21 := tr.Start(ctx2, "c21", trace.WithLogType(LogTypeHTTPServer), trace.WithKind(trace.KindServer))
+			c21.SetTag("request.url", "http://long/url")
+			c21.SetTag("method", "GET")
+			for _, s := range []*trace.Span{c21, c2, c1, root} {
+				s.Finish()
+			}
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			var recs []*digestread.Record
+			for _, f := range []string{"span-digest.log", "http-server-digest.log"} {
+				for _, l := range readLines(t, filepath.Join(dir, f)) {
+					rec, err := digestread.ParseLine([]byte(l), time.UTC)
+					if err != nil {
+						t.Fatalf("%v: %s", err, l)
+					}
+					recs = append(recs, rec)
+				}
+			}
+			want := map[string]bool{"0": true, "0.1": true, "0.2": true, "0.2.1": true}
+			for _, rec := range recs {
+				if rec.TraceID != "0ad1348f1403169275002100356696" || !want[rec.SpanID] || len(rec.Kind) < 6 {
+					t.Fatalf("ids cut: %s", rec.Raw)
+				}
+				delete(want, rec.SpanID)
+				if rec.SpanID == "0.2.1" && rec.URL != "htt...(truncated 12 bytes)" {
+					t.Fatalf("request.url %q not cut at 3 bytes", rec.URL)
+				}
+			}
+			if len(want) != 0 {
+				t.Fatalf("spans not read back: %v", want)
+			}
+		})
+	}
+}
+
+// sofaIDs makes SOFA ids with a fixed trace id.
+type sofaIDs struct{}
+
+func (sofaIDs) TraceID() string    { return "0ad1348f1403169275002100356696" }
+func (sofaIDs) RootSpanID() string { return "0" }
+func (sofaIDs) ChildSpanID(parent string, n uint64) string {
+	return parent + "." + strconv.FormatUint(n, 10)
 }
