@@ -121,6 +121,7 @@ func (l *selfLog) logSuppressed() {
 	for kind, k := range l.kinds {
 		if k.suppressed > 0 {
 			l.add(now, levelWarn, "", strconv.Itoa(k.suppressed)+" "+kind+" messages suppressed")
+			l.lines.Add(1)
 			k.suppressed = 0
 		}
 	}
