@@ -5,7 +5,8 @@
 //
 //	tracetail [flags] [paths...]
 //
-// Paths are digest files or directories (walked for <type>-digest.log files); the default is the
+// Paths are digest files or directories (walked for <type>-digest.log files and, unless -n is given,
+// their rolled backups: .log.2024-04-30, .gz); flags may come after them. The default is the
 // digest directory of the log root ($TRACEMDC_LOG_PATH, else $SOFA_TRACER_LOGGING_PATH, else
 // $HOME/logs, then tracelog/). Each span is printed as one line: end time, application (local.app),
 // log type, trace id, span id, result code, cost, and the method and URL or the operation; columns
@@ -19,12 +20,14 @@
 //	tracetail -tree 0ad1348f1403169275002100356696 -logs app.log,worker.log
 //	tracetail -tree 0ad1348f1403169275002100356696 -logs 'logs/*.log'   # quoted: tracetail expands it
 //
-// Malformed and overlong lines are skipped; their counts are printed on stderr at exit.
+// The listing starts with a header row; a failed span ends with ERROR and its error text. A listing
+// with no span (a filter that matches nothing) says so on stderr and exits 1, as grep does. The -tree
+// mode is package tracetree's Write. Malformed and overlong lines are skipped; their counts are
+// printed on stderr at exit.
 package main
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -43,6 +46,7 @@ import (
 
 	"github.com/tracemdc/tracemdc/digest/layout"
 	"github.com/tracemdc/tracemdc/internal/digestread"
+	"github.com/tracemdc/tracemdc/tracetree"
 )
 
 func main() {
@@ -94,10 +98,13 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("tracetail", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `usage: tracetail [flags] [digest files or directories...]
+		fmt.Fprint(stderr, `usage: tracetail [flags] [digest files or directories...] [flags]
 
 Without -f, the spans of all files are merged in time order (of their end), one record per file held
-at a time; a file's own lines keep their order. With -f, lines are printed as they are written.
+at a time; a file's own lines keep their order. A directory is read with its rolled backups
+(name.log.2024-04-30, .gz), unless -n is given. With -f, lines are printed as they are written.
+Flags may follow the paths; after --, every argument is a path. A listing that shows no span (nothing
+matches the filters) says so on stderr and exits 1, as grep does.
 
 examples:
   tracetail -errors -slow 200ms logs/tracelog
@@ -125,13 +132,26 @@ flags:
 	fs.IntVar(&c.maxLine, "max-line", digestread.DefaultMaxLine, "longest line in `bytes`; longer lines are skipped")
 	fs.DurationVar(&c.poll, "poll", 250*time.Millisecond, "with -f, time between two looks at the files")
 	fs.IntVar(&c.width, "width", 40, "cells of the -tree waterfall bar")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
+	// Flags may come after paths (tracetail logs -errors): parse, take the first non-flag as a path,
+	// parse the rest again. After "--" every argument is a path.
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, errReported{err} // the flag package printed it, with the usage
 		}
-		return nil, errReported{err} // the flag package printed it, with the usage
+		left := fs.Args()
+		if n := len(rest) - len(left); n > 0 && rest[n-1] == "--" {
+			c.paths = append(c.paths, left...)
+			break
+		}
+		if len(left) == 0 {
+			break
+		}
+		c.paths = append(c.paths, left[0])
+		rest = left[1:]
 	}
-	c.paths = fs.Args()
 	var err error
 	if c.loc, err = time.LoadLocation(*tz); err != nil {
 		return nil, fmt.Errorf("-tz: %w", err)
@@ -301,6 +321,22 @@ const (
 // widths are the widths, in runes, of the variable columns of the listing.
 type widths struct{ app, typ, trace, span, code, cost int }
 
+// Column titles of the listing's header row.
+const (
+	titleTime, titleApp, titleType, titleTrace = "END TIME", "APP", "TYPE", "TRACE ID"
+	titleSpan, titleCode, titleCost, titleReq  = "SPAN ID", "CODE", "COST", "REQUEST"
+)
+
+// atLeastTitles widens w to the titles of the columns.
+func (w *widths) atLeastTitles() {
+	w.app = max(w.app, len(titleApp))
+	w.typ = max(w.typ, len(titleType))
+	w.trace = max(w.trace, len(titleTrace))
+	w.span = max(w.span, len(titleSpan))
+	w.code = max(w.code, len(titleCode))
+	w.cost = max(w.cost, len(titleCost))
+}
+
 func (w *widths) grow(r *digestread.Record) {
 	w.app = max(w.app, utf8.RuneCountInString(r.App))
 	w.typ = max(w.typ, utf8.RuneCountInString(r.LogType))
@@ -316,12 +352,13 @@ func (w *widths) grow(r *digestread.Record) {
 // -f every record is its own batch; wider minimums keep the common values aligned there, and a longer
 // value widens its column from that line on.
 type table struct {
-	loc   *time.Location
-	color bool
-	size  int // records per batch
-	w     widths
-	batch []*digestread.Record
-	bytes int
+	loc     *time.Location
+	color   bool
+	size    int // records per batch
+	w       widths
+	batch   []*digestread.Record
+	bytes   int
+	printed int // rows printed, header excluded
 }
 
 // newTable returns the table of the listing; files give the width of the log type column.
@@ -335,6 +372,7 @@ func (c *config) newTable(files []digestread.DigestFile) *table {
 	for _, df := range files {
 		t.w.typ = max(t.w.typ, utf8.RuneCountInString(df.LogType))
 	}
+	t.w.atLeastTitles()
 	return t
 }
 
@@ -352,23 +390,37 @@ func (t *table) flush(w *bufio.Writer) {
 	for _, r := range t.batch {
 		t.w.grow(r)
 	}
+	if t.printed == 0 && len(t.batch) > 0 {
+		fmt.Fprintf(w, "%-23s  %-*s  %-*s  %-*s  %-*s  %-*s  %*s  %s\n", titleTime, t.w.app, titleApp, t.w.typ, titleType,
+			t.w.trace, titleTrace, t.w.span, titleSpan, t.w.code, titleCode, t.w.cost, titleCost, titleReq)
+	}
 	for _, r := range t.batch {
 		t.print(w, r)
+		t.printed++
 	}
 	clear(t.batch)
 	t.batch, t.bytes = t.batch[:0], 0
 }
 
 // print writes one record as columns: end time, application (local.app), log type, trace id, span
-// id, result code, cost, method and URL or operation, and LOADTEST for a load-test span.
+// id, result code, cost, method and URL or operation, then ERROR and the error text for a failed span
+// and LOADTEST for a load-test span.
 func (t *table) print(w *bufio.Writer, r *digestread.Record) {
+	failed := !r.Success()
 	code := fmt.Sprintf("%-*s", t.w.code, r.ResultCode)
-	if t.color && !r.Success() {
+	if t.color && failed {
 		code = "\x1b[31m" + code + "\x1b[0m"
 	}
 	fmt.Fprintf(w, "%-23s  %-*s  %-*s  %-*s  %-*s  %s  %*s  %s", r.Time.In(t.loc).Format(layout.TimeLayout),
 		t.w.app, r.App, t.w.typ, r.LogType, t.w.trace, r.TraceID, t.w.span, r.SpanID, code,
 		t.w.cost, digestread.FormatCost(r.Cost), strings.TrimSpace(r.Method+" "+r.URL))
+	if failed {
+		mark := "ERROR"
+		if t.color {
+			mark = "\x1b[31m" + mark + "\x1b[0m"
+		}
+		w.WriteString("  " + mark + r.ErrorSuffix())
+	}
 	if r.LoadTest {
 		mark := "LOADTEST"
 		if t.color {
@@ -384,6 +436,7 @@ func (c *config) printRecord(w *bufio.Writer, t *table, r *digestread.Record) {
 	if c.json {
 		w.WriteString(r.Raw)
 		w.WriteByte('\n')
+		t.printed++
 		return
 	}
 	t.add(w, r)
@@ -410,7 +463,7 @@ var errStopped = errors.New("stopped")
 // file that cannot be read stops the listing.
 func scan(c *config, out *bufio.Writer, stderr io.Writer) error {
 	bad := missing(c.paths, stderr)
-	files := digestread.FindFiles(false, c.paths...)
+	files := digestread.FindFiles(c.last < 0, c.paths...) // backups too, unless only the last lines are wanted
 	if len(files) == 0 {
 		return fmt.Errorf("no digest files in %s", strings.Join(c.paths, ", "))
 	}
@@ -451,6 +504,17 @@ func scan(c *config, out *bufio.Writer, stderr io.Writer) error {
 	}
 	if bad > 0 {
 		return fmt.Errorf("%d path(s) not found", bad)
+	}
+	if tab.flush(out); tab.printed == 0 {
+		var read int64
+		for _, st := range stats {
+			read += st.Records
+		}
+		what := "no span"
+		if c.filter != (digestread.Filter{}) {
+			what = "no span matches the filters"
+		}
+		return fmt.Errorf("%s: %d span(s) read from %d digest file(s)", what, read, len(files))
 	}
 	return nil
 }
@@ -536,17 +600,8 @@ func follow(ctx context.Context, c *config, out *bufio.Writer, stderr io.Writer)
 		if !ok {
 			df = digestread.DigestFile{Path: path}
 		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			return nil
-		}
-		st.Lines++
-		r, err := df.ParseLine(line, c.loc)
-		if err != nil {
-			st.Malformed++
-			return nil
-		}
-		st.Records++
-		if !c.filter.Match(r) {
+		r := st.Read(df, line, c.readOptions())
+		if r == nil {
 			return nil
 		}
 		c.printRecord(out, tab, r)
@@ -561,41 +616,14 @@ func follow(ctx context.Context, c *config, out *bufio.Writer, stderr io.Writer)
 	return err
 }
 
+// showTree prints the -tree output with package tracetree, the command's -tree mode as a function.
 func showTree(c *config, out *bufio.Writer, stderr io.Writer) error {
 	bad := missing(c.paths, stderr)
-	files := digestread.FindFiles(true, c.paths...)
-	opts := c.readOptions()
-	recs, st, err := digestread.CollectTrace(files, c.tree, opts)
-	reportSkips(stderr, fmt.Sprintf("%d file(s)", len(files)), st, c.maxLine)
-	if err != nil {
-		return err
+	err := tracetree.Write(out, c.tree, c.paths, tracetree.Options{
+		Logs: c.logs, Width: c.width, Color: c.color, Location: c.loc, MaxLine: c.maxLine, JSON: c.json, Warn: stderr,
+	})
+	if errors.Is(err, tracetree.ErrNoSpans) && bad > 0 {
+		return fmt.Errorf("%d path(s) not found", bad)
 	}
-	if len(recs) == 0 {
-		if bad > 0 {
-			return fmt.Errorf("%d path(s) not found", bad)
-		}
-		return fmt.Errorf("no span of trace %s in %d digest file(s) under %s", c.tree, len(files), strings.Join(c.paths, ", "))
-	}
-	tree := digestread.BuildTree(recs)
-	ropts := digestread.RenderOptions{Width: c.width, Color: c.color, Location: c.loc}
-	if c.json {
-		tree.Walk(func(n *digestread.Node) bool {
-			out.WriteString(n.Raw + "\n")
-			return true
-		})
-	} else if err := digestread.RenderTree(out, tree, ropts); err != nil {
-		return err
-	}
-	if len(c.logs) == 0 {
-		return nil
-	}
-	lines, over, err := digestread.JoinLogs(c.logs, c.tree, opts)
-	if over > 0 {
-		fmt.Fprintf(stderr, "tracetail: business logs: skipped %d line(s) longer than %d bytes\n", over, c.maxLine)
-	}
-	if err != nil {
-		return err
-	}
-	out.WriteString("\n")
-	return digestread.RenderTimeline(out, tree, lines, ropts)
+	return err
 }

@@ -77,6 +77,10 @@ func TestGolden(t *testing.T) {
 		{"rpc-errors", []string{"-errors", rpcDir}, ""},
 		{"rpc-type-server", []string{"-type", "rpc-server", "-slow", "50ms", rpcDir}, ""},
 		{"rpc-tree", []string{"-tree", traceRPC, rpcDir}, ""},
+		// Flags after the paths, as a shell user types them.
+		{"flags-after-paths", []string{logsDir, "-errors", "-type", "httpclient"}, ""},
+		{"no-match", []string{"-type", "nosuch", logsDir}, ""},
+		{"dashdash-path", []string{"--", "-errors"}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Setenv("TRACEMDC_LOG_PATH", c.env)
@@ -112,7 +116,7 @@ func TestAppColumn(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	apps := map[string]bool{}
-	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n")[1:] { // after the header
 		cols := strings.Fields(line) // date, time, app, type, ...
 		if len(cols) < 5 || cols[3] != "http-server" {
 			t.Fatalf("line %q: want date, time, app, type", line)
@@ -409,5 +413,55 @@ func TestBadFlags(t *testing.T) {
 		if code != 2 || strings.Count(stderr.String(), tc.msg) != 1 || stdout.Len() != 0 {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and the message %q once", tc.args, code, stderr.String(), tc.msg)
 		}
+	}
+}
+
+// TestFlagsAfterPaths: flags after the paths filter as they do before them (they were taken as paths,
+// and the listing ran unfiltered over a path named -errors), and a path after -- is a path.
+func TestFlagsAfterPaths(t *testing.T) {
+	out := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		code := run(append([]string{"-tz", "UTC"}, args...), &stdout, &stderr)
+		return code, stdout.String(), stderr.String()
+	}
+	code1, before, _ := out("-errors", "-slow", "100ms", logsDir)
+	code2, after, _ := out(logsDir, "-errors", "-slow", "100ms")
+	code3, mixed, _ := out("-errors", logsDir, "-slow", "100ms")
+	if code1 != 0 || before == "" || after != before || mixed != before || code2 != 0 || code3 != 0 {
+		t.Fatalf("flags before paths:\n%s\nafter:\n%s\nmixed:\n%s", before, after, mixed)
+	}
+	if code, _, stderr := out("--", "-errors"); code != 1 || !strings.Contains(stderr, "-errors: no such file") {
+		t.Fatalf("-- -errors: exit %d, %s", code, stderr)
+	}
+}
+
+// TestListReadsBackups: a listing over a directory reads its rolled backups (name.log.2024-05-01_11,
+// .gz) as -tree does, so yesterday's errors are still found after midnight; -n reads live files only.
+func TestListReadsBackups(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-tz", "UTC", "-errors", "-trace", traceTree, logsDir}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	// The first is in the daily backup, the second in the gzipped one.
+	for _, want := range []string{"POST /api/orders  ERROR inventory said no", "GET http://127.0.0.1:8082/api/stock  ERROR"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("no %q in\n%s", want, stdout.String())
+		}
+	}
+	stdout.Reset()
+	if code := run([]string{"-tz", "UTC", "-n", "100", "-trace", traceTree, logsDir}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if strings.Contains(stdout.String(), "inventory said no") || strings.Contains(stdout.String(), "127.0.0.1:8082") {
+		t.Errorf("-n read a backup:\n%s", stdout.String())
+	}
+}
+
+// TestNoMatch: a filter that matches nothing says so on stderr and exits 1, with nothing on stdout.
+func TestNoMatch(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"-tz", "UTC", "-trace", "nosuchtrace", logsDir}, &stdout, &stderr)
+	if code != 1 || stdout.Len() != 0 || !strings.Contains(stderr.String(), "no span matches the filters") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 	}
 }

@@ -33,7 +33,9 @@ func columnStarts(t *testing.T, line string, want ...string) []int {
 	return at
 }
 
-func printTable(tab *table, recs ...*digestread.Record) []string {
+// printTable prints recs and returns the rows, after checking that the header row comes first.
+func printTable(t *testing.T, tab *table, recs ...*digestread.Record) (header string, rows []string) {
+	t.Helper()
 	var b bytes.Buffer
 	w := bufio.NewWriter(&b)
 	for _, r := range recs {
@@ -41,7 +43,11 @@ func printTable(tab *table, recs ...*digestread.Record) []string {
 	}
 	tab.flush(w)
 	w.Flush()
-	return strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if !strings.HasPrefix(lines[0], titleTime+" ") {
+		t.Fatalf("no header row: %q", lines[0])
+	}
+	return lines[0], lines[1:]
 }
 
 // TestTableBatchAligned: without -f, the columns of a batch are as wide as its widest values, so a
@@ -53,7 +59,7 @@ func TestTableBatchAligned(t *testing.T) {
 		tableRecord("inventory-eu-west-1", "0.1.1.1.1.1.1", "500", 1500*time.Millisecond),
 		tableRecord("orders", "0.1.1", "00", 9*time.Millisecond),
 	}
-	lines := printTable(c.newTable(nil), recs...)
+	header, lines := printTable(t, c.newTable(nil), recs...)
 	if len(lines) != len(recs) {
 		t.Fatalf("%d lines, want %d", len(lines), len(recs))
 	}
@@ -70,9 +76,20 @@ func TestTableBatchAligned(t *testing.T) {
 			}
 		}
 	}
-	// Two spaces between columns, no more: the widest value sets the width.
-	if !strings.Contains(lines[1], "  inventory-eu-west-1  http-server  ") || !strings.Contains(lines[1], " 0.1.1.1.1.1.1  500  1500ms  GET /x") {
+	// Two spaces between columns, no more: the widest value (or title: CODE) sets the width.
+	if !strings.Contains(lines[1], "  inventory-eu-west-1  http-server  ") || !strings.Contains(lines[1], " 0.1.1.1.1.1.1  500   1500ms  GET /x") {
 		t.Errorf("widest line not tight: %q", lines[1])
+	}
+	// The header's titles start where their columns do (COST is right-aligned: it ends where they end).
+	titles := columnStarts(t, header, titleApp, titleType, titleTrace, titleSpan, titleCode, titleReq)
+	row := columnStarts(t, lines[1], recs[1].App, "http-server", recs[1].TraceID, recs[1].SpanID, recs[1].ResultCode, "GET /x")
+	for j := range titles {
+		if titles[j] != row[j] {
+			t.Errorf("title %d starts at %d, its column at %d:\n%s\n%s", j, titles[j], row[j], header, lines[1])
+		}
+	}
+	if end := strings.Index(header, titleCost) + len(titleCost); end != strings.Index(lines[1], "1500ms")+len("1500ms") {
+		t.Errorf("COST does not end where the costs end:\n%s\n%s", header, lines[1])
 	}
 }
 
@@ -82,7 +99,7 @@ func TestTableFollowWidens(t *testing.T) {
 	c := &config{loc: time.UTC, follow: true}
 	tab := c.newTable(nil)
 	long := "0.1.1.1.1.1.1.1.1.1.1" // 21 characters, wider than the minimum
-	lines := printTable(tab,
+	_, lines := printTable(t, tab,
 		tableRecord("frontend", "0", "200", time.Millisecond),
 		tableRecord("orders", "0.1.1.1.1.1", "200", time.Millisecond),
 		tableRecord("inventory", long, "200", time.Millisecond),
@@ -119,7 +136,7 @@ func TestTableBatchBounded(t *testing.T) {
 		t.Errorf("batch of %d bytes not printed: %d records, %d bytes held", batchBytes, len(tab.batch), tab.bytes)
 	}
 	w.Flush()
-	if n := strings.Count(b.String(), "\n"); n != 4 {
-		t.Errorf("%d lines printed, want 4", n)
+	if n := strings.Count(b.String(), "\n"); n != 5 {
+		t.Errorf("%d lines printed, want a header and 4 rows", n)
 	}
 }

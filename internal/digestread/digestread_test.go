@@ -551,3 +551,78 @@ func TestRenderTimelineLogAfterItsSpan(t *testing.T) {
 		t.Errorf("timeline:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestChildNeverBeforeParent: digest times are whole milliseconds, so a child's start (end - cost)
+// can read a millisecond before its parent's. The tree draws it from its parent's start and the
+// timeline lists it after its parent (before, the child's bar began left of its parent's and the
+// timeline listed the child first).
+func TestChildNeverBeforeParent(t *testing.T) {
+	at := func(ms int) time.Time { return time.Date(2024, 5, 1, 12, 0, 0, ms*1e6, time.UTC) }
+	span := func(id, kind string, endMS, costMS int) *Record {
+		return &Record{Time: at(endMS), Cost: time.Duration(costMS) * time.Millisecond, TraceID: "t1", SpanID: id,
+			Kind: kind, App: "app", ResultCode: "200", URL: "/" + id, Raw: id + kind}
+	}
+	tree := BuildTree([]*Record{
+		span("0", layout.KindServer, 100, 100),   // starts at 0
+		span("0.1", layout.KindClient, 40, 41),   // starts at -1: rounding
+		span("0.1.1", layout.KindServer, 39, 41), // starts at -2
+	})
+	tree.Walk(func(n *Node) bool {
+		if !n.Begin.Equal(at(0)) {
+			t.Errorf("span %s drawn from %v, want its parent's start", n.SpanID, n.Begin)
+		}
+		return true
+	})
+	var b strings.Builder
+	if err := RenderTimeline(&b, tree, nil, RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	for i, id := range []string{"[0]", "[0.1]", "[0.1.1]"} {
+		if !strings.Contains(lines[i+1], id) {
+			t.Fatalf("timeline line %d is not span %s:\n%s", i+1, id, b.String())
+		}
+	}
+	b.Reset()
+	if err := RenderTree(&b, tree, RenderOptions{Width: 10}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n")[1:] {
+		if !strings.Contains(l, "|====") {
+			t.Errorf("bar does not start at the trace's start: %q", l)
+		}
+	}
+}
+
+// TestTreeColumnsAligned: kinds of different lengths (producer, server) are padded, so the bars line
+// up; a failed span shows its error text after ERROR, quoted when it holds control characters.
+func TestTreeColumnsAligned(t *testing.T) {
+	line := func(spanID, kind, code, errText string, end int) *Record {
+		r, err := ParseLine([]byte(fmt.Sprintf(`{"time":"2024-05-01 12:00:00.%03d","local.app":"app","traceId":"T","spanId":%q,"span.kind":%q,"result.code":%q,"current.thread.name":"main","time.cost.milliseconds":"10ms","operation":"op","error":%q}`,
+			end, spanID, kind, code, errText)), time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	tree := BuildTree([]*Record{
+		line("0", "server", "00", "", 100),
+		line("0.1", "producer", "01", "queue full\nretry", 90),
+		line("0.2", "consumer", "99", "boom", 95),
+	})
+	var b strings.Builder
+	if err := RenderTree(&b, tree, RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(b.String()), "\n")[1:]
+	bar := strings.Index(rows[0], "|")
+	for _, r := range rows {
+		if strings.Index(r, "|") != bar {
+			t.Errorf("bars do not line up:\n%s", b.String())
+			break
+		}
+	}
+	if !strings.HasSuffix(rows[1], `ERROR "queue full\nretry"`) || !strings.HasSuffix(rows[2], "ERROR boom") {
+		t.Errorf("error texts:\n%s", b.String())
+	}
+}

@@ -55,7 +55,7 @@ func ExampleRenderTree() {
 	// trace 0ad1348f1714564800000100012345  spans=4  errors=3  start=2024-05-01 12:00:00.000  duration=400ms
 	// 0          frontend  mvc  server  500  400ms  |xxxxxxxxxxxxxxxxxxxx|  POST /checkout  ERROR
 	//   0.1      frontend  mvc  client  500  300ms  |    xxxxxxxxxxxxxxx |  POST http://orders/api  ERROR
-	//     0.1.1  orders    mvc  server  500  250ms  |     xxxxxxxxxxxxx  |  POST /api  ERROR
+	//     0.1.1  orders    mvc  server  500  250ms  |     xxxxxxxxxxxxx  |  POST /api  ERROR out of stock
 	//   0.2      frontend  mvc  client  00    50ms  |  ===               |  GET cart
 }
 
@@ -82,7 +82,7 @@ func ExampleRenderTimeline() {
 	// 2024-05-01 12:00:00.000  span          [0] frontend server 500 400ms POST /checkout ERROR
 	// 2024-05-01 12:00:00.050  span          [0.2] frontend client 00 50ms GET cart
 	// 2024-05-01 12:00:00.080  span          [0.1] frontend client 500 300ms POST http://orders/api ERROR
-	// 2024-05-01 12:00:00.100  span          [0.1.1] orders server 500 250ms POST /api ERROR
+	// 2024-05-01 12:00:00.100  span          [0.1.1] orders server 500 250ms POST /api ERROR out of stock
 	// 2024-05-01 12:00:00.120  orders.log:1  [0.1.1] INFO reserving
 }
 

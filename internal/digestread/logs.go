@@ -285,9 +285,9 @@ func RenderTimeline(w io.Writer, t *Tree, logs []LogLine, opts RenderOptions) er
 	starts := map[string]time.Time{} // latest start of the spans of each id
 	if t != nil {
 		t.Walk(func(n *Node) bool {
-			entries = append(entries, entry{at: n.Start(), span: n})
-			if s, ok := starts[n.SpanID]; !ok || n.Start().After(s) {
-				starts[n.SpanID] = n.Start()
+			entries = append(entries, entry{at: n.Begin, span: n})
+			if s, ok := starts[n.SpanID]; !ok || n.Begin.After(s) {
+				starts[n.SpanID] = n.Begin
 			}
 			return true
 		})
@@ -320,7 +320,7 @@ func RenderTimeline(w io.Writer, t *Tree, logs []LogLine, opts RenderOptions) er
 			row := fmt.Sprintf("%-23s  %-*s  [%s] %s %s %s %s %s", opts.time(e.at), srcW, "span", n.SpanID, n.App,
 				n.Kind, n.ResultCode, FormatCost(n.Cost), strings.TrimSpace(n.Method+" "+n.URL))
 			if !n.Success() {
-				row += " " + opts.paint(ansiRed, "ERROR")
+				row += " " + opts.paint(ansiRed, "ERROR") + n.ErrorSuffix()
 			}
 			b.WriteString(row + "\n")
 			continue

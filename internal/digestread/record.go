@@ -1,7 +1,11 @@
 package digestread
 
 import (
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tracemdc/tracemdc/digest/layout"
 )
@@ -54,6 +58,27 @@ func (r *Record) Success() bool {
 	}
 	_, http := r.Get(layout.FieldReqSize)
 	return layout.ReadSuccess(r.ResultCode, http, r.Kind == layout.KindClient)
+}
+
+// MaxErrorText is the most runes of an error text ErrorSuffix shows.
+const MaxErrorText = 200
+
+// ErrorSuffix returns the error text of the line (its error field) to print after an ERROR mark:
+// " " and the text, quoted (strconv.Quote) when it holds control characters or quotes, cut to
+// MaxErrorText runes with "…"; "" when the line has none.
+func (r *Record) ErrorSuffix() string {
+	text, _ := r.Get(layout.FieldError)
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return ""
+	}
+	if utf8.RuneCountInString(text) > MaxErrorText {
+		text = string([]rune(text)[:MaxErrorText]) + "…"
+	}
+	if strings.ContainsFunc(text, func(c rune) bool { return unicode.IsControl(c) || c == '"' }) || !utf8.ValidString(text) {
+		text = strconv.Quote(text)
+	}
+	return " " + text
 }
 
 func isDigits(s string) bool {

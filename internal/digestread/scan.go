@@ -67,23 +67,33 @@ type ReadOptions struct {
 func ScanRecords(r io.Reader, src DigestFile, opts ReadOptions, fn func(*Record) error) (Stats, error) {
 	var st Stats
 	over, err := ScanLines(r, opts.MaxLine, func(line []byte) error {
-		if isBlank(line) {
-			return nil
+		if rec := st.Read(src, line, opts); rec != nil {
+			return fn(rec)
 		}
-		st.Lines++
-		rec, err := src.ParseLine(line, opts.Location)
-		if err != nil {
-			st.Malformed++
-			return nil
-		}
-		st.Records++
-		if !opts.Filter.Match(rec) {
-			return nil
-		}
-		return fn(rec)
+		return nil
 	})
 	st.Overlong = over
 	return st, err
+}
+
+// Read takes one line of src: a blank line is passed over, any other is counted in s.Lines and parsed
+// (counted in Records, or in Malformed if it is not a digest line). It returns the record when it
+// passes opts.Filter, else nil. ScanRecords reads every line with it; a follower hands lines to it.
+func (s *Stats) Read(src DigestFile, line []byte, opts ReadOptions) *Record {
+	if isBlank(line) {
+		return nil
+	}
+	s.Lines++
+	rec, err := src.ParseLine(line, opts.Location)
+	if err != nil {
+		s.Malformed++
+		return nil
+	}
+	s.Records++
+	if !opts.Filter.Match(rec) {
+		return nil
+	}
+	return rec
 }
 
 // ParseLine parses a line read from the file: ParseLine, then the log type and shadow mark of df.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tracemdc/tracemdc/digest/layout"
 )
@@ -69,6 +70,9 @@ type Node struct {
 	*Record
 	Depth    int     // 0 for a root
 	Children []*Node // in tree order
+	// Begin is the start the renderings use: Start(), or its parent's Begin when whole-millisecond
+	// times put a child's start before its parent's, so a child is never drawn before its parent.
+	Begin time.Time
 }
 
 // Tree is the spans of one trace arranged by span id. A server span that keeps its client's id (the
@@ -112,11 +116,15 @@ func BuildTree(records []*Record) *Tree {
 		for id := ParentSpanID(n.SpanID); parent == nil && id != ""; id = ParentSpanID(id) {
 			parent = byID[id]
 		}
+		n.Begin = n.Start()
 		if parent == nil {
 			t.Roots = append(t.Roots, n)
 		} else {
 			n.Depth = parent.Depth + 1
 			parent.Children = append(parent.Children, n)
+			if n.Begin.Before(parent.Begin) {
+				n.Begin = parent.Begin
+			}
 		}
 		byID[n.SpanID] = n
 		if t.Start.IsZero() || n.Start().Before(t.Start) {
@@ -216,8 +224,9 @@ func FormatCost(d time.Duration) string {
 
 // RenderTree writes t as an indented list, one span a line: span id, application, log type, kind,
 // result code, cost, a waterfall bar placing the span (start = end - cost) within the whole trace, and
-// the method and URL or operation. Failed spans are drawn with 'x' and marked ERROR; load-test spans
-// are marked LOADTEST.
+// the method and URL or operation. Columns are padded to their widest value. Failed spans are drawn
+// with 'x' and marked ERROR, followed by the error text of the line if it has one; load-test spans are
+// marked LOADTEST.
 func RenderTree(w io.Writer, t *Tree, opts RenderOptions) error {
 	width := opts.Width
 	if width <= 0 {
@@ -227,11 +236,12 @@ func RenderTree(w io.Writer, t *Tree, opts RenderOptions) error {
 		_, err := fmt.Fprintln(w, "no spans")
 		return err
 	}
-	var idW, appW, typeW, codeW, costW int
+	var idW, appW, typeW, kindW, codeW, costW int
 	t.Walk(func(n *Node) bool {
-		idW = max(idW, 2*n.Depth+len(n.SpanID))
-		appW = max(appW, len(n.App))
-		typeW = max(typeW, len(n.LogType))
+		idW = max(idW, 2*n.Depth+utf8.RuneCountInString(n.SpanID))
+		appW = max(appW, utf8.RuneCountInString(n.App))
+		typeW = max(typeW, utf8.RuneCountInString(n.LogType))
+		kindW = max(kindW, utf8.RuneCountInString(n.Kind))
 		codeW = max(codeW, len(n.ResultCode))
 		costW = max(costW, len(FormatCost(n.Cost)))
 		return true
@@ -246,11 +256,11 @@ func RenderTree(w io.Writer, t *Tree, opts RenderOptions) error {
 	t.Walk(func(n *Node) bool {
 		failed := !n.Success()
 		id := strings.Repeat("  ", n.Depth) + n.SpanID
-		fmt.Fprintf(&b, "%-*s  %-*s  %-*s  %-6s  %-*s  %*s  |%s|  %s",
-			idW, id, appW, n.App, typeW, n.LogType, n.Kind, codeW, n.ResultCode, costW, FormatCost(n.Cost),
-			bar(n.Start().Sub(t.Start), n.Cost, total, width, failed), strings.TrimSpace(n.Method+" "+n.URL))
+		fmt.Fprintf(&b, "%-*s  %-*s  %-*s  %-*s  %-*s  %*s  |%s|  %s",
+			idW, id, appW, n.App, typeW, n.LogType, kindW, n.Kind, codeW, n.ResultCode, costW, FormatCost(n.Cost),
+			bar(n.Begin.Sub(t.Start), n.Cost, total, width, failed), strings.TrimSpace(n.Method+" "+n.URL))
 		if failed {
-			b.WriteString("  " + opts.paint(ansiRed, "ERROR"))
+			b.WriteString("  " + opts.paint(ansiRed, "ERROR") + n.ErrorSuffix())
 		}
 		if n.LoadTest {
 			b.WriteString("  " + opts.paint(ansiYellow, "LOADTEST"))
