@@ -14,7 +14,8 @@
 // checkout requests to frontend: one asks for an item that is out of stock (inventory answers 500),
 // one is marked as load test (biz baggage mark=T, so its digest lines go to tracelog/shadow/). Then it
 // shuts everything down and prints the span tree of one request and its business log lines, read back
-// with the code of cmd/tracetail (internal/digestread), and the tracetail commands to explore the rest.
+// from the files with package tracetree (what `tracetail -tree ID -logs ...` prints, through its public
+// API), and the tracetail commands to explore the rest.
 // Each run starts afresh: it first removes the files an earlier run wrote under DIR (the business
 // logs, the digest, stat and self logs and their rolled backups; nothing else), so the counts it
 // prints, and those tracetail shows of DIR, are of this run only. It clears only a DIR that holds the
@@ -22,6 +23,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,8 +33,8 @@ import (
 	"strings"
 
 	"github.com/tracemdc/tracemdc/digest/layout"
-	"github.com/tracemdc/tracemdc/internal/digestread"
 	"github.com/tracemdc/tracemdc/mdc"
+	"github.com/tracemdc/tracemdc/tracetree"
 )
 
 func main() {
@@ -58,9 +60,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q (the demo takes flags only)", fs.Args())
 	}
-	ropts := digestread.RenderOptions{Width: 24}
+	topts := tracetree.Options{Width: 24}
 	var err error
-	if ropts.Color, err = digestread.ColorFor(*color, stdout); err != nil {
+	if topts.Color, err = tracetree.ColorFor(*color, stdout); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
@@ -78,12 +80,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	res.removed = removed
-	return report(stdout, *dir, res, ropts)
+	return report(stdout, *dir, res, topts)
 }
 
 // report prints what happened, the tree and business log lines of one successful checkout and the
 // tree of the failed one, all read back from the files, and the commands to explore further.
-func report(w io.Writer, dir string, res *result, ropts digestread.RenderOptions) error {
+func report(w io.Writer, dir string, res *result, topts tracetree.Options) error {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
@@ -130,33 +132,28 @@ func report(w io.Writer, dir string, res *result, ropts digestread.RenderOptions
 	}
 
 	okID, failedID := last(res.ok), last(res.failed)
-	p("\nOne checkout, read back from the digest logs of the three services. Span ids nest: the server\n")
-	p("span of frontend is 0, its call to orders 0.1, the server span of orders 0.1.1, and so on; each\n")
-	p("bar shows when the span ran within the whole trace.\n\n")
-	tree, err := readTree(&b, digestDirs, okID, ropts)
-	if err != nil {
-		return err
-	}
-	lines, _, err := digestread.JoinLogs(logPaths, okID, digestread.ReadOptions{})
-	if err != nil {
-		return err
-	}
-	p("\nIts business log lines (found by trace id, whatever the field name), merged with its spans.\n")
-	p("Digest times are whole milliseconds: a line is placed after the start of its span, but its own time\n")
-	p("may read a millisecond earlier.\n\n")
-	if err := digestread.RenderTimeline(&b, tree, lines, ropts); err != nil {
+	p("\nOne checkout, read back from the digest logs of the three services, as tracetail -tree shows it.\n")
+	p("Span ids nest: the server span of frontend is 0, its call to orders 0.1, the server span of orders\n")
+	p("0.1.1, and so on; each bar shows when the span ran within the whole trace. Then its business log\n")
+	p("lines (found by trace id, whatever the field name), merged with its spans. Digest times are whole\n")
+	p("milliseconds: a line is placed after the start of its span, but its own time may read a millisecond\n")
+	p("earlier.\n\n")
+	withLogs := topts
+	withLogs.Logs, withLogs.Warn = logPaths, &b
+	if err := tracetree.Write(&b, okID, digestDirs, withLogs); err != nil {
 		return err
 	}
 	p("\nThe ids in the raw lines, one line of each logger (tracetail knows the field names of every preset):\n\n")
-	seen := map[string]bool{}
-	for _, l := range lines {
-		if name := filepath.Base(l.File); !seen[name] {
-			seen[name] = true
-			p("  %-13s  %s\n", name, l.Raw)
+	for _, path := range logPaths {
+		line, err := firstLineWith(path, okID)
+		if err != nil {
+			return err
 		}
+		p("  %-13s  %s\n", filepath.Base(path), line)
 	}
 	p("\nThe failed checkout: the error starts at inventory and every caller's span shows it.\n\n")
-	if _, err := readTree(&b, digestDirs, failedID, ropts); err != nil {
+	topts.Warn = &b
+	if err := tracetree.Write(&b, failedID, digestDirs, topts); err != nil {
 		return err
 	}
 
@@ -171,25 +168,28 @@ func report(w io.Writer, dir string, res *result, ropts digestread.RenderOptions
 	} {
 		p("  %s\n      %s\n", c[0], c[1])
 	}
-	_, err = io.WriteString(w, b.String())
+	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// readTree collects the spans of one trace from the digest directories and renders their tree.
-func readTree(w io.Writer, digestDirs []string, traceID string, ropts digestread.RenderOptions) (*digestread.Tree, error) {
-	files := digestread.FindFiles(true, digestDirs...)
-	recs, st, err := digestread.CollectTrace(files, traceID, digestread.ReadOptions{})
+// firstLineWith returns the first line of the file at path that holds s.
+func firstLineWith(path, s string) (string, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	if len(recs) == 0 {
-		return nil, fmt.Errorf("no span of trace %s in %d digest file(s)", traceID, len(files))
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), s) {
+			return sc.Text(), nil
+		}
 	}
-	if n := st.Skipped(); n > 0 {
-		fmt.Fprintf(w, "(%d unreadable line(s) skipped)\n", n)
+	if err := sc.Err(); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
 	}
-	tree := digestread.BuildTree(recs)
-	return tree, digestread.RenderTree(w, tree, ropts)
+	return "", fmt.Errorf("%s: no line holds %s", path, s)
 }
 
 // fieldNames describes the field names under which a service's logger shows the ids.

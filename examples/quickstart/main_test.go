@@ -100,7 +100,7 @@ func trees(t *testing.T, out string) (order []string, rows map[string][]treeRow)
 			rows[id] = append(rows[id], treeRow{
 				indent: len(r) - len(strings.TrimLeft(r, " ")),
 				spanID: f[0], app: f[1], logType: f[2], kind: f[3], code: f[4],
-				error: strings.HasSuffix(r, "ERROR"), loadTest: strings.HasSuffix(r, "LOADTEST"),
+				error: strings.Contains(r, "  ERROR"), loadTest: strings.HasSuffix(r, "LOADTEST"),
 			})
 		}
 	}

@@ -21,9 +21,11 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/tracemdc/tracemdc/asyncwriter"
 	"github.com/tracemdc/tracemdc/digest"
 	"github.com/tracemdc/tracemdc/logrusmdc"
 	"github.com/tracemdc/tracemdc/mdc"
+	"github.com/tracemdc/tracemdc/rolling"
 	"github.com/tracemdc/tracemdc/slogmdc"
 	"github.com/tracemdc/tracemdc/trace"
 	"github.com/tracemdc/tracemdc/trace/tracehttp"
@@ -108,6 +110,25 @@ func (s *service) openLog() (*os.File, error) {
 	}
 	s.closers = append(s.closers, f.Close)
 	return f, nil
+}
+
+// openAsyncLog opens the service's business log as a production service would: a rolling.File
+// behind an asyncwriter.Writer, so that a log call copies its line into a ring and returns, and one
+// goroutine writes the lines in batches. Close (in s.close, after the server stopped) drains the ring
+// and closes the file. A service would roll the file daily (Rolling: rolling.Daily); the demo neither
+// rolls nor prunes it (MaxAgeDays -1), so it leaves no backups and never removes files beside it.
+func (s *service) openAsyncLog() (io.Writer, error) {
+	f, err := rolling.New(rolling.Config{Filename: s.logPath, MaxAgeDays: -1})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.name, err)
+	}
+	w, err := asyncwriter.NewWriter(f, asyncwriter.WithCloseDestination())
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("%s: %w", s.name, err)
+	}
+	s.closers = append(s.closers, w.Close)
+	return w, nil
 }
 
 // callTo gives the service a traced client for the service next.
@@ -207,9 +228,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func work(d time.Duration) { time.Sleep(d) }
 
 // startFrontend runs frontend: GET /checkout?item=…&user=… places an order with orders. It logs with
-// log/slog through slogmdc, under the default field names traceId and spanId.
+// log/slog through slogmdc, under the default field names traceId and spanId, into a rolling file
+// behind an asynchronous writer (openAsyncLog).
 func startFrontend(s *service) error {
-	f, err := s.openLog()
+	f, err := s.openAsyncLog()
 	if err != nil {
 		return err
 	}
@@ -217,8 +239,10 @@ func startFrontend(s *service) error {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /checkout", func(w http.ResponseWriter, r *http.Request) {
-		// The middleware put the span's ids in the MDC of r.Context(); a value of our own joins them.
-		ctx := mdc.With(r.Context(), "user", r.URL.Query().Get("user"))
+		// The middleware put the span's ids in the MDC of r.Context() and a request scope: mdc.Set adds
+		// a value of our own that every later line of this request shows, as MDC.put does in Java.
+		ctx := r.Context()
+		mdc.Set(ctx, "user", r.URL.Query().Get("user"))
 		traceID := trace.SpanFromContext(ctx).TraceID()
 		o := order{Item: r.URL.Query().Get("item"), Qty: 1}
 		logger.InfoContext(ctx, "checkout requested", "item", o.Item)
