@@ -5,6 +5,11 @@
 // ring, and the consumer hands every contiguous run of waiting lines to the destination in one
 // Write, straight from the ring.
 //
+// Ring is what package digest queues finished spans on. Writer is for a business logger's file: put
+// it between a log/slog handler, a zap core (zapcore.AddSync) or logrus and a rolling.File, and a log
+// call costs a copy into the ring instead of a write system call; the quickstart demo's frontend logs
+// this way.
+//
 // Block policy never loses an accepted item; Discard policy never waits and counts every drop.
 // Close drains everything and stops the goroutine.
 //
