@@ -233,7 +233,10 @@ func (t *Tracer) Stats() Stats {
 
 // ReportError hands err to the tracer's ErrorReporters and counts it, for integrations whose errors
 // must not reach the business code (a propagator's extract error, say). Each *BaggageError in err
-// (errors.Join trees included) also counts in Stats.BaggageRefused. A nil err is ignored.
+// (errors.Join trees included) also counts in Stats.BaggageRefused, Count entries for one with Count
+// set; so does each entry an error with a method BaggageDropped() int says it dropped (propagation's
+// *BaggageDropError: refused, malformed and unread entries alike), in place of the *BaggageErrors it
+// wraps. A nil err is ignored.
 func (t *Tracer) ReportError(err error) {
 	if t == nil || err == nil {
 		return
@@ -248,6 +251,8 @@ func countBaggageErrors(err error) int {
 	switch e := err.(type) {
 	case *BaggageError:
 		return max(1, e.Count)
+	case interface{ BaggageDropped() int }:
+		return e.BaggageDropped()
 	case interface{ Unwrap() []error }:
 		n := 0
 		for _, x := range e.Unwrap() {

@@ -22,9 +22,16 @@ const (
 	b3SysPrefix     = "baggage-sys-"
 )
 
-// encodeB3 writes sc as SOFA B3 headers. Baggage keys must be HTTP tokens, and a biz key must not
-// start with "sys-" (it would come back as sys baggage); such entries are left out and
-// ErrInvalidBaggageKey is returned with everything else written. Values are escaped with EscapeSOFA.
+// encodeB3 writes sc as SOFA B3 headers, byte for byte as SOFATracer's HttpHeadersB3Formatter writes
+// them: baggage keys escaped with SOFA's escapePercentEqualAnd (encodeB3Key), baggage values escaped
+// so and then URL-encoded (encodeB3Value). SOFATracer URL-encodes the ids and the sampled flag too;
+// ids made of [0-9A-Za-z._-] (all that trace.NewSpanContext accepts) and "true"/"false" have nothing
+// to encode, so they are written as they are. An escaped baggage key must be an HTTP token, and a biz
+// key must not start with "sys-" (it would come back as sys baggage); such entries are left out and
+// ErrInvalidBaggageKey is returned with everything else written.
+//
+// A root's X-B3-ParentSpanId is left out, where SOFATracer writes it empty: a SOFA peer reads both
+// the same way (see decodeB3), and a Zipkin peer may reject an empty one.
 func encodeB3(sc trace.SpanContext, c Carrier) error {
 	c.Set(HeaderB3TraceID, sc.TraceID())
 	c.Set(HeaderB3SpanID, sc.SpanID())
@@ -38,18 +45,20 @@ func encodeB3(sc trace.SpanContext, c Carrier) error {
 	}
 	var err error
 	for k, v := range sc.SysBaggage().Range {
-		if !isToken(k) {
+		ek, ok := encodeB3Key(k)
+		if !ok {
 			err = ErrInvalidBaggageKey
 			continue
 		}
-		c.Set(b3SysPrefix+k, EscapeSOFA(v))
+		c.Set(b3SysPrefix+ek, encodeB3Value(v))
 	}
 	for k, v := range sc.BizBaggage().Range {
-		if !isToken(k) || hasPrefixFold(k, "sys-") {
+		ek, ok := encodeB3Key(k)
+		if !ok || hasPrefixFold(k, "sys-") {
 			err = ErrInvalidBaggageKey
 			continue
 		}
-		c.Set(b3BaggagePrefix+k, EscapeSOFA(v))
+		c.Set(b3BaggagePrefix+ek, encodeB3Value(v))
 	}
 	return err
 }
@@ -57,8 +66,8 @@ func encodeB3(sc trace.SpanContext, c Carrier) error {
 // b3Baggage is a baggage header found while ranging over a carrier.
 type b3Baggage struct {
 	raw   string // header name as the carrier spells it
-	key   string // lower-case key without prefix
-	value string
+	key   string // key without prefix, in lower case and SOFA-unescaped
+	value string // as the header holds it (decoded by readB3Baggage)
 	sys   bool
 }
 
@@ -68,14 +77,19 @@ const maxB3Baggage = 4 * trace.MaxBaggageEntries
 
 // decodeB3 reads SOFA B3 headers. present is false when neither id header is there (the caller then
 // tries other formats or starts a root). Both ids must be present (ErrMissingID otherwise), as a
-// SOFATracer server requires. Baggage header names are matched case-insensitively and their keys come
-// back in lower case (net/http does not keep a header name's case); sys baggage is only sys baggage.
+// SOFATracer server requires. Every value is read as SOFATracer reads it: URL-decoded
+// (decodeB3Field, decodeB3Value), baggage values then SOFA-unescaped, baggage keys SOFA-unescaped
+// only (decodeB3Key). Baggage header names are matched case-insensitively and their keys come back in
+// lower case (net/http does not keep a header name's case); sys baggage is only sys baggage. An empty
+// X-B3-ParentSpanId is as absent: the parent id is then derived from the span id (see build).
 //
 // Bad ids reject the input. A bad sampled flag does not: it is ignored (r.sampled stays true, SOFA's
 // default when it is absent) and named in r.badSampled. Nor does baggage: a header name that is not an
-// HTTP token (possible only in a MapCarrier) is skipped and counted in d.InvalidKeys, entries over
-// the limits are dropped as admitter says (the load-test mark first, then the others in key order) and
-// recorded in d, and headers beyond the first maxB3Baggage in key order are counted in d.Unread.
+// HTTP token (possible only in a MapCarrier) is skipped and counted in d.InvalidKeys, a value with a
+// '%' not followed by two hex digits (where Java's URLDecoder throws) is skipped and counted in
+// d.Malformed, entries over the limits are dropped as admitter says (the load-test mark first, then
+// the others in key order) and recorded in d, and headers beyond the first maxB3Baggage in key order
+// are counted in d.Unread.
 func decodeB3(c Carrier, lim limits, d *BaggageDropError) (r record, present bool, err error) {
 	r.traceID = c.Get(HeaderB3TraceID)
 	r.spanID = c.Get(HeaderB3SpanID)
@@ -88,14 +102,23 @@ func decodeB3(c Carrier, lim limits, d *BaggageDropError) (r record, present boo
 	r.parentID = c.Get(HeaderB3ParentSpanID)
 	r.sampled = true
 	if s := c.Get(HeaderB3Sampled); s != "" {
-		if sampled, ok := parseBool(s); ok {
+		sampled, ok := parseBool(s)
+		if !ok {
+			sampled, ok = parseBool(decodeB3Field(s))
+		}
+		if ok {
 			r.sampled = sampled
 		} else {
 			r.badSampled = HeaderB3Sampled // ignored: sampled as when absent
 		}
 	}
-	if err := r.checkIDs(); err != nil {
-		return record{}, true, err
+	if r.checkIDs() != nil {
+		// SOFATracer URL-decodes the ids. Decoding changes only what holds '%' or '+', which no valid
+		// id does, so valid ids skip it.
+		r.traceID, r.spanID, r.parentID = decodeB3Field(r.traceID), decodeB3Field(r.spanID), decodeB3Field(r.parentID)
+		if err := r.checkIDs(); err != nil {
+			return record{}, true, err
+		}
 	}
 	readB3Baggage(c, &r, lim, d)
 	return r, true, nil
@@ -185,16 +208,25 @@ func readB3Baggage(c Carrier, r *record, lim limits, d *BaggageDropError) {
 	lim = lim.orDefault()
 	sys, biz := newAdmitter(true, lim.sys, d), newAdmitter(false, lim.biz, d)
 	if col.haveMark {
-		biz.reserveMark(UnescapeSOFA(col.mark.value))
+		if v, ok := decodeB3Value(col.mark.value); ok {
+			biz.reserveMark(v)
+		}
 	}
 	for i, b := range found {
 		if i > 0 && b.key == found[i-1].key && b.sys == found[i-1].sys {
 			continue // another spelling of the same header: the first in byte order wins
 		}
+		v, ok := b.value, true
+		if formEncoded(v) { // the plain values most are skip the call
+			if v, ok = decodeB3Value(v); !ok {
+				d.Malformed++ // Java's URLDecoder would throw: this entry is dropped, the others kept
+				continue
+			}
+		}
 		if b.sys {
-			sys.add(b.key, UnescapeSOFA(b.value))
+			sys.add(b.key, v)
 		} else {
-			biz.add(b.key, UnescapeSOFA(b.value))
+			biz.add(b.key, v)
 		}
 	}
 	r.sys, r.biz = sys.kept, biz.kept
@@ -227,6 +259,9 @@ func (col *b3Collector) add(k, v string) bool {
 	if !isToken(b.key) {
 		col.d.InvalidKeys++
 		return true
+	}
+	if strings.IndexByte(b.key, '%') >= 0 {
+		b.key = decodeB3Key(b.key)
 	}
 	if !b.sys && b.key == trace.BaggageKeyLoadTest {
 		if !col.haveMark || b.raw < col.mark.raw {

@@ -28,6 +28,10 @@ func BenchmarkExtract(b *testing.B) {
 	}
 	b3 := []string{"X-B3-TraceId", sofaTrace, "X-B3-SpanId", "0.1.2", "X-B3-ParentSpanId", "0.1",
 		"X-B3-Sampled", "true", "baggage-mark", "T", "baggage-sys-zone", "gz00a", "Accept", "*/*", "User-Agent", "bench"}
+	// What a SOFATracer (Java) peer sends for baggage that needs its URL layer: the slow path.
+	b3Java := []string{"X-B3-TraceId", sofaTrace, "X-B3-SpanId", "0.1.2", "X-B3-ParentSpanId", "0.1",
+		"X-B3-Sampled", "true", "baggage-mark", "T", "baggage-k1", "a%2526b%253Dc", "baggage-k2", "hello+world",
+		"baggage-sys-zone", "gz00a", "Accept", "*/*", "User-Agent", "bench"}
 	head := []string{"sftc_head", "tcid=" + sofaTrace + "&spid=0.1.2&pspid=0.1&sample=true&_sys_zone=gz00a&mark=T&", "Accept", "*/*"}
 	w3c := []string{"traceparent", "00-" + w3cTrace + "-" + w3cSpan + "-01", "tracestate", "rojo=00f067aa0ba902b7",
 		"baggage", "mark=T,user=u1", "Accept", "*/*"}
@@ -42,6 +46,7 @@ func BenchmarkExtract(b *testing.B) {
 	}{
 		{"b3", propagation.B3(), canonical(b3...)},
 		{"b3_lower", propagation.B3(), lower(b3...)},
+		{"b3_java_encoded", propagation.B3(), canonical(b3Java...)},
 		{"sofahead", propagation.SofaHead(), canonical(head...)},
 		{"w3c", propagation.W3C(), canonical(w3c...)},
 		{"w3c_lower", propagation.W3C(), lower(w3c...)},

@@ -178,7 +178,7 @@ func TestB3Codec(t *testing.T) {
 		t.Fatal(err)
 	}
 	if h.Get("X-B3-TraceId") != r.traceID || h.Get("x-b3-spanid") != "0.1" || h.Get("X-B3-ParentSpanId") != "0" ||
-		h.Get("X-B3-Sampled") != "false" || h.Get("baggage-sys-zone") != "a%26b" || h.Get("baggage-pct") != "100%25%3Dx%26y" {
+		h.Get("X-B3-Sampled") != "false" || h.Get("baggage-sys-zone") != "a%2526b" || h.Get("baggage-pct") != "100%2525%253Dx%2526y" || h.Get("baggage-uni") != "%E4%BD%A0%E5%A5%BD" {
 		t.Fatalf("headers: %v", h)
 	}
 	if h.Get("baggage-sys-zone") == "" || h.Get("baggage-zone") != "" {

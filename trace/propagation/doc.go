@@ -10,7 +10,7 @@
 // if absent (the context is sampled, SOFA's default), the ids and baggage are kept, and Extract returns
 // the context with an *Error wrapping ErrSampledIgnored. Baggage never costs the caller its trace: entries over the size
 // limit or past trace.MaxBaggageEntries, malformed entries (a W3C list-member that cannot be parsed, a
-// B3 header key that is not a token) and entries past the first 8192 bytes of a header are dropped,
+// B3 header key that is not a token, a B3 value that does not URL-decode) and entries past the first 8192 bytes of a header are dropped,
 // the rest are kept in order (the load-test mark mark=T/F first, so it is never crowded out), and
 // Extract returns the valid context together with an *Error wrapping a *BaggageDropError
 // (errors.Is(err, ErrBaggageDropped)). Hand that error to trace.Tracer.ReportError: it counts the error

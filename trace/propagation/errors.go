@@ -88,14 +88,15 @@ var ErrBaggageDropped = errors.New("baggage entries dropped, span context kept")
 // errors.Is matches ErrBaggageDropped, and also ErrBaggageTooLarge or ErrTooManyBaggage (which wrap
 // trace.ErrBaggageLimit), ErrMalformedBaggage and ErrInvalidBaggageKey for the kinds of drop that
 // happened. Each entry of Refused is a *trace.BaggageError in the error tree, and the unread entries
-// are one more with Count set to their number, so trace.Tracer.ReportError counts every one of them in
-// Stats.BaggageRefused.
+// are one more with Count set to their number. trace.Tracer.ReportError counts every dropped entry,
+// malformed ones and those with an invalid key included, in Stats.BaggageRefused (BaggageDropped).
 type BaggageDropError struct {
 	// Refused lists the entries refused by the limits, in the order they were considered, with the
 	// reason "size" or "entries".
 	Refused []trace.BaggageError
 	// Malformed counts entries that could not be parsed (a W3C list-member without '=', with a key
-	// that is not a token, or with a bad character or percent sequence).
+	// that is not a token, or with a bad character or percent sequence; a B3 baggage value with a '%'
+	// not followed by two hex digits, which Java's URLDecoder refuses).
 	Malformed int
 	// InvalidKeys counts B3 baggage headers whose key is not an HTTP token (possible only in a
 	// MapCarrier).
@@ -110,6 +111,12 @@ type BaggageDropError struct {
 
 	unreadErr  error // ErrBaggageTooLarge or ErrTooManyBaggage, for Unread
 	unreadSize int   // the length of the header cut at maxHeaderValue, for Unread's BaggageErrors
+}
+
+// BaggageDropped returns the number of entries dropped: refused, malformed, with an invalid key, or
+// unread. trace.Tracer.ReportError counts them in Stats.BaggageRefused.
+func (e *BaggageDropError) BaggageDropped() int {
+	return len(e.Refused) + e.Malformed + e.InvalidKeys + e.Unread
 }
 
 // unreadError is the *trace.BaggageError that stands for the unread entries.

@@ -2,6 +2,7 @@ package propagation
 
 import (
 	"errors"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -91,6 +92,7 @@ func FuzzBaggageCodec(f *testing.F) {
 		"ctl\x00line\nbreak\x7f\x00pct\x00%zz%4",
 		"mark=T,pct=100%25=x&y%2Cz%3Bw,uni=%E4%BD%A0",
 		"tcid=abc&spid=0.1&pspid=0&sample=true&_sys_zone=gz&mark=T&",
+		"a%2526b%253Dc", "hello+world", "ab+c/d==", "100%", "%C3%bc", "~*'", "%+1", "%252541", "a=b&c%",
 	} {
 		f.Add(s)
 	}
@@ -103,6 +105,37 @@ func FuzzBaggageCodec(f *testing.F) {
 		if strings.ContainsAny(esc, "&=\r\n\x00") {
 			t.Fatalf("EscapeSOFA(%q) = %q keeps a separator", s, esc)
 		}
+		// B3 values: SOFATracer's bytes (the oracle is net/url's QueryEscape, which differs from Java's
+		// URLEncoder only on '*' and '~'), and back exactly; the output is a legal header value.
+		b3 := encodeB3Value(s)
+		if want := javaB3Written(s); b3 != want {
+			t.Fatalf("encodeB3Value(%q) = %q, SOFATracer writes %q", s, b3, want)
+		}
+		if back, ok := decodeB3Value(b3); !ok || back != s {
+			t.Fatalf("decodeB3Value(encodeB3Value(%q)) = %q, %v", s, back, ok)
+		}
+		if strings.Trim(b3, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-*_+%") != "" {
+			t.Fatalf("encodeB3Value(%q) = %q holds a byte URLEncoder never writes", s, b3)
+		}
+		// Arbitrary header values decode as SOFATracer decodes them, or are malformed where it throws,
+		// and what decodes encodes to a value that decodes to the same.
+		v, ok := decodeB3Value(s)
+		if u, err := url.QueryUnescape(s); (err == nil) != ok ||
+			ok && v != strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(u, "%3D", "="), "%26", "&"), "%25", "%") {
+			t.Fatalf("decodeB3Value(%q) = %q, %v; net/url: %q, %v", s, v, ok, u, err)
+		}
+		if ok {
+			if again, ok := decodeB3Value(encodeB3Value(v)); !ok || again != v {
+				t.Fatalf("unstable: %q -> %q -> %q", s, v, again)
+			}
+		}
+		// B3 keys: SOFA-escaped only, read back (in lower case, as header names come) exactly.
+		if ek, ok := encodeB3Key(s); ok {
+			if got := decodeB3Key(strings.ToLower(ek)); got != strings.ToLower(s) {
+				t.Fatalf("decodeB3Key(encodeB3Key(%q) = %q) = %q", s, ek, got)
+			}
+		}
+
 		in := entriesFrom(s)
 
 		// W3C baggage: keys must be tokens; empty values are carried.
@@ -148,4 +181,12 @@ func FuzzBaggageCodec(f *testing.F) {
 			}
 		}
 	})
+}
+
+// javaB3Written is what SOFATracer writes into a B3 header for the value s:
+// URLEncoder.encode(escapePercentEqualAnd(s), "UTF-8"), built from net/url's QueryEscape (which keeps
+// '~' and escapes '*', where URLEncoder does the opposite) and the SOFA escaping written out.
+func javaB3Written(s string) string {
+	sofa := strings.NewReplacer("%", "%25", "&", "%26", "=", "%3D").Replace(s)
+	return strings.NewReplacer("%2A", "*", "~", "%7E").Replace(url.QueryEscape(sofa))
 }

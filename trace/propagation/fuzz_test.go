@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -68,6 +69,11 @@ func FuzzExtractB3(f *testing.F) {
 	f.Add(w3cTrace, w3cSpan, "", "1", "k", "%&=%25", "", "")
 	f.Add("a", "0", "", "d", "sys-x", "你好", "x", "")
 	f.Add("abc\n", "0 1", "x/y", "FALSE", "Bad Key", "v\x00", "k", strings.Repeat("v", 1100))
+	// SOFATracer's URL layer: what a Java peer sends, and what makes its URLDecoder throw.
+	f.Add(sofaTrace, "0%2E1", "", "tru%65", "k1", "a%2526b%253Dc", "zone", "hello+world")
+	f.Add(sofaTrace, "0.1.2", "", "true", "k", "100%", "z", "ab+c/d==")
+	f.Add(sofaTrace, "0.1", "0", "false", "a%26b", "%C3%BC", "a%3db", "%253D%2526%2525")
+	f.Add(sofaTrace, "0+1", "0%zz", "1", "k", "%+1", "z", "%e4%bd")
 	f.Fuzz(func(t *testing.T, traceID, spanID, parentID, sampled, bizKey, bizVal, sysKey, sysVal string) {
 		m := propagation.MapCarrier{
 			"X-B3-TraceId": traceID, "x-b3-spanid": spanID, "X-B3-ParentSpanId": parentID, "x-b3-sampled": sampled,
@@ -76,8 +82,22 @@ func FuzzExtractB3(f *testing.F) {
 		p := propagation.B3()
 		_, sc, err := p.Extract(context.Background(), m)
 		checkExtracted(t, p, sc, err)
-		if err == nil && sc.IsValid() && (sc.TraceID() != traceID || sc.SpanID() != spanID) {
-			t.Fatalf("ids changed: %q %q", sc.TraceID(), sc.SpanID())
+		// Ids are read as SOFATracer reads them: URL-decoded (net/url is the oracle; it differs from
+		// Java's URLDecoder only on "%+1"-like input, which no id survives).
+		if err == nil && sc.IsValid() && (sc.TraceID() != javaURLDecoded(traceID) || sc.SpanID() != javaURLDecoded(spanID)) {
+			t.Fatalf("ids changed: %q %q from %q %q", sc.TraceID(), sc.SpanID(), traceID, spanID)
+		}
+		// A plain key's value is what SOFATracer reads (URLDecoder, then unescapeEqualAndPercent), or,
+		// where URLDecoder throws, the entry is dropped and reported as malformed.
+		if sc.IsValid() && plainKey(bizKey) && bizVal != "" {
+			got, ok := sc.BizBaggage().Get(bizKey)
+			want, decodable := javaB3Read(bizVal)
+			switch {
+			case !decodable && (ok || !errors.Is(err, propagation.ErrMalformedBaggage)):
+				t.Fatalf("baggage-%s: %q: kept %v (%q), err %v; want a malformed drop", bizKey, bizVal, ok, got, err)
+			case decodable && err == nil && got != want:
+				t.Fatalf("baggage-%s: %q read as %q, SOFATracer reads %q", bizKey, bizVal, got, want)
+			}
 		}
 		// The same headers through http.Header, which keeps only what net/http would keep.
 		h := http.Header{}
@@ -127,4 +147,37 @@ func FuzzExtractW3C(f *testing.F) {
 			}
 		}
 	})
+}
+
+// javaURLDecoded is s as Java's URLDecoder.decode(s, "UTF-8") reads it (net/url's QueryUnescape, written
+// independently of this package), or s itself where that fails.
+func javaURLDecoded(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
+}
+
+// javaB3Read is a B3 baggage value as SOFATracer reads it: URLDecoder.decode, then
+// StringUtils.unescapeEqualAndPercent, literally its three replacements in its order. ok is false
+// where URLDecoder throws.
+func javaB3Read(s string) (v string, ok bool) {
+	u, err := url.QueryUnescape(s)
+	if err != nil {
+		return "", false
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(u, "%3D", "="), "%26", "&"), "%25", "%"), true
+}
+
+// plainKey: a biz baggage key that comes back as it is (lower-case letters and digits, not the mark).
+func plainKey(k string) bool {
+	if k == "" || k == trace.BaggageKeyLoadTest || strings.HasPrefix(k, "sys") {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -114,7 +114,15 @@ func (c *config) build(prop, field string, r *record, d *BaggageDropError) (trac
 
 // B3 is SOFATracer's HTTP format: B3 header names carrying SOFA (or any) ids — X-B3-TraceId,
 // X-B3-SpanId, X-B3-ParentSpanId, X-B3-Sampled ("true"/"false" written; 1, 0, true, false read) —
-// biz baggage as baggage-<key> and sys baggage as baggage-sys-<key>, values escaped with EscapeSOFA.
+// biz baggage as baggage-<key> and sys baggage as baggage-sys-<key>. Values are written and read byte
+// for byte as SOFATracer's HttpHeadersB3Formatter does: a baggage value SOFA-escaped ('%' → %25,
+// '&' → %26, '=' → %3D) and then URL-encoded as Java's URLEncoder does (A-Z a-z 0-9 . - * _ kept,
+// space → '+', every other byte %XX), so a&b=c travels as a%2526b%253Dc and "hello world" as
+// hello+world; a baggage key SOFA-escaped only, in the header name. Extract URL-decodes every value
+// (ids and X-B3-Sampled too, as SOFATracer does; '+' is a space) and then SOFA-unescapes baggage
+// values (%25, %26 and %3D only). A baggage value with a '%' not followed by two hex digits, where
+// Java's URLDecoder throws (and a SOFATracer server fails the request), costs only that entry: it is
+// dropped and counted (BaggageDropError.Malformed, ErrMalformedBaggage); such an id is invalid.
 //
 // Extract needs both X-B3-TraceId and X-B3-SpanId (one without the other is ErrMissingID). A parent id
 // that is absent or empty is derived, as SOFATracer derives it, from an rpcId-style span id: the part

@@ -61,7 +61,7 @@ func TestTransportSpanEndsWithBody(t *testing.T) {
 		t.Fatalf("caller's request modified: %v", req.Header)
 	}
 	if st.got.Header.Get("X-B3-TraceId") != parent.TraceID() || st.got.Header.Get("X-B3-SpanId") != "0.1" ||
-		st.got.Header.Get("X-B3-ParentSpanId") != "0" || st.got.Header.Get("baggage-user") != "a%26b%3Dc%25" ||
+		st.got.Header.Get("X-B3-ParentSpanId") != "0" || st.got.Header.Get("baggage-user") != "a%2526b%253Dc%2525" ||
 		st.got.Header.Get("Accept") != "text/plain" {
 		t.Fatalf("sent headers %v", st.got.Header)
 	}
