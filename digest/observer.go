@@ -16,21 +16,21 @@ import (
 // ObserveSpan runs on the reporter's consumer goroutine, off the request path, one span at a time:
 // what it costs delays the digest lines, never a request (a slow Observer makes the queue fill, as a
 // slow disk does). An Observer given to several reporters is called from each one's consumer and
-// must be safe for concurrent use. The Observation is reused for the next span: it must not be kept,
-// nor used after ObserveSpan returns. A panic in ObserveSpan is recovered, counted in
+// must be safe for concurrent use. The Observation is passed by value, as slog passes a Record: it
+// costs no allocation and may be kept. A panic in ObserveSpan is recovered, counted in
 // Stats.ObserverPanics and written to tracer-self.log; the span's lines are written all the same.
 type Observer interface {
-	ObserveSpan(o *Observation)
+	ObserveSpan(o Observation)
 }
 
 // ObserverFunc is an Observer made of a function.
-type ObserverFunc func(o *Observation)
+type ObserverFunc func(o Observation)
 
 // ObserveSpan calls f.
-func (f ObserverFunc) ObserveSpan(o *Observation) { f(o) }
+func (f ObserverFunc) ObserveSpan(o Observation) { f(o) }
 
 // Observation is one span as the stat aggregation counts it: its methods give the parts of its stat
-// line's key and outcome, derived once by the reporter for both. Valid only during ObserveSpan.
+// line's key and outcome, derived once by the reporter for both. The zero Observation is not valid.
 type Observation struct {
 	r    *Reporter
 	ti   *typeInfo
@@ -103,16 +103,17 @@ func (o *Observation) Duration() time.Duration { return o.s.Duration() }
 // does: an Observer's way to say what it refused (a metric over its cardinality limit, say).
 func (o *Observation) ReportError(err error) { o.r.ReportError(err) }
 
-// observe hands s to Config.Observer, recovering a panic.
-func (r *Reporter) observe(ti *typeInfo, s *trace.FinishedSpan, k statKey, code string) {
-	o := &r.obs
-	*o = Observation{r: r, ti: ti, s: s, key: k, code: code}
-	defer func() {
-		*o = Observation{}
-		if p := recover(); p != nil {
-			r.observerPanics.Add(1)
-			r.self.log(levelError, "observer", s.TraceID(), fmt.Sprintf("observer panicked on a span of %s: %v", ti.name, p))
-		}
-	}()
-	r.cfg.Observer.ObserveSpan(o)
+// observe hands s to Config.Observer, recovering a panic. The Observation is built on the stack and
+// passed by value: neither an allocation nor a write to the heap per span.
+func (r *Reporter) observe(ti *typeInfo, s *trace.FinishedSpan, k *statKey, code string) {
+	defer r.recoverObserver(ti, s)
+	r.cfg.Observer.ObserveSpan(Observation{r: r, ti: ti, s: s, key: *k, code: code})
+}
+
+// recoverObserver counts and self-logs a panic of the Observer.
+func (r *Reporter) recoverObserver(ti *typeInfo, s *trace.FinishedSpan) {
+	if p := recover(); p != nil {
+		r.observerPanics.Add(1)
+		r.self.log(levelError, "observer", s.TraceID(), fmt.Sprintf("observer panicked on a span of %s: %v", ti.name, p))
+	}
 }

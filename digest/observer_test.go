@@ -16,7 +16,7 @@ import (
 	"github.com/tracemdc/tracemdc/trace"
 )
 
-// observed is what a test Observer keeps of one Observation (which it must not keep itself).
+// observed is what a test Observer keeps of an Observation.
 type observed struct {
 	logType, app, route, method, op, code string
 	http, client, success, load           bool
@@ -29,7 +29,7 @@ type recordingObserver struct {
 	got []observed
 }
 
-func (ro *recordingObserver) ObserveSpan(o *Observation) {
+func (ro *recordingObserver) ObserveSpan(o Observation) {
 	ro.mu.Lock()
 	defer ro.mu.Unlock()
 	ro.got = append(ro.got, observed{o.LogType(), o.App(), o.Route(), o.Method(), o.Operation(), o.ResultCode(),
@@ -170,7 +170,7 @@ func TestObserverWithoutStatLines(t *testing.T) {
 // id, and the span's digest line is written all the same; spans after it are observed as usual.
 func TestObserverPanic(t *testing.T) {
 	var calls int
-	obs := ObserverFunc(func(o *Observation) {
+	obs := ObserverFunc(func(o Observation) {
 		calls++
 		if calls == 2 {
 			panic("boom")
@@ -196,10 +196,10 @@ func TestObserverPanic(t *testing.T) {
 }
 
 // TestObserverNoAlloc: handling a span with an Observer that reads every part of the Observation
-// allocates nothing on the consumer (the Observation is the reporter's, reused).
+// allocates nothing on the consumer (the Observation is passed by value).
 func TestObserverNoAlloc(t *testing.T) {
 	var n int
-	obs := ObserverFunc(func(o *Observation) {
+	obs := ObserverFunc(func(o Observation) {
 		n += len(o.LogType()) + len(o.App()) + len(o.Route()) + len(o.Method()) + len(o.Operation()) + len(o.ResultCode())
 		if o.Success() && !o.LoadTest() && o.Duration() >= 0 && o.Span() != nil {
 			n++

@@ -129,8 +129,6 @@ type Reporter struct {
 	encodePanics, writeErrors, statLines, resets   atomic.Uint64
 	errorsN, observerPanics                        atomic.Uint64
 
-	obs Observation // the consumer's, handed to Config.Observer for each span
-
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -433,7 +431,7 @@ func (r *Reporter) handle(s *trace.FinishedSpan) {
 			r.self.log(levelWarn, "stat", "", fmt.Sprintf("more than %d stat keys for %s: cleared", MaxStatKeys, ti.name))
 		}
 		if r.cfg.Observer != nil {
-			r.observe(ti, s, k, code)
+			r.observe(ti, s, &k, code)
 		}
 	}
 	if !s.Sampled() {

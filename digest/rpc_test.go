@@ -279,7 +279,7 @@ func TestObserverRPC(t *testing.T) {
 		success                        bool
 	}
 	var got []seen
-	obs := ObserverFunc(func(o *Observation) {
+	obs := ObserverFunc(func(o Observation) {
 		got = append(got, seen{o.RPC(), o.RemoteApp(), o.Service(), o.Method(), o.Route(), o.Operation(), o.Success()})
 	})
 	r, _ := newReporter(t, Config{Policy: Block, Observer: obs, StatInterval: -1})
