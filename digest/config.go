@@ -54,8 +54,9 @@ const (
 	MinStatInterval      = time.Millisecond
 	DefaultMaxValueBytes = 8 << 10
 	DefaultLogType       = layout.LogTypeDefault
-	// MaxStatKeys is the most stat keys a log type aggregates in one interval; one more clears them
-	// (as SOFATracer does) and says so in tracer-self.log.
+	// MaxStatKeys is the most stat keys a log type aggregates at once; a new key past it prints
+	// them all at once, then clears them (as SOFATracer does: no count is lost), and the self log
+	// says so.
 	MaxStatKeys = 5000
 	// MaxLogTypes is the most distinct log types a reporter opens files for; spans of further log
 	// types go to DefaultLogType (counted in Stats.LogTypeOverflow).

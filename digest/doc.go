@@ -46,8 +46,9 @@
 // as SOFATracer's RestTemplate plugin writes it) and keeps the empty code
 // if not; both count as failures, and tracetail -errors lists them. Each interval
 // (Config.StatInterval) prints one line per key with count > 0, and Close prints the partial last
-// interval; load-test keys go to shadow/. A table past MaxStatKeys keys is cleared and the self log
-// says so.
+// interval; load-test keys go to shadow/. A new key in a table of MaxStatKeys keys prints the table
+// at once, before the interval ends, then clears it (as SOFATracer: no count is lost), and the self
+// log says so.
 //
 // # Queue, errors and Close
 //

@@ -53,7 +53,7 @@ type Stats struct {
 	ObserverPanics uint64
 	WriteErrors    uint64 // failed opens and writes of digest and stat files
 	StatLines      uint64 // stat lines written to their files (with OutputOnly: to Config.Output)
-	StatResets     uint64 // stat tables cleared for holding MaxStatKeys keys
+	StatResets     uint64 // stat tables printed before the interval's end and cleared, for holding MaxStatKeys keys
 	Errors         uint64 // errors given to ReportError
 	SelfLogLines   uint64 // lines written to tracer-self.log
 	Suppressed     uint64 // self-log lines suppressed by rate limiting
@@ -113,7 +113,8 @@ type Reporter struct {
 	dests []*dest
 	dirty []*dest
 
-	// stat writer only (background goroutine, then Close)
+	// stat writers (the background goroutine, the consumer for a full table, then Close), under statMu
+	statMu      sync.Mutex
 	statFiles   map[fileKey]io.WriteCloser
 	statScratch []statLine
 
@@ -426,9 +427,10 @@ func (r *Reporter) handle(s *trace.FinishedSpan) {
 	ti := r.typeInfo(s.LogType())
 	if r.stat != nil || r.cfg.Observer != nil {
 		k, code := statKeyOf(ti, s)
-		if r.stat != nil && r.stat.add(ti, k, s.Duration().Milliseconds()) {
-			r.resets.Add(1)
-			r.self.log(levelWarn, "stat", "", fmt.Sprintf("more than %d stat keys for %s: cleared", MaxStatKeys, ti.name))
+		if r.stat != nil {
+			if t, full := r.stat.add(ti, k, s.Duration().Milliseconds()); full != nil {
+				r.printFullStats(t, full)
+			}
 		}
 		if r.cfg.Observer != nil {
 			r.observe(ti, s, &k, code)
@@ -585,7 +587,21 @@ func (r *Reporter) failed(d *dest, n int, err error) {
 // writeStats prints one stat interval. It runs on the background goroutine, or in Close after it
 // stopped.
 func (r *Reporter) writeStats() {
+	r.statMu.Lock()
+	defer r.statMu.Unlock()
 	r.stat.write(r.cfg.Clock(), &r.cfg, r.writeStatLines, &r.statScratch)
+}
+
+// printFullStats prints the keys a stat table held when a new key came past MaxStatKeys, before the
+// interval ends, as SOFATracer does: no count is lost, and the table starts again empty. It runs on
+// the consumer goroutine.
+func (r *Reporter) printFullStats(t *statTable, full map[statKey]statVal) {
+	r.resets.Add(1)
+	r.statMu.Lock()
+	printStats(r.cfg.Clock(), &r.cfg, t, full, r.writeStatLines, &r.statScratch)
+	r.statMu.Unlock()
+	r.self.log(levelWarn, "stat", "", fmt.Sprintf("more than %d stat keys for %s in one interval: %d printed early, the table cleared",
+		MaxStatKeys, t.name, len(full)))
 }
 
 func (r *Reporter) writeStatLines(name string, shadow bool, b []byte, n int) {

@@ -600,20 +600,53 @@ func TestStatIntervals(t *testing.T) {
 	}
 }
 
-// TestStatKeyReset: one key more than MaxStatKeys clears the table and says so.
+// TestStatKeyReset: 5,100 distinct URLs in one interval give 5,100 stat lines, each count 1: the
+// table of MaxStatKeys keys is printed when the next key comes, then cleared, as SOFATracer does
+// (before, it was cleared unprinted: 100 stat lines). A shadow key and a repeated key are counted in
+// the right lines, and the self log says what happened.
 func TestStatKeyReset(t *testing.T) {
-	r, dir := newReporter(t, Config{QueueCapacity: 8192, Policy: Block})
+	r, dir := newReporter(t, Config{QueueCapacity: 8192, Policy: Block, Clock: fixedClock(), Location: time.UTC})
 	tr := trace.New("many", trace.WithReporter(r), trace.WithSampler(trace.NeverSample()))
-	for i := 0; i <= MaxStatKeys; i++ {
+	const n = 5100
+	for i := 0; i < n; i++ {
 		httpSpan(tr, "/k"+strconv.Itoa(i), "200")
 	}
+	httpSpan(tr, "/k5099", "200") // the same key again, in the second table
+	httpSpan(tr, "/load", "200", trace.WithLoadTest())
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if st := r.Stats(); st.StatResets != 1 || st.StatLines != 1 {
+	if st := r.Stats(); st.StatResets != 1 || st.StatLines != n+1 {
 		t.Fatalf("stats %+v", st)
 	}
-	if self := readSelfLog(t, dir); !strings.Contains(self, "more than 5000 stat keys for http-server: cleared") {
+	lines := readLines(t, filepath.Join(dir, "http-server-stat.log"))
+	if len(lines) != n {
+		t.Fatalf("%d stat lines, want %d", len(lines), n)
+	}
+	seen := map[string]int64{}
+	for _, l := range lines {
+		var sl struct {
+			Key   map[string]string `json:"stat.key"`
+			Count int64             `json:"count"`
+		}
+		if err := json.Unmarshal([]byte(l), &sl); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		seen[sl.Key["request.url"]] += sl.Count
+	}
+	for i := 0; i < n; i++ {
+		want := int64(1)
+		if i == n-1 {
+			want = 2
+		}
+		if got := seen["/k"+strconv.Itoa(i)]; got != want {
+			t.Fatalf("/k%d counted %d times, want %d", i, got, want)
+		}
+	}
+	if shadow := readLines(t, filepath.Join(dir, "shadow", "http-server-stat.log")); len(shadow) != 1 {
+		t.Fatalf("shadow stat lines %q", shadow)
+	}
+	if self := readSelfLog(t, dir); !strings.Contains(self, "more than 5000 stat keys for http-server in one interval: 5000 printed early, the table cleared") {
 		t.Fatalf("self log:\n%s", self)
 	}
 }

@@ -68,11 +68,13 @@ func statKeyOf(ti *typeInfo, s *trace.FinishedSpan) (statKey, string) {
 	return k, code
 }
 
-// add counts a span of key k and cost ms (milliseconds) in the table of ti; it reports whether the
-// table had to be cleared for holding MaxStatKeys keys already.
-func (a *statAgg) add(ti *typeInfo, k statKey, ms int64) (reset bool) {
+// add counts a span of key k and cost ms (milliseconds) in the table of ti. A new key when the table
+// holds MaxStatKeys keys already takes the table's keys out first: add returns them (full, with
+// their table) for the caller to print at once, so no count is lost, and the key goes into an
+// empty table.
+func (a *statAgg) add(ti *typeInfo, k statKey, ms int64) (t *statTable, full map[statKey]statVal) {
 	a.mu.Lock()
-	t := ti.stat
+	t = ti.stat
 	if t == nil {
 		t = a.tables[ti.name]
 		if t == nil {
@@ -84,14 +86,14 @@ func (a *statAgg) add(ti *typeInfo, k statKey, ms int64) (reset bool) {
 	}
 	v, ok := t.cur[k]
 	if !ok && len(t.cur) >= MaxStatKeys {
-		clear(t.cur)
-		reset = true
+		full = t.cur
+		t.cur = make(map[statKey]statVal, len(full))
 	}
 	v.count++
 	v.cost += ms
 	t.cur[k] = v
 	a.mu.Unlock()
-	return reset
+	return t, full
 }
 
 // resultCode is the result code of s in its digest and stat lines: its own, or for a span that
@@ -128,37 +130,43 @@ func (a *statAgg) write(now time.Time, cfg *config, out func(name string, shadow
 		t.cur, t.spare = t.spare, t.cur
 	}
 	a.mu.Unlock()
-	enc := lineEncoder{csv: cfg.Format == CSV, limit: cfg.limit}
 	for _, t := range tables {
-		if len(t.spare) == 0 {
-			continue
-		}
-		lines := (*scratch)[:0]
-		for k, v := range t.spare {
-			if v.count > 0 {
-				lines = append(lines, statLine{k, v})
-			}
-		}
+		printStats(now, cfg, t, t.spare, out, scratch)
 		clear(t.spare)
-		slices.SortFunc(lines, func(x, y statLine) int {
-			return cmp.Or(cmp.Compare(x.k.app, y.k.app), cmp.Compare(x.k.k1, y.k.k1), cmp.Compare(x.k.k2, y.k.k2), cmp.Compare(x.k.k3, y.k.k3),
-				cmpBool(x.k.success, y.k.success), cmpBool(x.k.load, y.k.load))
-		})
-		for _, shadow := range []bool{false, true} {
-			enc.buf = enc.buf[:0]
-			n := 0
-			for _, l := range lines {
-				if l.k.load == shadow {
-					enc.statLine(now.In(cfg.Location), t, l)
-					n++
-				}
-			}
-			if n > 0 {
-				out(t.name, shadow, enc.buf, n)
+	}
+}
+
+// printStats prints the keys of m with count > 0, counted in table t, sorted, load-test keys to the
+// shadow file, with the time now. out and scratch are as for write.
+func printStats(now time.Time, cfg *config, t *statTable, m map[statKey]statVal, out func(name string, shadow bool, b []byte, n int), scratch *[]statLine) {
+	if len(m) == 0 {
+		return
+	}
+	lines := (*scratch)[:0]
+	for k, v := range m {
+		if v.count > 0 {
+			lines = append(lines, statLine{k, v})
+		}
+	}
+	slices.SortFunc(lines, func(x, y statLine) int {
+		return cmp.Or(cmp.Compare(x.k.app, y.k.app), cmp.Compare(x.k.k1, y.k.k1), cmp.Compare(x.k.k2, y.k.k2), cmp.Compare(x.k.k3, y.k.k3),
+			cmpBool(x.k.success, y.k.success), cmpBool(x.k.load, y.k.load))
+	})
+	enc := lineEncoder{csv: cfg.Format == CSV, limit: cfg.limit}
+	for _, shadow := range []bool{false, true} {
+		enc.buf = enc.buf[:0]
+		n := 0
+		for _, l := range lines {
+			if l.k.load == shadow {
+				enc.statLine(now.In(cfg.Location), t, l)
+				n++
 			}
 		}
-		*scratch = lines[:0]
+		if n > 0 {
+			out(t.name, shadow, enc.buf, n)
+		}
 	}
+	*scratch = lines[:0]
 }
 
 func cmpBool(a, b bool) int {
