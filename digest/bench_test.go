@@ -43,7 +43,7 @@ func BenchmarkEncode(b *testing.B) {
 				e.buf = e.buf[:0]
 				e.begin(rec, rec.ResultCode())
 				bc.enc.EncodeFields(rec, &e)
-				e.end(rec)
+				e.end(rec, bc.enc == httpServerEnc, false)
 			}
 			b.SetBytes(int64(len(e.buf)))
 		})

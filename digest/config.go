@@ -110,8 +110,12 @@ type Config struct {
 	Disabled []string
 	// Encoders maps log types to their encoders. http-server, http-client, rpc-client and
 	// rpc-server have built-in encoders (HTTPServerEncoder, HTTPClientEncoder, RPCClientEncoder,
-	// RPCServerEncoder), which an entry here replaces; other log types without an entry use
-	// GenericEncoder. A nil Encoder or an empty log type in the map is an error of New.
+	// RPCServerEncoder), which an entry here replaces. In other log types without an entry the
+	// layout follows the span: an HTTP span (kind server or client, with the request.url and method
+	// tags, as tracehttp makes them) gets the HTTP layout of its kind, with the HTTP stat key and
+	// success rule (so tracehttp.WithLogType("spring-mvc") alone writes SOFA's Spring MVC layout),
+	// and every other span GenericEncoder's. A nil Encoder or an empty log type in the map is an
+	// error of New.
 	Encoders map[string]Encoder
 	// DefaultLogType is the log type of spans that have none; empty means DefaultLogType ("span").
 	DefaultLogType string

@@ -20,6 +20,16 @@
 // without a unit, and in JSON lines an error key after remote.app when the span has an error text,
 // which SOFA's client layout has no field for); other log types get operation and their tags. Go has
 // no thread names: current.thread.name is the span's TagThreadName tag when set, else "goroutine".
+// The layout follows what the span is, not its file name: in a log type without an encoder of its
+// own (say "spring-mvc"), an HTTP span (server or client, with the request.url and method tags) gets
+// the HTTP layout of its side and its stat key and success rule; other spans the generic layout.
+//
+// After SOFA's fields, JSON lines carry what SOFA's layouts have no field for: an HTTP span's tags
+// that are not fields of its layout (a handler's span.SetTag("user.tier", "gold") gives
+// "user.tier":"gold"; numbers and booleans keep their type), in the order they were first set; then
+// parent.span.id when the span has a parent and its id is not rpcId-style (W3C ids, whose parent
+// cannot be read off the id), so tracetail -tree can build the tree. CSV lines keep SOFA's columns
+// exactly and carry neither. Tags named like a common or baggage field are left out.
 //
 // rpc-client and rpc-server spans get SOFARPC's own layout instead (RPCClientEncoder,
 // RPCServerEncoder): "timestamp", "tracerId", "spanId", …, "baggage" in SOFARPC's documented key order,
@@ -29,14 +39,14 @@
 // Every value is escaped, so no line holds a raw control byte (JSON: quotes, backslashes, the ASCII
 // control characters and DEL as \n, \r, \t or \u00XX, U+2028/2029, invalid UTF-8 replaced; CSV: %,
 // comma and the ASCII control characters and DEL as %XX of their code: %25, %2C, %0A, %1B, %7F),
-// and cut at Config.MaxValueBytes with a "...(truncated N bytes)" marker, so one span is always
-// exactly one line. Encoding reuses the reporter's buffers: no allocation per span once they have
+// and cut at Config.MaxValueBytes with a "...(truncated N bytes)" marker (the ids and the span kind
+// never), so one span is always exactly one line. Encoding reuses the reporter's buffers: no allocation per span once they have
 // grown.
 //
 // # Stat lines
 //
 // Every span, sampled or not, counts in the stat table of its log type, keyed by local.app and
-// request.url + method (log types with an HTTP encoder), remote.app + service + method (rpc
+// request.url + method (spans of the HTTP layouts), remote.app + service + method (rpc
 // encoders, without the load-test field, as SOFARPC) or the operation (others), plus success and the
 // load-test mark. Success is SOFA's rule: an HTTP status 1xx, 2xx, 301 or 302 (clients also
 // "00"); "00" or blank for rpc log types (SOFARPC's rule); "00" for the others. A span of a log

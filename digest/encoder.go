@@ -101,6 +101,18 @@ func (e *httpEncoder) EncodeFields(s *trace.FinishedSpan, enc FieldEncoder) {
 	enc.AddString(layout.FieldError, s.ErrorMessage())
 }
 
+// isHTTPSpan reports whether s is an HTTP span, as tracehttp makes them: a server or client span with
+// the request.url and method tags. In a log type without a registered encoder such a span gets the
+// HTTP layout of its kind (see Config.Encoders).
+func isHTTPSpan(s *trace.FinishedSpan) bool {
+	if k := s.Kind(); k != trace.KindServer && k != trace.KindClient {
+		return false
+	}
+	_, url := s.Tag(layout.FieldRequestURL)
+	_, method := s.Tag(layout.FieldMethod)
+	return url && method
+}
+
 // httpClientError is the error text of a client span: its non-empty "error" tag (tracehttp's
 // Transport sets it), else the message of its error.
 func httpClientError(s *trace.FinishedSpan) string {
@@ -171,7 +183,7 @@ func reservedField(key string) bool {
 	switch key {
 	case layout.FieldTime, layout.FieldLocalApp, layout.FieldTraceID, layout.FieldSpanID,
 		layout.FieldSpanKind, layout.FieldResultCode, layout.FieldThreadName, layout.FieldCost,
-		layout.FieldOperation, layout.FieldSysBaggage, layout.FieldBizBaggage:
+		layout.FieldOperation, layout.FieldSysBaggage, layout.FieldBizBaggage, layout.FieldParentSpanID:
 		return true
 	}
 	return false
@@ -240,9 +252,24 @@ func (e *lineEncoder) str(s string) {
 	}
 }
 
+// AddString adds a string, cut at Config.MaxValueBytes unless key names an id (see idField).
 func (e *lineEncoder) AddString(key, value string) {
+	if idField(key) {
+		e.addUncut(key, value)
+		return
+	}
 	e.key(key)
 	e.str(value)
+}
+
+// idField reports whether key names an id, which no limit cuts: traceId, tracerId (SOFARPC's),
+// spanId, parent.span.id.
+func idField(key string) bool {
+	switch key {
+	case layout.FieldTraceID, layout.FieldSpanID, layout.FieldParentSpanID, layout.FieldTracerID:
+		return true
+	}
+	return false
 }
 
 // addUncut writes a value escaped but never cut at Config.MaxValueBytes: the ids (trace, span and
@@ -314,14 +341,42 @@ func (e *lineEncoder) begin(s *trace.FinishedSpan, code string) {
 	e.addIntSuffix(layout.FieldCost, s.Duration().Milliseconds(), layout.CostSuffix)
 }
 
-// end writes the two baggage fields and the line end.
-func (e *lineEncoder) end(s *trace.FinishedSpan) {
+// end writes the two baggage fields, then, in JSON lines only, what follows SOFA's fields, and the
+// line end. After SOFA's fields come: for an HTTP layout (http set; client for the client layout),
+// the span's tags that the layout has no field for, in the order their keys were first set (see
+// httpOwnField; tags named like a common or baggage field are left out); then parent.span.id when
+// the span has a parent and its id is not rpcId-style (W3C ids), so a reader can build the tree.
+// CSV lines keep SOFA's columns exactly.
+func (e *lineEncoder) end(s *trace.FinishedSpan, http, client bool) {
 	e.baggage(layout.FieldSysBaggage, s.SysBaggage())
 	e.baggage(layout.FieldBizBaggage, s.BizBaggage())
 	if !e.csv {
+		if http {
+			for t := range s.Tags {
+				if !httpOwnField(t.Key, client) && !reservedField(t.Key) {
+					e.AddTag(t.Key, t.Value)
+				}
+			}
+		}
+		if p := s.ParentID(); p != "" && !layout.IsRPCID(s.SpanID()) {
+			e.addUncut(layout.FieldParentSpanID, p)
+		}
 		e.buf = append(e.buf, '}')
 	}
 	e.buf = append(e.buf, '\n')
+}
+
+// httpOwnField reports whether key is a field of the HTTP server (client false) or client layout:
+// request.url, method, the two sizes, error (the client's JSON error key included), and remote.app
+// for the client.
+func httpOwnField(key string, client bool) bool {
+	switch key {
+	case layout.FieldRequestURL, layout.FieldMethod, layout.FieldReqSize, layout.FieldRespSize, layout.FieldError:
+		return true
+	case layout.FieldRemoteApp:
+		return client
+	}
+	return false
 }
 
 // baggage writes b in SOFA's serialized form, k=v&k=v&, with '%', '&' and '=' of keys and values

@@ -93,6 +93,41 @@ type typeInfo struct {
 	rpc    *rpcEncoder // the encoder when it is an rpc one: rpc stat key and success rule
 	stat   *statTable
 	dests  [2]*dest // normal, shadow
+	// detect: no encoder is registered for the log type, so the layout follows the span: HTTP spans
+	// (see isHTTPSpan) are encoded by variants[0] (server) and variants[1] (client), typeInfos of
+	// their own (encoder, stat table) that write to the files of this one (base).
+	detect   bool
+	variants [2]*typeInfo
+	base     *typeInfo
+}
+
+// spanType returns the typeInfo that encodes and counts s, a span of the log type of ti: ti itself,
+// or for a log type without a registered encoder and an HTTP span, ti's HTTP server or client
+// variant. So WithLogType("spring-mvc") alone gives an HTTP server span SOFA's Spring MVC layout and
+// the HTTP stat key and success rule: the layout follows what the span is, not its file name.
+func spanType(ti *typeInfo, s *trace.FinishedSpan) *typeInfo {
+	if !ti.detect || !isHTTPSpan(s) {
+		return ti
+	}
+	i, enc := 0, httpServerEnc
+	if s.Kind() == trace.KindClient {
+		i, enc = 1, httpClientEnc
+	}
+	v := ti.variants[i]
+	if v == nil {
+		v = &typeInfo{name: ti.name, enc: enc, http: true, client: i == 1, base: ti}
+		ti.variants[i] = v
+	}
+	return v
+}
+
+// files returns the typeInfo that holds the digest files of ti: ti, or the log type a variant
+// belongs to.
+func (ti *typeInfo) files() *typeInfo {
+	if ti.base != nil {
+		return ti.base
+	}
+	return ti
 }
 
 // Reporter is a trace.Reporter that writes one digest line per sampled span and aggregated stat
@@ -424,7 +459,7 @@ func (r *Reporter) onEvent(ev *event, _ int64, endOfBatch bool) {
 }
 
 func (r *Reporter) handle(s *trace.FinishedSpan) {
-	ti := r.typeInfo(s.LogType())
+	ti := spanType(r.typeInfo(s.LogType()), s)
 	if r.stat != nil || r.cfg.Observer != nil {
 		k, code := statKeyOf(ti, s)
 		if r.stat != nil {
@@ -444,10 +479,11 @@ func (r *Reporter) handle(s *trace.FinishedSpan) {
 	if s.LoadTest() {
 		i = 1
 	}
-	d := ti.dests[i]
+	fi := ti.files()
+	d := fi.dests[i]
 	if d == nil {
-		d = &dest{path: r.cfg.path(layout.DigestFileName(ti.name), i == 1)}
-		ti.dests[i] = d
+		d = &dest{path: r.cfg.path(layout.DigestFileName(fi.name), i == 1)}
+		fi.dests[i] = d
 		r.dests = append(r.dests, d)
 	}
 	start := len(d.buf)
@@ -489,7 +525,7 @@ func (r *Reporter) encode(d *dest, ti *typeInfo, s *trace.FinishedSpan) (ok bool
 	} else {
 		e.begin(s, resultCode(s, ti.http))
 		ti.enc.EncodeFields(s, e)
-		e.end(s)
+		e.end(s, ti.http, ti.client)
 	}
 	d.buf = e.buf
 	e.buf = nil
@@ -510,10 +546,11 @@ func (r *Reporter) typeInfo(lt string) *typeInfo {
 		return r.typeInfo("")
 	}
 	enc := r.cfg.encoders[name]
-	if enc == nil {
+	detect := enc == nil
+	if detect {
 		enc = genericEnc
 	}
-	ti := &typeInfo{name: safeName(name), enc: enc}
+	ti := &typeInfo{name: safeName(name), enc: enc, detect: detect}
 	if h, ok := enc.(*httpEncoder); ok {
 		ti.http, ti.client = true, h.client
 	}

@@ -862,7 +862,7 @@ func TestEncodeNoAlloc(t *testing.T) {
 				e.buf = e.buf[:0]
 				e.begin(rec, rec.ResultCode())
 				enc.EncodeFields(rec, &e)
-				e.end(rec)
+				e.end(rec, true, false)
 			}); a != 0 {
 				t.Fatalf("csv=%v %T: %v allocs", csv, enc, a)
 			}

@@ -39,11 +39,18 @@ type statTable struct {
 // stat writer (the background goroutine, or Close after it stopped).
 type statAgg struct {
 	mu     sync.Mutex
-	tables map[string]*statTable // by safe log type
-	order  []*statTable          // creation order, for the writer
+	tables map[tableID]*statTable
+	order  []*statTable // creation order, for the writer
 }
 
-func newStatAgg() *statAgg { return &statAgg{tables: map[string]*statTable{}} }
+// tableID names a stat table: a log type (safe name) has one per layout its spans took (see
+// spanType), all printed to the log type's stat files.
+type tableID struct {
+	name              string
+	http, client, rpc bool
+}
+
+func newStatAgg() *statAgg { return &statAgg{tables: map[tableID]*statTable{}} }
 
 // statKeyOf is the stat key of s in the table of ti and its result code (see resultCode). The stat
 // lines and the Observer both take the key from here.
@@ -76,10 +83,11 @@ func (a *statAgg) add(ti *typeInfo, k statKey, ms int64) (t *statTable, full map
 	a.mu.Lock()
 	t = ti.stat
 	if t == nil {
-		t = a.tables[ti.name]
+		id := tableID{ti.name, ti.http, ti.client, ti.rpc != nil}
+		t = a.tables[id]
 		if t == nil {
 			t = &statTable{name: ti.name, http: ti.http, rpc: ti.rpc != nil, cur: map[statKey]statVal{}, spare: map[statKey]statVal{}}
-			a.tables[ti.name] = t
+			a.tables[id] = t
 			a.order = append(a.order, t)
 		}
 		ti.stat = t

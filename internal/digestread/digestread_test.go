@@ -283,6 +283,35 @@ func TestBuildTree(t *testing.T) {
 	}
 }
 
+// TestBuildTreeNamedParents: lines that name their parent (parent.span.id, W3C ids) are placed under
+// it whatever the order of lines and start times; a parent that was not logged, or a cycle of
+// hostile lines, leaves a root; depths follow.
+func TestBuildTreeNamedParents(t *testing.T) {
+	named := func(end, id, parent string, cost int) *Record {
+		r := rec(t, end, id, layout.KindServer, "200", cost, "w3c")
+		r.ParentID = parent
+		return r
+	}
+	recs := []*Record{
+		named("00.100", "cc", "bb", 50), // starts before its parent (00.050 < 00.100)
+		named("00.200", "bb", "aa", 100),
+		named("00.300", "aa", "", 300),
+		named("00.300", "dd", "aa", 10),
+		named("00.300", "ee", "gone", 10), // its parent was not logged
+		named("00.300", "x1", "x2", 10),   // a cycle
+		named("00.300", "x2", "x1", 10),
+	}
+	var got []string
+	BuildTree(recs).Walk(func(n *Node) bool {
+		got = append(got, fmt.Sprintf("%d:%s", n.Depth, n.SpanID))
+		return true
+	})
+	want := []string{"0:aa", "1:bb", "2:cc", "1:dd", "0:ee", "0:x2", "1:x1"} // the cycle broken at its last line
+	if !slices.Equal(got, want) {
+		t.Errorf("tree %v\nwant %v", got, want)
+	}
+}
+
 func TestBar(t *testing.T) {
 	for _, c := range []struct {
 		off, cost, total time.Duration

@@ -77,6 +77,8 @@ func (r *Record) fill(loc *time.Location) error {
 			r.TraceID = f.Value
 		case layout.FieldSpanID:
 			r.SpanID = f.Value
+		case layout.FieldParentSpanID:
+			r.ParentID = f.Value
 		case layout.FieldSpanKind:
 			r.Kind = f.Value
 		case layout.FieldResultCode:

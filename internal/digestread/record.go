@@ -22,6 +22,7 @@ type Record struct {
 	App        string        // local.app
 	TraceID    string        // traceId
 	SpanID     string        // spanId
+	ParentID   string        // parent.span.id, written for spans whose id is not rpcId-style (W3C)
 	Kind       string        // span.kind
 	ResultCode string        // result.code
 	Thread     string        // current.thread.name

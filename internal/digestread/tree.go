@@ -18,7 +18,7 @@ import (
 // Ids that are not dotted decimal numbers (W3C hex ids, for example) sort after those that are, by
 // string. It returns -1, 0 or +1.
 func CompareSpanIDs(a, b string) int {
-	da, db := isDottedDecimal(a), isDottedDecimal(b)
+	da, db := layout.IsRPCID(a), layout.IsRPCID(b)
 	if da != db {
 		if da {
 			return -1
@@ -45,17 +45,6 @@ func CompareSpanIDs(a, b string) int {
 	return cmp.Compare(len(a), len(b)) // the one with components left is the descendant
 }
 
-func isDottedDecimal(id string) bool {
-	for id != "" {
-		var c string
-		c, id, _ = strings.Cut(id, ".")
-		if !isDigits(c) {
-			return false
-		}
-	}
-	return true
-}
-
 // ParentSpanID returns the id of the parent of an rpcId-style span id: the part before the last ".",
 // and "" for a root ("0") or an id without dots.
 func ParentSpanID(id string) string {
@@ -73,11 +62,15 @@ type Node struct {
 	// Begin is the start the renderings use: Start(), or its parent's Begin when whole-millisecond
 	// times put a child's start before its parent's, so a child is never drawn before its parent.
 	Begin time.Time
+
+	parent *Node
 }
 
 // Tree is the spans of one trace arranged by span id. A server span that keeps its client's id (the
 // SOFARPC way) is placed under that client span; a span whose parent was not logged is placed under
-// its nearest logged ancestor, or made a root.
+// its nearest logged ancestor, or made a root. A span whose line names its parent (parent.span.id,
+// written for ids that are not rpcId-style, such as W3C ids) is placed under that span, if it was
+// logged, else made a root.
 type Tree struct {
 	TraceID string
 	Roots   []*Node
@@ -108,7 +101,13 @@ func BuildTree(records []*Record) *Tree {
 	// byID holds, per span id, the node that children of that id attach to: the last in tree order
 	// (a server span after the client span that shares its id).
 	byID := map[string]*Node{}
+	var named []*Node // nodes whose line names their parent, attached once every node is known
 	for _, n := range nodes {
+		if n.ParentID != "" {
+			named = append(named, n)
+			byID[n.SpanID] = n
+			continue
+		}
 		var parent *Node
 		if p := byID[n.SpanID]; p != nil && p.Kind == layout.KindClient && n.Kind != layout.KindClient {
 			parent = p
@@ -116,17 +115,38 @@ func BuildTree(records []*Record) *Tree {
 		for id := ParentSpanID(n.SpanID); parent == nil && id != ""; id = ParentSpanID(id) {
 			parent = byID[id]
 		}
-		n.Begin = n.Start()
-		if parent == nil {
-			t.Roots = append(t.Roots, n)
-		} else {
-			n.Depth = parent.Depth + 1
-			parent.Children = append(parent.Children, n)
-			if n.Begin.Before(parent.Begin) {
-				n.Begin = parent.Begin
+		t.attach(n, parent)
+		byID[n.SpanID] = n
+	}
+	if len(named) > 0 {
+		for _, n := range named {
+			p := byID[n.ParentID]
+			for a := p; a != nil; a = a.parent {
+				if a == n { // a cycle of hostile lines: n stays a root
+					p = nil
+					break
+				}
+			}
+			t.attach(n, p)
+		}
+		// Children named their parent in any order: put every list in tree order, and set depths and
+		// begins from the roots down.
+		slices.SortStableFunc(t.Roots, compareNodes)
+		var depth func([]*Node, int)
+		depth = func(ns []*Node, d int) {
+			for _, n := range ns {
+				n.Depth = d
+				n.Begin = n.Start()
+				if p := n.parent; p != nil && n.Begin.Before(p.Begin) {
+					n.Begin = p.Begin
+				}
+				slices.SortStableFunc(n.Children, compareNodes)
+				depth(n.Children, d+1)
 			}
 		}
-		byID[n.SpanID] = n
+		depth(t.Roots, 0)
+	}
+	for _, n := range nodes {
 		if t.Start.IsZero() || n.Start().Before(t.Start) {
 			t.Start = n.Start()
 		}
@@ -141,10 +161,26 @@ func BuildTree(records []*Record) *Tree {
 	return t
 }
 
+// attach makes n a child of parent, or a root when parent is nil, and sets its Depth and Begin (for
+// a node attached before its parent was, BuildTree sets them again once every node is in place).
+func (t *Tree) attach(n, parent *Node) {
+	n.Begin = n.Start()
+	if parent == nil {
+		t.Roots = append(t.Roots, n)
+		return
+	}
+	n.parent = parent
+	n.Depth = parent.Depth + 1
+	parent.Children = append(parent.Children, n)
+	if n.Begin.Before(parent.Begin) {
+		n.Begin = parent.Begin
+	}
+}
+
 // compareNodes orders by span id hierarchy, then client before server, then start time, then line.
 func compareNodes(a, b *Node) int {
 	if c := CompareSpanIDs(a.SpanID, b.SpanID); c != 0 {
-		if !isDottedDecimal(a.SpanID) && !isDottedDecimal(b.SpanID) {
+		if !layout.IsRPCID(a.SpanID) && !layout.IsRPCID(b.SpanID) {
 			// No hierarchy in the ids: order by time.
 			if c := a.Start().Compare(b.Start()); c != 0 {
 				return c

@@ -111,9 +111,10 @@ func WithQuery(on bool) Option {
 
 // WithLogType sets the log type of the spans, which names their digest files: LogTypeServer
 // (http-server) for Middleware and LogTypeClient (http-client) for NewTransport by default. A
-// SOFATracer name such as "spring-mvc" puts the lines where SOFA's tools look for them; register the
-// HTTP encoder for it in the digest reporter (digest.Config.Encoders: digest.HTTPServerEncoder() or
-// digest.HTTPClientEncoder()), or its lines get the generic layout. An empty name keeps the default.
+// SOFATracer name such as "spring-mvc" puts the lines where SOFA's tools look for them, in the HTTP
+// layout of the span's side with the HTTP stat key and success rule: the digest reporter gives an
+// HTTP span that layout in any log type without an encoder of its own, so nothing needs registering.
+// An empty name keeps the default.
 func WithLogType(name string) Option {
 	return optionFunc(func(c *config) { c.logType = name })
 }
