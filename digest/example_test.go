@@ -2,6 +2,7 @@ package digest_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -86,4 +87,22 @@ func ExampleEncoderFunc() {
 	// Output:
 	// 2024-05-01 12:00:00.002,shop,0ad1348f1403169275002100356696,0,client,00,worker-1,2ms,MGET a%2Cb,0,,
 	// 2024-05-01 12:01:00.000,shop,MGET,1,2,Y,F
+}
+
+// Format, Policy and Rolling read their names, so a configuration file or the environment can set
+// them; a value New cannot use is an error naming the field.
+func ExampleConfig_fromJSON() {
+	var cfg digest.Config
+	err := json.Unmarshal([]byte(`{"Format": "csv", "Policy": "block", "Rolling": "hourly"}`), &cfg)
+	fmt.Println(cfg.Format, cfg.Policy, cfg.Rolling, err)
+
+	err = json.Unmarshal([]byte(`{"Rolling": "weekly"}`), &cfg)
+	fmt.Println(err)
+
+	_, err = digest.New(digest.Config{Root: os.TempDir(), QueueCapacity: -5})
+	fmt.Println(err)
+	// Output:
+	// csv block hourly <nil>
+	// digest: unknown Period "weekly" (one of daily, hourly, size-only)
+	// digest: Config.QueueCapacity = -5: out of range (0 for 1024, or 1 to 16777216)
 }

@@ -537,15 +537,21 @@ func TestFollowerStopsOnCallbackError(t *testing.T) {
 	}
 }
 
+// atMS is 2024-05-01 12:00:00 UTC plus ms milliseconds.
+func atMS(ms int) time.Time { return time.Date(2024, 5, 1, 12, 0, 0, ms*1e6, time.UTC) }
+
+// timedSpan is a record of trace t1 ending at endMS (atMS) after costMS milliseconds; its URL is
+// "/" + kind.
+func timedSpan(id, kind string, endMS, costMS int) *Record {
+	return &Record{Time: atMS(endMS), Cost: time.Duration(costMS) * time.Millisecond, TraceID: "t1", SpanID: id,
+		Kind: kind, App: "app", ResultCode: "200", URL: "/" + kind, Raw: id + kind}
+}
+
 // TestRenderTimelineLogAfterItsSpan: a log line carrying a span id that reads earlier than the
 // span's start (whole-millisecond digest times) is placed right after that span, at the latest start
 // of the spans sharing the id, keeping its own time; other lines stay where their time puts them.
 func TestRenderTimelineLogAfterItsSpan(t *testing.T) {
-	at := func(ms int) time.Time { return time.Date(2024, 5, 1, 12, 0, 0, ms*1e6, time.UTC) }
-	span := func(id, kind string, endMS, costMS int) *Record {
-		return &Record{Time: at(endMS), Cost: time.Duration(costMS) * time.Millisecond, TraceID: "t1", SpanID: id,
-			Kind: kind, App: "app", ResultCode: "200", URL: "/" + kind, Raw: id + kind}
-	}
+	at, span := atMS, timedSpan
 	tree := BuildTree([]*Record{
 		span("0", layout.KindServer, 200, 100),  // starts at 100
 		span("0.1", layout.KindClient, 150, 40), // starts at 110
@@ -586,11 +592,7 @@ func TestRenderTimelineLogAfterItsSpan(t *testing.T) {
 // timeline lists it after its parent (before, the child's bar began left of its parent's and the
 // timeline listed the child first).
 func TestChildNeverBeforeParent(t *testing.T) {
-	at := func(ms int) time.Time { return time.Date(2024, 5, 1, 12, 0, 0, ms*1e6, time.UTC) }
-	span := func(id, kind string, endMS, costMS int) *Record {
-		return &Record{Time: at(endMS), Cost: time.Duration(costMS) * time.Millisecond, TraceID: "t1", SpanID: id,
-			Kind: kind, App: "app", ResultCode: "200", URL: "/" + id, Raw: id + kind}
-	}
+	at, span := atMS, timedSpan
 	tree := BuildTree([]*Record{
 		span("0", layout.KindServer, 100, 100),   // starts at 0
 		span("0.1", layout.KindClient, 40, 41),   // starts at -1: rounding

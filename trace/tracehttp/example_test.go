@@ -69,3 +69,48 @@ func ExampleNewTransport() {
 	// finished client span 0.1 (parent "0") result "200"
 	// finished internal span 0 (parent "") result ""
 }
+
+// A handler sets a value once, after authentication, with mdc.Set: the request scope the middleware
+// installs carries it to every later log line of the request, as MDC.put does in Java.
+func ExampleWithRequestScope() {
+	tracer := trace.New("shop", trace.WithReporter(trace.ReporterFunc(func(*trace.FinishedSpan) {})))
+	authenticate := func(r *http.Request) { mdc.Set(r.Context(), "user", "alice") }
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		authenticate(r)
+		user, _ := mdc.Get(r.Context(), "user")
+		fmt.Println("a later line of the request sees user =", user)
+	})
+	tracehttp.Middleware(tracer)(handler).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+
+	// Without the scope, Set has nowhere to write.
+	off := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println("Set without a scope:", mdc.Set(r.Context(), "user", "alice"))
+	})
+	tracehttp.Middleware(tracer, tracehttp.WithRequestScope(false))(off).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	// Output:
+	// a later line of the request sees user = alice
+	// Set without a scope: false
+}
+
+// The response names the trace, so a caller can quote it; a W3C caller also gets traceresponse.
+func ExampleWithTraceIDHeader() {
+	tracer := trace.New("shop", trace.WithReporter(trace.ReporterFunc(func(*trace.FinishedSpan) {})))
+	srv := tracehttp.Middleware(tracer, tracehttp.WithTraceIDHeader(""))(http.NotFoundHandler())
+
+	req := httptest.NewRequest("GET", "http://shop.example/", nil)
+	req.Header.Set("X-B3-TraceId", "0ad1348f1403169275002100356696")
+	req.Header.Set("X-B3-SpanId", "0.1")
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, req)
+	fmt.Println("X-Trace-Id:", w.Header().Get("X-Trace-Id"))
+
+	req = httptest.NewRequest("GET", "http://shop.example/", nil)
+	req.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	w = httptest.NewRecorder()
+	srv.ServeHTTP(w, req)
+	tr := w.Result().Header.Get("Traceresponse")
+	fmt.Println("traceresponse:", tr[:36], "<server span id>", tr[52:])
+	// Output:
+	// X-Trace-Id: 0ad1348f1403169275002100356696
+	// traceresponse: 00-4bf92f3577b34da6a3ce929d0e0e4736- <server span id> -01
+}

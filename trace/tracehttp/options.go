@@ -166,8 +166,10 @@ const TraceResponseHeader = "traceresponse"
 // lower-case hex digits: a W3C caller, or trace.W3CIDGenerator) the response also carries
 // traceresponse: 00-<trace id>-<server span id>-<flags>, as W3C Trace Context Level 2 (Candidate
 // Recommendation, 2024) defines it: bit 0 of the flags is the span's sampled flag, bit 1 (random trace
-// id) is copied from the caller's traceparent when the trace continues it, and 0 otherwise. The headers
-// are set before the handler runs, so a handler can still change or remove them. Middleware only.
+// id) is copied from the caller's traceparent when the trace continues it, and 0 otherwise. Header
+// names are case-insensitive: Go writes it Traceresponse over HTTP/1 (HTTP/2 lower-cases every name).
+// The headers are set before the handler runs, so a handler can still change or remove them.
+// Middleware only.
 func WithTraceIDHeader(name string) Option {
 	if name == "" {
 		name = DefaultTraceIDHeader

@@ -291,7 +291,7 @@ func setTraceHeaders(h http.Header, name string, span *trace.Span, in http.Heade
 	v = append(v, '-')
 	v = append(v, spanID...)
 	v = append(v, '-', hexDigits[flags>>4], hexDigits[flags&15])
-	h[TraceResponseHeader] = []string{string(v)}
+	h.Set(TraceResponseHeader, string(v)) // canonical, Traceresponse, as Go keys every header
 }
 
 // lowerHex reports whether s is n lower-case hex digits, not all zero.
