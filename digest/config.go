@@ -133,7 +133,8 @@ type Config struct {
 	// Write call of its own, written off the request path by the consumer (digest lines) and
 	// background (stat and self lines) goroutines, never two at once, and names what it is: its log
 	// kind, log type and load-test mark (see layout.FieldLogKind). Lost lines are counted
-	// (Stats.OutputLost, Stats.OutputErrors). Close does not close it.
+	// (Stats.OutputLost, Stats.OutputErrors). Close does not close it. A writer that several
+	// reporters, or a logger too, write to must be safe for concurrent use, as os.Stdout is.
 	Output io.Writer
 	// OutputOnly sends the lines to Output only: no file is written, no directory created (Root is
 	// not used). It needs Output.

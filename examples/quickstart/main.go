@@ -3,6 +3,7 @@
 //
 //	go run ./examples/quickstart            # writes ./logs
 //	go run ./examples/quickstart -logs DIR  # writes DIR instead
+//	go run ./examples/quickstart -stdout    # the digest lines on stdout too, as in a container
 //
 // The services listen on loopback ports chosen by the system and call each other in a chain:
 //
@@ -20,6 +21,13 @@
 // logs, the digest, stat and self logs and their rolled backups; nothing else), so the counts it
 // prints, and those tracetail shows of DIR, are of this run only. It clears only a DIR that holds the
 // marker file .tracemdc-quickstart of an earlier run, never another program's logs of the same names.
+//
+// With -stdout, each reporter also writes its digest, stat and self lines to stdout
+// (digest.Config.Output), and frontend's slog logger its lines, before the summary: what a container
+// would print for a log collector, one JSON object a line, ours naming their "log.kind" and
+// "log.type". The Prometheus metrics of the same stat aggregation are in the nested module
+// promdigest (it needs client_golang, which this module does not require): cd promdigest && go run
+// ./examples/shop serves /metrics.
 package main
 
 import (
@@ -31,6 +39,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/tracemdc/tracemdc/digest/layout"
 	"github.com/tracemdc/tracemdc/mdc"
@@ -54,6 +63,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	dir := fs.String("logs", "logs", "`directory` of the digest, stat and business logs")
 	color := fs.String("color", "auto", "colour the trace trees: `auto` (on a terminal), always or never")
+	toStdout := fs.Bool("stdout", false, "also write the services' digest, stat and self lines and frontend's log to stdout,\n"+
+		"one JSON object a line, as a container's log collector reads them (before the summary)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -75,12 +86,29 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := writeMarker(*dir); err != nil {
 		return err
 	}
-	res, err := simulate(*dir)
+	var stream io.Writer
+	if *toStdout {
+		stream = &lockedWriter{w: stdout} // three reporters and a logger share it
+	}
+	res, err := simulate(*dir, stream)
 	if err != nil {
 		return err
 	}
 	res.removed = removed
 	return report(stdout, *dir, res, topts)
+}
+
+// lockedWriter makes one io.Writer safe for the concurrent writers of -stdout, each Write whole, as
+// os.Stdout is (stdout may be any writer here: a buffer in the tests).
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // report prints what happened, the tree and business log lines of one successful checkout and the
@@ -114,6 +142,19 @@ func report(w io.Writer, dir string, res *result, topts tracetree.Options) error
 		}
 	}
 	p(" (Block policy: none dropped).\n\n")
+	if len(res.services) > 0 && res.services[0].stream != nil {
+		var lines, lost uint64
+		for _, s := range res.services {
+			st := res.stats[s.name]
+			lines, lost = lines+st.OutputLines, lost+st.OutputErrors
+		}
+		p("-stdout: above this summary, %d digest, stat and self lines of the three services went to stdout too", lines)
+		if lost > 0 {
+			p(" (%d LOST)", lost)
+		}
+		p(",\nmixed with frontend's log lines: one JSON object a line, each of ours naming its \"log.kind\" (digest,\n")
+		p("stat, self) and \"log.type\", as a container's log collector ships them (digest.Config.Output).\n\n")
+	}
 
 	p("Files under %s", strings.TrimSuffix(dir, string(filepath.Separator))+string(filepath.Separator))
 	if res.removed > 0 {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -429,5 +430,53 @@ func TestShellQuote(t *testing.T) {
 		if got := shellQuote(in); got != want {
 			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestStdoutFlag: with -stdout, the services' digest, stat and self lines and frontend's business
+// log lines come before the summary, one JSON object a line, each of ours naming its kind and log
+// type: as many digest and stat lines as the files hold, as many log lines as frontend.log, and the
+// summary says how many were ours.
+func TestStdoutFlag(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if err := run([]string{"-logs", dir, "-stdout"}, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	stream, summary, ok := strings.Cut(stdout.String(), "tracemdc quickstart\n")
+	if !ok {
+		t.Fatalf("no summary:\n%s", stdout.String())
+	}
+	kinds := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSuffix(stream, "\n"), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("not one JSON object: %v\n%s", err, line)
+		}
+		kind, _ := m["log.kind"].(string)
+		if kind != "" && str(m, "log.type") == "" && kind != "self" {
+			t.Fatalf("a %s line without log.type: %s", kind, line)
+		}
+		kinds[kind]++
+	}
+	fileLines := func(pattern string) int {
+		paths, _ := filepath.Glob(filepath.Join(dir, pattern))
+		n := 0
+		for _, p := range paths {
+			n += len(readJSONLines(t, p))
+		}
+		return n
+	}
+	want := map[string]int{
+		"digest": fileLines("*/tracelog/*-digest.log") + fileLines("*/tracelog/shadow/*-digest.log"),
+		"stat":   fileLines("*/tracelog/*-stat.log") + fileLines("*/tracelog/shadow/*-stat.log"),
+		"":       len(readJSONLines(t, filepath.Join(dir, "frontend.log"))),
+	}
+	if kinds["digest"] != want["digest"] || kinds["stat"] != want["stat"] || kinds[""] != want[""] || kinds["self"] != 0 ||
+		want["digest"] == 0 || want["stat"] == 0 || want[""] == 0 {
+		t.Fatalf("on stdout %v, in the files %v", kinds, want)
+	}
+	if n := kinds["digest"] + kinds["stat"]; !strings.Contains(summary, fmt.Sprintf("above this summary, %d digest, stat and self lines", n)) {
+		t.Fatalf("summary does not count %d lines:\n%s", n, summary)
 	}
 }

@@ -79,16 +79,19 @@ type service struct {
 	base     *http.Transport // under the traced client; its idle connections are closed at the end
 	client   *http.Client
 	closers  []func() error // close the business log, after the server has stopped
+	stream   io.Writer      // with -stdout: where its lines go as well, as in a container
 }
 
-// newService opens the reporter of name under dir and makes its tracer.
-func newService(dir, name, logger string, preset mdc.Preset) (*service, error) {
+// newService opens the reporter of name under dir and makes its tracer. A non-nil stream gets
+// every digest, stat and self line as well (digest.Config.Output), as stdout in a container would.
+func newService(dir, name, logger string, preset mdc.Preset, stream io.Writer) (*service, error) {
 	rep, err := digest.New(digest.Config{
 		// One root per service, as if each ran on its own host: a Reporter owns the files it writes
 		// (tracer-self.log, http-server-digest.log, …), and two writers must not share a rolling file.
 		Root:         filepath.Join(dir, name),
 		Policy:       digest.Block, // the demo must not lose a line; services usually keep Discard
 		StatInterval: statInterval,
+		Output:       stream, // nil: files only
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -98,6 +101,7 @@ func newService(dir, name, logger string, preset mdc.Preset) (*service, error) {
 		logPath:  filepath.Join(dir, name+".log"),
 		tracer:   trace.New(name, trace.WithReporter(rep)),
 		reporter: rep,
+		stream:   stream,
 	}, nil
 }
 
@@ -235,6 +239,11 @@ func startFrontend(s *service) error {
 	if err != nil {
 		return err
 	}
+	if s.stream != nil {
+		// As a container's service logs: its own lines on stdout beside the digest lines, each
+		// record one Write, so the two never tear each other's lines.
+		f = io.MultiWriter(f, s.stream)
+	}
 	logger := slog.New(slogmdc.New(slog.NewJSONHandler(f, nil), slogmdc.WithNaming(s.naming)))
 
 	mux := http.NewServeMux()
@@ -364,8 +373,10 @@ type result struct {
 }
 
 // simulate starts the three services, sends the requests, and shuts everything down: the servers
-// first (frontend, then the services behind it), then the reporters and the business logs.
-func simulate(dir string) (res *result, err error) {
+// first (frontend, then the services behind it), then the reporters and the business logs. A
+// non-nil stream gets the services' digest, stat and self lines and frontend's business log lines
+// as well; it must be safe for concurrent use.
+func simulate(dir string, stream io.Writer) (res *result, err error) {
 	res = &result{stats: map[string]digest.Stats{}}
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
@@ -381,7 +392,7 @@ func simulate(dir string) (res *result, err error) {
 		err = errors.Join(errs...)
 	}()
 	for _, d := range demoServices {
-		s, err := newService(dir, d.name, d.logger, d.preset)
+		s, err := newService(dir, d.name, d.logger, d.preset, stream)
 		if err != nil {
 			return res, err
 		}
