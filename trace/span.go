@@ -416,8 +416,17 @@ type FinishedSpan struct {
 	// kind and sampled.
 	finished bool  // under the span's mu
 	mono     bool  // start carries a monotonic clock reading; fixed at start
-	depth    int32 // components of a SOFA span id; fixed at start
+	depth    int16 // components of a SOFA span id (at most MaxSpanIDLen/2+1); fixed at start
+	kept     keptID
 }
+
+// keptID says whether a span shares its span id with a span of its caller; fixed at start.
+type keptID uint8
+
+const (
+	keptOwn    keptID = 1 << iota // the span kept its remote parent's span id (ServerSpanKeep)
+	keptParent                    // its local parent is a span that did
+)
 
 // spanExtra holds what many spans never set: the log type, result code, error and tags. A span
 // carries a nil pointer until it sets one of them, which keeps a bare span (and a child span with
@@ -518,6 +527,16 @@ func (f *FinishedSpan) ErrorMessage() string {
 	}
 	return err.Error()
 }
+
+// KeptRemoteID reports whether the span kept the span id (and parent id) of its remote parent: a
+// span started with WithRemoteParent in ServerSpanKeep mode, as SOFARPC servers do. The caller's
+// client span then has the same span id, which backends that key spans by id cannot tell apart;
+// exporters give such a span an id of its own whose parent is that client span.
+func (f *FinishedSpan) KeptRemoteID() bool { return f.kept&keptOwn != 0 }
+
+// ParentKeptRemoteID reports whether the span's parent is a span of this process for which
+// KeptRemoteID is true, so that an exporter can point the span at the id it gave its parent.
+func (f *FinishedSpan) ParentKeptRemoteID() bool { return f.kept&keptParent != 0 }
 
 // SysBaggage returns the sys baggage at finish.
 func (f *FinishedSpan) SysBaggage() Baggage { return Baggage{f.sys.Load()} }

@@ -441,9 +441,9 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 	case hasRemote:
 		r.traceID, r.sampled = remote.traceID, remote.sampled
 		s.inherit(remote.sys.b, remote.biz.b)
-		d := int32(depthOf(remote.spanID))
+		d := int16(depthOf(remote.spanID)) // at most MaxSpanIDLen/2+1
 		if mode == ServerSpanKeep {
-			r.spanID, r.parentID, r.depth = remote.spanID, remote.parentID, d
+			r.spanID, r.parentID, r.depth, r.kept = remote.spanID, remote.parentID, d, keptOwn
 		} else if d < MaxDepth {
 			r.spanID, r.parentID, r.depth = t.cfg.ids.ChildSpanID(remote.spanID, 1), remote.spanID, d+1
 		} else {
@@ -455,6 +455,9 @@ func (t *Tracer) Start(ctx context.Context, operation string, opts ...StartOptio
 			r.traceID, r.sampled = parent.rec.traceID, parent.rec.sampled
 			n := parent.children.Add(1)
 			r.spanID, r.parentID, r.depth = t.childID(s, parent.rec.spanID, n), parent.rec.spanID, parent.rec.depth+1
+			if parent.rec.kept&keptOwn != 0 {
+				r.kept = keptParent
+			}
 		} else {
 			t.depthReset(s, kind, logType, operation, parent.rec.traceID, parent.rec.spanID)
 		}

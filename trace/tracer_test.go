@@ -124,6 +124,48 @@ func TestServerSpanModes(t *testing.T) {
 	}
 }
 
+// A server span that kept its caller's span id says so in its record, and so do its local
+// children, one level down: exporters need both to give it an id of its own.
+func TestKeptRemoteID(t *testing.T) {
+	remote, err := NewSpanContext(SpanContextConfig{TraceID: "0ad1348f1403169275002100356696", SpanID: "0.1", ParentID: "0", Sampled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := New("app", WithoutMDC())
+	rec := func(s *Span) *FinishedSpan { s.Finish(); return s.Record() }
+	for _, tc := range []struct {
+		name         string
+		mode         ServerSpanMode
+		own, child   bool
+		grandchild   bool
+		wantID, want string
+	}{
+		{"keep", ServerSpanKeep, true, true, false, "0.1", "0.1.1"},
+		{"child", ServerSpanChild, false, false, false, "0.1.1", "0.1.1.1"},
+	} {
+		ctx, srv := tr.Start(context.Background(), "srv", WithKind(KindServer), WithRemoteParent(remote), WithServerMode(tc.mode))
+		cctx, c := tr.Start(ctx, "call", WithKind(KindClient))
+		_, g := tr.Start(cctx, "local")
+		if srv.SpanID() != tc.wantID || c.SpanID() != tc.want {
+			t.Fatalf("%s: ids %s %s", tc.name, srv.SpanID(), c.SpanID())
+		}
+		gr, cr, sr := rec(g), rec(c), rec(srv)
+		if sr.KeptRemoteID() != tc.own || sr.ParentKeptRemoteID() {
+			t.Errorf("%s: server KeptRemoteID %v ParentKeptRemoteID %v", tc.name, sr.KeptRemoteID(), sr.ParentKeptRemoteID())
+		}
+		if cr.KeptRemoteID() || cr.ParentKeptRemoteID() != tc.child {
+			t.Errorf("%s: child KeptRemoteID %v ParentKeptRemoteID %v", tc.name, cr.KeptRemoteID(), cr.ParentKeptRemoteID())
+		}
+		if gr.KeptRemoteID() || gr.ParentKeptRemoteID() != tc.grandchild {
+			t.Errorf("%s: grandchild KeptRemoteID %v ParentKeptRemoteID %v", tc.name, gr.KeptRemoteID(), gr.ParentKeptRemoteID())
+		}
+	}
+	_, root := tr.Start(context.Background(), "root")
+	if r := rec(root); r.KeptRemoteID() || r.ParentKeptRemoteID() {
+		t.Error("a root kept nothing")
+	}
+}
+
 func TestDepthCap(t *testing.T) {
 	rec := &recorder{}
 	tr := New("app", WithoutMDC(), WithReporter(rec))

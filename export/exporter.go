@@ -1,0 +1,357 @@
+package export
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tracemdc/tracemdc/asyncwriter"
+	"github.com/tracemdc/tracemdc/trace"
+)
+
+// Encoder turns batches of finished spans into request bodies of one protocol. The exporter calls
+// it from one goroutine at a time, so it may keep state and reuse it from batch to batch.
+type Encoder interface {
+	// ContentType is the Content-Type of the bodies.
+	ContentType() string
+	// Encode appends to dst the body carrying spans (one or more) and returns it.
+	Encode(dst []byte, spans []*trace.FinishedSpan) ([]byte, error)
+}
+
+// PartialSuccessReader is implemented by encoders whose protocol can accept part of a batch (OTLP's
+// partial success): Rejected reads the body of a 2xx answer and returns how many of the sent spans
+// the backend refused anyway, and its message.
+type PartialSuccessReader interface {
+	Rejected(body []byte) (n int, msg string)
+}
+
+// Stats counts the spans given to an exporter. Once Close has returned, Spans == Exported +
+// Dropped + Failed exactly; before, the difference is the spans queued or being sent (Pending).
+type Stats struct {
+	Spans     uint64 // sampled spans given to Report
+	Exported  uint64 // taken by the backend (a 2xx answer, less what a partial success rejected)
+	Dropped   uint64 // never sent: the queue was full (Discard), Report came after Close, or Close gave up first
+	Failed    uint64 // sent and not taken: a permanent error, a partial rejection, retries used up, or cut off by Close
+	Unsampled uint64 // unsampled spans given to Report: never exported, not part of Spans
+	Batches   uint64 // batches encoded
+	Requests  uint64 // requests made, retries included
+	Retries   uint64 // requests that were retries
+	Bytes     uint64 // request body bytes sent (after compression)
+	Errors    uint64 // errors reported (see WithErrorReporter), counted whether or not a reporter is set
+}
+
+// Pending returns the spans queued or being sent: Spans - Exported - Dropped - Failed.
+func (s Stats) Pending() uint64 { return s.Spans - s.Exported - s.Dropped - s.Failed }
+
+// item is a slot of the queue: a span, or a request to send what is batched.
+type item struct {
+	span  *trace.FinishedSpan
+	flush uint8 // flushTimer or flushNow; only when span is nil
+}
+
+const (
+	flushTimer = 1 // the batch delay may have passed
+	flushNow   = 2 // Flush: send what is batched
+)
+
+// Exporter is a trace.Reporter that sends sampled spans to a tracing backend in batches, off the
+// caller's path: Report puts the span in a bounded queue (asyncwriter.Ring); one goroutine batches
+// the spans by size and time, encodes them with its Encoder and posts them, retrying with backoff
+// while the backend cannot take them. Its methods are safe for concurrent use. Close drains the
+// queue within a deadline and stops the goroutine.
+type Exporter struct {
+	cfg     config
+	enc     Encoder
+	partial PartialSuccessReader
+	ring    *asyncwriter.Ring[item]
+	client  *http.Client
+	ownTr   *http.Transport // the default client's transport, closed by Close
+
+	spans, exported, failed, unsampled         atomic.Uint64
+	dropped                                    [numDropCauses]atomic.Uint64 // by cause
+	batches, requests, retries, bytes, errorsN atomic.Uint64
+	dropReported                               [numDropCauses]atomic.Uint64 // dropped at the last drop report
+	lastDropReport                             atomic.Int64                 // unix nanoseconds
+	abandon                                    atomic.Bool                  // Close's deadline passed
+	sendCtx                                    context.Context
+	cancelSend                                 context.CancelFunc
+	closeOnce                                  sync.Once
+	closeErr                                   error
+	timerMu                                    sync.Mutex // guards closed and ticks.Add
+	closed                                     bool
+	ticks                                      sync.WaitGroup
+	timer                                      *time.Timer
+
+	// The consumer's state (the ring's goroutine; Close's after the ring is closed).
+	batch []*trace.FinishedSpan
+	first time.Time // when the oldest span of batch came
+	armed bool      // the timer is set
+	body  []byte
+	zip   zipper
+	resp  []byte
+}
+
+var _ trace.Reporter = (*Exporter)(nil)
+
+// New returns an exporter posting what enc encodes to the URL of WithEndpointURL (required), and
+// starts its goroutine. Protocols have their own constructors (NewZipkin here; OTLP in the nested
+// module github.com/tracemdc/tracemdc/export/otlp), which read the environment first. The error
+// names every bad option.
+func New(enc Encoder, opts ...Option) (*Exporter, error) {
+	if enc == nil {
+		return nil, errors.New("export: nil encoder")
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &Exporter{cfg: cfg, enc: enc, client: cfg.client}
+	e.partial, _ = enc.(PartialSuccessReader)
+	if e.client == nil {
+		e.ownTr = &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          4,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		}
+		e.client = &http.Client{Transport: e.ownTr}
+	}
+	e.sendCtx, e.cancelSend = context.WithCancel(context.Background())
+	e.timer = time.AfterFunc(time.Hour, e.tick)
+	e.timer.Stop()
+	e.ring, err = asyncwriter.NewRing[item](asyncwriter.HandlerFunc[item](e.onEvent), asyncwriter.WithCapacity(cfg.capacity), asyncwriter.WithPolicy(cfg.policy))
+	if err != nil {
+		e.cancelSend()
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	return e, nil
+}
+
+// Endpoint returns the URL the exporter posts to.
+func (e *Exporter) Endpoint() string { return e.cfg.endpoint }
+
+// Report queues a sampled span for export; an unsampled one is only counted (Stats.Unsampled). With
+// the Discard policy (the default) it never waits: a span that finds the queue full is dropped and
+// counted. With Block it waits for room. After Close the span is dropped and counted.
+func (e *Exporter) Report(s *trace.FinishedSpan) {
+	if e == nil || s == nil {
+		return
+	}
+	if !s.Sampled() {
+		e.unsampled.Add(1)
+		return
+	}
+	e.spans.Add(1)
+	if err := e.ring.Publish(func(it *item) { it.span = s }); err != nil {
+		cause := dropFull
+		if errors.Is(err, asyncwriter.ErrClosed) {
+			cause = dropClosed
+		}
+		e.drop(1, cause)
+	}
+}
+
+// Causes of drops.
+const (
+	dropFull      = iota // the queue was full
+	dropClosed           // Report after Close
+	dropAbandoned        // still queued when Close gave up
+	numDropCauses
+)
+
+var dropMsgs = [numDropCauses]string{"queue full", "reported after Close", "still queued when Close gave up"}
+
+// drop counts n spans as dropped and reports the drops, at most once per second (the count since
+// the last report travels with the next; Close reports the rest).
+func (e *Exporter) drop(n int, cause int) {
+	e.dropped[cause].Add(uint64(n))
+	now := time.Now().UnixNano()
+	last := e.lastDropReport.Load()
+	if last != 0 && now-last < int64(time.Second) || !e.lastDropReport.CompareAndSwap(last, now) {
+		return
+	}
+	e.reportDrops()
+}
+
+// reportDrops reports the spans dropped since the last report, one error per cause.
+func (e *Exporter) reportDrops() {
+	var total uint64
+	for c := range e.dropped {
+		total += e.dropped[c].Load()
+	}
+	for c := range e.dropped {
+		n := e.dropped[c].Load()
+		prev := e.dropReported[c].Swap(n)
+		if n <= prev {
+			continue
+		}
+		msg := dropMsgs[c]
+		if c == dropFull {
+			msg += " (" + e.cfg.policy.String() + " policy)"
+		}
+		e.report(&Error{Op: "drop", Endpoint: e.cfg.endpoint, Spans: int(n - prev), Total: total, Msg: msg})
+	}
+}
+
+func (e *Exporter) report(err error) {
+	e.errorsN.Add(1)
+	for _, r := range e.cfg.errRs {
+		e.callReportError(r, err)
+	}
+}
+
+func (e *Exporter) callReportError(r trace.ErrorReporter, err error) {
+	defer func() { _ = recover() }() // an error reporter's panic must not stop the exporter
+	r.ReportError(err)
+}
+
+// Stats returns the counters. They are read one by one: a snapshot taken while spans flow may be
+// slightly inconsistent; after Close it is exact.
+func (e *Exporter) Stats() Stats {
+	return Stats{
+		Spans:     e.spans.Load(),
+		Exported:  e.exported.Load(),
+		Dropped:   e.dropped[dropFull].Load() + e.dropped[dropClosed].Load() + e.dropped[dropAbandoned].Load(),
+		Failed:    e.failed.Load(),
+		Unsampled: e.unsampled.Load(),
+		Batches:   e.batches.Load(),
+		Requests:  e.requests.Load(),
+		Retries:   e.retries.Load(),
+		Bytes:     e.bytes.Load(),
+		Errors:    e.errorsN.Load(),
+	}
+}
+
+// onEvent is the queue's handler, run on the exporter's goroutine.
+func (e *Exporter) onEvent(it *item, _ int64, endOfBatch bool) {
+	if s := it.span; s != nil {
+		it.span = nil
+		if e.abandon.Load() {
+			e.dropped[dropAbandoned].Add(1)
+			return
+		}
+		if len(e.batch) == 0 {
+			e.first = time.Now()
+		}
+		e.batch = append(e.batch, s)
+		if len(e.batch) >= e.cfg.batchSize {
+			e.send()
+		}
+	} else if f := it.flush; f != 0 {
+		it.flush = 0
+		if f == flushTimer {
+			e.armed = false
+		}
+		if len(e.batch) > 0 && (f == flushNow || time.Since(e.first) >= e.cfg.batchDelay) {
+			e.send()
+		}
+	}
+	if endOfBatch && len(e.batch) > 0 && !e.armed {
+		if wait := e.cfg.batchDelay - time.Since(e.first); wait > 0 {
+			e.armed = true
+			e.timer.Reset(wait)
+		} else {
+			e.send()
+		}
+	}
+}
+
+// tick runs when the batch delay has passed: it asks the goroutine to look at its batch. When the
+// queue is full the goroutine is busy anyway and will look at the end of what it finds.
+func (e *Exporter) tick() {
+	e.timerMu.Lock()
+	if e.closed {
+		e.timerMu.Unlock()
+		return
+	}
+	e.ticks.Add(1)
+	e.timerMu.Unlock()
+	defer e.ticks.Done()
+	_ = e.ring.TryPublish(setFlushTimer)
+}
+
+func setFlushTimer(it *item) { it.span, it.flush = nil, flushTimer }
+func setFlushNow(it *item)   { it.span, it.flush = nil, flushNow }
+
+// Flush returns when every span reported before the call has been sent and answered (exported or
+// failed), retries included, or dropped; it does not wait for the batch delay. It must not be
+// called concurrently with Close.
+func (e *Exporter) Flush() {
+	for {
+		err := e.ring.TryPublish(setFlushNow)
+		if err == nil || errors.Is(err, asyncwriter.ErrClosed) {
+			break
+		}
+		e.ring.Flush() // full: wait for room
+	}
+	e.ring.Flush()
+}
+
+// Close is Shutdown with the deadline of WithCloseTimeout.
+func (e *Exporter) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.closeTimeout)
+	defer cancel()
+	return e.Shutdown(ctx)
+}
+
+// Shutdown stops taking spans (Report then drops and counts them), sends every span queued, and
+// stops the exporter's goroutine. When ctx ends first, the batch being sent is cut off (its spans
+// count as failed), the spans still queued are dropped, and Shutdown returns an *Error saying how
+// many spans were not exported. Only the first call does the work; later ones return its result.
+// Afterwards Stats is exact and no goroutine of the exporter is left.
+func (e *Exporter) Shutdown(ctx context.Context) error {
+	e.closeOnce.Do(func() { e.closeErr = e.shutdown(ctx) })
+	return e.closeErr
+}
+
+func (e *Exporter) shutdown(ctx context.Context) error {
+	before := e.Stats()
+	stopped := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(stopped)
+		e.abandon.Store(true)
+		e.cancelSend()
+	})
+	_ = e.ring.Close()
+	// The goroutine has exited: its state is Close's now.
+	e.timerMu.Lock()
+	e.closed = true
+	e.timerMu.Unlock()
+	e.timer.Stop()
+	e.ticks.Wait()
+	if len(e.batch) > 0 {
+		if e.abandon.Load() {
+			e.dropped[dropAbandoned].Add(uint64(len(e.batch)))
+			clear(e.batch)
+			e.batch = e.batch[:0]
+		} else {
+			e.send()
+		}
+	}
+	if !stop() {
+		<-stopped
+	}
+	e.cancelSend()
+	if e.ownTr != nil {
+		e.ownTr.CloseIdleConnections()
+	} else {
+		e.client.CloseIdleConnections()
+	}
+	after := e.Stats()
+	e.reportDrops()
+	if e.abandon.Load() {
+		lost := int((after.Dropped - before.Dropped) + (after.Failed - before.Failed))
+		err := &Error{Op: "close", Endpoint: e.cfg.endpoint, Spans: lost, Msg: "deadline passed", Err: ctx.Err()}
+		e.report(err)
+		return err
+	}
+	return nil
+}
