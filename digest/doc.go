@@ -46,7 +46,9 @@
 // # Stat lines
 //
 // Every span, sampled or not, counts in the stat table of its log type, keyed by local.app and
-// request.url + method (spans of the HTTP layouts), remote.app + service + method (rpc
+// request.url + method (spans of the HTTP layouts; request.url is the route template, such as
+// /orders/{id}, when the span has one: trace.Span.SetRoute, which tracehttp's middleware sets from
+// Go's ServeMux pattern, so every id of a route is one key), remote.app + service + method (rpc
 // encoders, without the load-test field, as SOFARPC) or the operation (others), plus success and the
 // load-test mark. Success is SOFA's rule: an HTTP status 1xx, 2xx, 301 or 302 (clients also
 // "00"); "00" or blank for rpc log types (SOFARPC's rule); "00" for the others. A span of a log

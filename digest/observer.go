@@ -57,8 +57,9 @@ func (o *Observation) Client() bool { return o.ti.client }
 // App returns the local.app of the stat key.
 func (o *Observation) App() string { return o.key.app }
 
-// Route returns the request.url part of an HTTP stat key, "" for other log types. It is what the
-// stat line aggregates on, so metrics keyed on it have the stat lines' cardinality.
+// Route returns the request.url part of an HTTP stat key, "" for other log types: the span's route
+// template (trace.Span.SetRoute, "/orders/{id}") when it has one, else its URL. It is what the stat
+// line aggregates on, so metrics keyed on it have the stat lines' cardinality.
 func (o *Observation) Route() string {
 	if o.ti.http {
 		return o.key.k1

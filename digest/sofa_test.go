@@ -2,8 +2,10 @@ package digest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -286,5 +288,82 @@ func TestParentSpanIDW3C(t *testing.T) {
 				t.Fatalf("tree roots %d: %s", len(tree.Roots), lines)
 			}
 		})
+	}
+}
+
+// TestStatKeysByRoute: HTTP stat lines key on the route template, not the raw URL: Go's ServeMux
+// pattern read after the handler ran, tracehttp.WithRoute for another router, and the span's
+// SetRoute from inside a handler (which wins). The digest lines keep the real request.url and carry
+// the route as http.route; a span with the default name takes the route's name. Before, every id was
+// a stat key of its own (50 + 3 + 2 keys here).
+func TestStatKeysByRoute(t *testing.T) {
+	r, dir := newReporter(t, Config{Location: time.UTC})
+	tr := trace.New("routes", trace.WithReporter(r))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, _ *http.Request) {})
+	mux.HandleFunc("/items/", func(w http.ResponseWriter, req *http.Request) {
+		span := trace.SpanFromContext(req.Context())
+		span.SetRoute("/items/:sku") // the handler knows better than the mux's "/items/"
+		span.SetOperation("list items")
+	})
+	// Another router: the route comes from WithRoute's function.
+	other := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.HasPrefix(req.URL.Path, "/users/") {
+			return
+		}
+		mux.ServeHTTP(w, req)
+	})
+	byPrefix := tracehttp.WithRoute(func(req *http.Request) string {
+		if strings.HasPrefix(req.URL.Path, "/users/") {
+			return "/users/:name"
+		}
+		return ""
+	})
+	srv := httptest.NewServer(tracehttp.Middleware(tr, byPrefix)(other))
+	defer srv.Close()
+	get := func(path string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+	}
+	for i := 0; i < 50; i++ {
+		get("/orders/" + strconv.Itoa(i))
+	}
+	for _, p := range []string{"/items/a", "/items/b", "/items/c", "/users/ann", "/users/bob"} {
+		get(p)
+	}
+	http.DefaultClient.CloseIdleConnections()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int64{}
+	for _, l := range readLines(t, filepath.Join(dir, layout.StatFileName(layout.LogTypeHTTPServer))) {
+		var sl struct {
+			Key   map[string]string `json:"stat.key"`
+			Count int64             `json:"count"`
+		}
+		if err := json.Unmarshal([]byte(l), &sl); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		counts[sl.Key[layout.FieldMethod]+" "+sl.Key[layout.FieldRequestURL]] += sl.Count
+	}
+	want := map[string]int64{"GET /orders/{id}": 50, "GET /items/:sku": 3, "GET /users/:name": 2}
+	if !maps.Equal(counts, want) {
+		t.Fatalf("stat keys %v, want %v", counts, want)
+	}
+	ops := map[string]string{}
+	for _, l := range readLines(t, filepath.Join(dir, layout.DigestFileName(layout.LogTypeHTTPServer))) {
+		var line map[string]any
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
+			t.Fatal(err)
+		}
+		url, _ := line[layout.FieldRequestURL].(string)
+		route, _ := line[layout.FieldRoute].(string)
+		ops[strings.TrimPrefix(url, srv.URL)] = route
+	}
+	if len(ops) != 55 || ops["/orders/7"] != "/orders/{id}" || ops["/items/b"] != "/items/:sku" || ops["/users/bob"] != "/users/:name" {
+		t.Fatalf("request.url -> http.route of the digest lines: %v", ops)
 	}
 }

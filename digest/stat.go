@@ -11,9 +11,10 @@ import (
 	"github.com/tracemdc/tracemdc/trace"
 )
 
-// statKey is what one stat line aggregates: local.app and, for HTTP log types, request.url and
-// method, for rpc log types remote.app, service and method (k1, k2, k3), for the others the
-// operation (k1); then success and the load-test mark.
+// statKey is what one stat line aggregates: local.app and, for HTTP log types, request.url (the
+// route template, layout.FieldRoute, when the span has one) and method, for rpc log types
+// remote.app, service and method (k1, k2, k3), for the others the operation (k1); then success and
+// the load-test mark.
 type statKey struct {
 	app, k1, k2, k3 string
 	success         bool
@@ -58,7 +59,10 @@ func statKeyOf(ti *typeInfo, s *trace.FinishedSpan) (statKey, string) {
 	k := statKey{app: s.App(), load: s.LoadTest()}
 	code := resultCode(s, ti.http)
 	if ti.http {
-		if v, ok := s.Tag(layout.FieldRequestURL); ok && v.Kind() == trace.TagString {
+		// The route template when known (one key for every id of a route), else the URL.
+		if v, ok := s.Tag(layout.FieldRoute); ok && v.Kind() == trace.TagString && v.String() != "" {
+			k.k1 = v.String()
+		} else if v, ok := s.Tag(layout.FieldRequestURL); ok && v.Kind() == trace.TagString {
 			k.k1 = v.String()
 		}
 		if v, ok := s.Tag(layout.FieldMethod); ok && v.Kind() == trace.TagString {

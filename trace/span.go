@@ -210,6 +210,48 @@ func (s *Span) SetTagInt(key string, value int64) { s.setTag(Int64(key, value)) 
 // SetTagBool sets a boolean tag.
 func (s *Span) SetTagBool(key string, value bool) { s.setTag(Bool(key, value)) }
 
+// Tag returns the value of the tag key and whether the span has it.
+func (s *Span) Tag(key string) (TagValue, bool) {
+	if !s.live() {
+		return TagValue{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rec.more().tags.get(key)
+}
+
+// SetRoute sets the route template that served the request, such as "/orders/{id}": the TagRoute
+// tag. The digest reporter keys the stat lines of HTTP spans on it rather than on the request's URL,
+// so all the ids of one route count as one stat key; the digest line keeps the real URL. The HTTP
+// middleware of package tracehttp sets it after the handler ran (from Go's ServeMux pattern, or its
+// WithRoute function) unless the handler set it first.
+func (s *Span) SetRoute(route string) { s.SetTag(TagRoute, route) }
+
+// Operation returns the span's operation name: the one given to Start, or to SetOperation since
+// ("" for a no-op span).
+func (s *Span) Operation() string {
+	if !s.live() {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rec.operation
+}
+
+// SetOperation renames the span, as OpenTracing's SetOperationName: a server span named before
+// routing can take the route's name ("GET /orders/{id}") once a handler knows it. The sampling
+// decision and the start hooks saw the name given to Start.
+func (s *Span) SetOperation(name string) {
+	if !s.live() {
+		return
+	}
+	s.mu.Lock()
+	if !s.rec.finished {
+		s.rec.operation = name
+	}
+	s.mu.Unlock()
+}
+
 // SetTags sets several tags, in order.
 func (s *Span) SetTags(tags ...Tag) {
 	if !s.live() {
@@ -461,7 +503,7 @@ func (f *FinishedSpan) App() string {
 	return f.tracer.app
 }
 
-// Operation returns the operation name given to Start.
+// Operation returns the operation name given to Start, or to Span.SetOperation since.
 func (f *FinishedSpan) Operation() string { return f.operation }
 
 // Kind returns the span kind.

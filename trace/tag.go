@@ -5,6 +5,10 @@ import (
 	"strconv"
 )
 
+// TagRoute is the tag of Span.SetRoute: the route template that served a request ("/orders/{id}"),
+// named as OpenTelemetry's semantic conventions name it.
+const TagRoute = "http.route"
+
 // TagKind is the type of a TagValue.
 type TagKind uint8
 

@@ -36,6 +36,11 @@ const (
 	FieldOperation  = "operation"              // other components: the operation name, when present
 	FieldSysBaggage = "sys.baggage"            // k=v&k=v& (escaped)
 	FieldBizBaggage = "biz.baggage"            // k=v&k=v& (escaped); the load-test mark is mark=T
+	// FieldRoute is the route template that served an HTTP request ("/orders/{id}", the tag of
+	// trace.Span.SetRoute, named as trace.TagRoute): HTTP stat lines key on it, in their request.url
+	// field, when a span has it; a JSON digest line carries it after SOFA's fields, with its other
+	// tags, and keeps the real URL in request.url.
+	FieldRoute = "http.route"
 	// FieldParentSpanID is written after SOFA's fields, in JSON lines only, when the span id is not
 	// rpcId-style (a W3C id), whose parent cannot be derived from the id itself.
 	FieldParentSpanID = "parent.span.id"

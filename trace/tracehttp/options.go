@@ -24,6 +24,8 @@ const (
 	TagError      = layout.FieldError
 	TagRemoteApp  = layout.FieldRemoteApp
 	TagHijacked   = "hijacked"
+	// TagRoute is the route template that served the request (trace.TagRoute, see trace.Span.SetRoute).
+	TagRoute = layout.FieldRoute
 )
 
 // ResultCodeNoResponse is the result code of a client span whose request got no response (a transport
@@ -48,6 +50,8 @@ type config struct {
 	logType         string // "" for the default of the side
 	noScope         bool   // WithRequestScope(false)
 	traceHeader     string // WithTraceIDHeader: "" for none
+	route           func(r *http.Request) string
+	namedByDefault  bool // name is defaultName: the span takes the route's name after routing
 }
 
 func newConfig(t *trace.Tracer, opts []Option) config {
@@ -65,7 +69,7 @@ func newConfig(t *trace.Tracer, opts []Option) config {
 		c.prop = propagation.Default(propagation.WithBaggageLimits(biz, sys))
 	}
 	if c.name == nil {
-		c.name = defaultName
+		c.name, c.namedByDefault = defaultName, true
 	}
 	return c
 }
@@ -84,6 +88,19 @@ func WithPropagator(p propagation.Propagator) Option {
 // cardinality: a route pattern rather than a path with ids in it.
 func WithSpanName(f func(r *http.Request) string) Option {
 	return optionFunc(func(c *config) { c.name = f })
+}
+
+// WithRoute sets how the server middleware learns the route template that served a request, for
+// routers other than Go's ServeMux (whose pattern, r.Pattern, it reads by itself): f is called after
+// the handler returned, with the request the handler got (the one carrying the span), and returns
+// the route, such as "/orders/{id}", or "" when it does not know. A router that keeps its route on a
+// request of its own, out of f's reach, can set it from inside the handler or the router's own
+// middleware instead: trace.SpanFromContext(r.Context()).SetRoute(route), which wins over f and the
+// ServeMux pattern. The route becomes the TagRoute tag; the digest reporter keys the HTTP stat lines
+// on it (the digest line keeps the real request.url), and with the default span name the span is
+// renamed "<METHOD> <route>".
+func WithRoute(f func(r *http.Request) string) Option {
+	return optionFunc(func(c *config) { c.route = f })
 }
 
 // WithFilter decides per request whether it is traced: a request for which f returns false gets no span

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/tracemdc/tracemdc/mdc"
@@ -24,8 +25,10 @@ import (
 // and serves the request with a context carrying the span, its ids in the MDC and a request scope, so
 // that mdc.Set works in the handler (WithRequestScope(false) leaves the scope out). When the handler
 // returns it records request.url (scheme, host and path; the query only WithQuery(true)), method,
-// req.size.bytes, resp.size.bytes (the body bytes actually written) and the status as result code, and
-// finishes the span. If the handler panics, the span gets the error tag and result code 500, finishes,
+// req.size.bytes, resp.size.bytes (the body bytes actually written), the route template that served
+// the request (TagRoute: the handler's span.SetRoute, else WithRoute's, else Go's ServeMux pattern,
+// r.Pattern; with the default span name the span is then renamed "<METHOD> <route>") and the status
+// as result code, and finishes the span. If the handler panics, the span gets the error tag and result code 500, finishes,
 // and the panic goes on.
 //
 // The ResponseWriter the handler gets counts what is written and passes everything else through:
@@ -110,8 +113,43 @@ func (h *handler) finish(span *trace.Span, r *http.Request, rw *responseWriter, 
 	if rw.hijacked.Load() {
 		span.SetTagBool(TagHijacked, true)
 	}
+	h.setRoute(span, r)
 	span.SetResultCode(code)
 	span.Finish()
+}
+
+// setRoute records the route template that served r, after the handler ran: the one the handler set
+// (span.SetRoute) stays; else WithRoute's function's, else the pattern Go's ServeMux matched, without
+// its method ("GET /orders/{id}" gives "/orders/{id}"). A span with the default name is renamed
+// "<METHOD> <route>", unless the handler renamed it.
+func (h *handler) setRoute(span *trace.Span, r *http.Request) {
+	route := ""
+	if v, ok := span.Tag(TagRoute); ok {
+		route = v.String()
+	} else {
+		if h.cfg.route != nil {
+			route = h.cfg.route(r)
+		}
+		if route == "" {
+			route = patternRoute(r.Pattern)
+		}
+		if route == "" {
+			return
+		}
+		span.SetTag(TagRoute, route)
+	}
+	if route != "" && h.cfg.namedByDefault && span.Operation() == defaultName(r) {
+		span.SetOperation(r.Method + " " + route)
+	}
+}
+
+// patternRoute returns the route of a ServeMux pattern, [METHOD ][HOST]/[PATH]: the pattern without
+// its method.
+func patternRoute(pattern string) string {
+	if i := strings.IndexAny(pattern, " \t"); i >= 0 {
+		return strings.TrimLeft(pattern[i:], " \t")
+	}
+	return pattern
 }
 
 // panicError is the error a handler panic is recorded as.
