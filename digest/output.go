@@ -2,6 +2,7 @@ package digest
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -34,9 +35,9 @@ func newOutput(w io.Writer, csv bool, limit int, loc *time.Location) *output {
 	return &output{w: w, csv: csv, limit: limit, loc: loc}
 }
 
-// write writes one line: the prefix of kind, log type and shadow mark, then body, which is one line
-// of the file format (JSON object or CSV columns) ending with '\n'. It returns nil when the writer
-// took the whole line.
+// write writes one line with one Write call: the prefix of kind, log type and shadow mark (none for
+// kind "": a self line has its own), then body, which is one line of the file format (JSON object or
+// CSV columns) ending with '\n'. It returns nil when the writer took the whole line.
 func (o *output) write(kind, logType string, shadow bool, body []byte) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -45,9 +46,12 @@ func (o *output) write(kind, logType string, shadow bool, body []byte) error {
 		// End the fragment a failed Write left, so it cannot merge with this line.
 		b = append(b, '\n')
 	}
-	b = o.appendPrefix(b, kind, logType, shadow, len(body) > 0 && body[0] == '{')
-	if !o.csv && len(body) > 0 && body[0] == '{' {
-		body = body[1:] // the prefix opened the object
+	if kind != "" {
+		object := !o.csv && len(body) > 0 && body[0] == '{'
+		b = o.appendPrefix(b, kind, logType, shadow, object)
+		if object {
+			body = body[1:] // the prefix opened the object
+		}
 	}
 	b = append(b, body...)
 	o.line = b
@@ -112,24 +116,23 @@ func (o *output) writeDigest(logType string, shadow bool, line []byte) error {
 	return err
 }
 
-// writeEach writes every line of b ('\n'-terminated lines of the file format) with the prefix of
-// kind, one Write each. It returns how many were written and the first error.
-func (o *output) writeEach(kind, logType string, shadow bool, b []byte) (int, error) {
-	var first error
-	n := 0
+// writeEach writes every line of b ('\n'-terminated) as write does, one Write each. It returns how
+// many were written, how many lost, and the first error.
+func (o *output) writeEach(kind, logType string, shadow bool, b []byte) (written, lost int, first error) {
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		if i < 0 {
 			i = len(b) - 1
 		}
 		if err := o.write(kind, logType, shadow, b[:i+1]); err == nil {
-			n++
-		} else if first == nil {
-			first = err
+			written++
+		} else {
+			lost++
+			first = cmp.Or(first, err)
 		}
 		b = b[i+1:]
 	}
-	return n, first
+	return written, lost, first
 }
 
 // appendSelf appends the line of a self-log event as the output writes it, prefix included: a JSON
@@ -155,31 +158,8 @@ func (o *output) appendSelf(b []byte, now time.Time, level, traceID, msg string,
 // writeSelf writes self lines made by appendSelf, one Write each. A failure cannot be reported in the
 // self log that failed: it is counted (Stats.OutputErrors) and said on stderr, once per call.
 func (o *output) writeSelf(b []byte) {
-	var first error
-	lost := 0
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			i = len(b) - 1
-		}
-		o.mu.Lock()
-		line := b[:i+1]
-		if o.torn {
-			o.line = append(append(o.line[:0], '\n'), line...)
-			line = o.line
-		}
-		err := o.writeLocked(line)
-		o.mu.Unlock()
-		if err != nil {
-			lost++
-			if first == nil {
-				first = err
-			}
-		}
-		b = b[i+1:]
-	}
-	if first != nil {
-		fmt.Fprintf(os.Stderr, "tracemdc/digest: Config.Output: %v; %d self-log lines lost\n", first, lost)
+	if _, lost, err := o.writeEach("", "", false, b); err != nil {
+		fmt.Fprintf(os.Stderr, "tracemdc/digest: Config.Output: %v; %d self-log lines lost\n", err, lost)
 	}
 }
 
@@ -194,13 +174,13 @@ func (r *Reporter) writeOutput(logType string, shadow bool, line []byte) {
 // writeStatOutput writes the n stat lines of b to Config.Output, one Write each; with OutputOnly they
 // count in Stats.StatLines.
 func (r *Reporter) writeStatOutput(logType string, shadow bool, b []byte, n int) {
-	w, err := r.out.writeEach(layout.LogKindStat, logType, shadow, b)
+	w, lost, err := r.out.writeEach(layout.LogKindStat, logType, shadow, b)
 	if r.cfg.OutputOnly {
 		r.statLines.Add(uint64(w))
 	}
 	if err != nil {
 		r.self.log(levelError, "output", "", fmt.Sprintf("write %s stat lines to Config.Output: %v; %d of %d lost",
-			logType, err, n-w, n))
+			logType, err, lost, n))
 	}
 }
 
