@@ -16,8 +16,11 @@
 // counts in its stat lines, after the span left the request through the reporter's queue. The
 // request path pays nothing for the metrics (no allocation, no lock, no label lookup there), and the
 // metrics see exactly the spans the stat lines count, with the same key: one derivation, in package
-// digest, so a route is the stat key's route (the route template when the span knows it, never a
-// URL with ids in it when it does) and the metrics and the stat lines never disagree. The cost falls
+// digest, so a route is the stat key's: the route template when the span has one (tracehttp's
+// middleware sets it from Go's ServeMux pattern, its WithRoute function or the handler's
+// Span.SetRoute), never the URL with its ids; only a span without a route, such as a client call,
+// is keyed by its URL, and the series limit below caps those. The metrics and the stat lines never
+// disagree. The cost falls
 // on the consumer: one lookup of the series in a copy-on-write map (no lock), a counter increment and
 // a histogram observation (atomic), no allocation once the series exists. BenchmarkPipeline/metrics
 // against BenchmarkPipeline/digest_only measures it.

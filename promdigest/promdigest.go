@@ -20,7 +20,7 @@ import (
 const (
 	LabelLogType   = "log_type"   // the log type, as its files are named
 	LabelApp       = "app"        // local.app
-	LabelRoute     = "route"      // HTTP: the stat key's route, never the raw URL when the span has one
+	LabelRoute     = "route"      // HTTP: the stat key's route template (the URL for a span without one)
 	LabelMethod    = "method"     // HTTP method; rpc: the method called
 	LabelRemoteApp = "remote_app" // rpc: the application called (client) or calling (server)
 	LabelService   = "service"    // rpc: the service

@@ -441,3 +441,13 @@ func TestOverflow(t *testing.T) {
 		t.Fatalf("%d stat lines, want 11 (the metrics' limit is theirs only):\n%s", n, stat)
 	}
 }
+
+// readFile returns the text of a file under dir.
+func readFile(t *testing.T, dir, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -9,7 +9,8 @@
 // The shop routes GET /orders/{id} (404 for an id past 100) and POST /orders (500 for every fifth
 // order) through tracehttp.Middleware; its digest.Reporter has a promdigest.Metrics as Observer, so
 // every span its stat lines count is in tracemdc_http_requests_total and
-// tracemdc_http_request_duration_seconds, with exemplars. It calls itself with a traced client
+// tracemdc_http_request_duration_seconds, with exemplars: the server's by route template
+// ("/orders/{id}", from the ServeMux pattern), its client's by URL (a client span knows no route). It calls itself with a traced client
 // (http-client spans), scrapes its own /metrics in OpenMetrics and prints the counters and the bucket
 // lines that carry an exemplar. /metrics itself is not traced.
 package main

@@ -25,7 +25,7 @@ var (
 )
 
 // TestShop: the shop's server and client spans are all in the counters it prints from its own
-// /metrics, and bucket lines carry exemplars with 32-hex trace ids; with -stdout its digest lines
+// /metrics, the server's by route template, and bucket lines carry exemplars with 32-hex trace ids; with -stdout its digest lines
 // come first on stdout, one JSON object each, and it writes no file.
 func TestShop(t *testing.T) {
 	for _, toStdout := range []bool{false, true} {
@@ -49,6 +49,10 @@ func TestShop(t *testing.T) {
 				v, _ := strconv.ParseFloat(m[2], 64)
 				typ := regexp.MustCompile(`log_type="([^"]+)"`).FindStringSubmatch(m[1])[1]
 				perType[typ] += v
+				if route := regexp.MustCompile(`route="([^"]+)"`).FindStringSubmatch(m[1])[1]; typ == "http-server" &&
+					route != "/orders/{id}" && route != "/orders" {
+					t.Fatalf("a server series labelled by route %q, not its template", route)
+				}
 			} else if exemplarLine.MatchString(line) {
 				exemplars++
 			}
