@@ -34,7 +34,8 @@ const (
 // reported with ErrSampledIgnored. Baggage over the limits is dropped and reported (see Propagator),
 // and only the entries within the first 8192 bytes of each baggage value are parsed.
 //
-// Inject writes both spellings of the ids, the baggage that is not empty, and tri-trace-samp. gRPC
+// Inject writes both spellings of the ids, the baggage that is not empty, and tri-trace-samp: false
+// for an unsampled context (SOFARPC takes an absent flag as sampled). gRPC
 // metadata values must be printable ASCII, so baggage bytes outside it (UTF-8 included) are written
 // %XX on top of EscapeSOFA; Extract's unescaping reads them back.
 func Triple(opts ...Option) Propagator { return tripleProp{newConfig(opts)} }
@@ -55,9 +56,7 @@ func (p tripleProp) Inject(_ context.Context, sc trace.SpanContext, c Carrier) e
 	if b := sc.SysBaggage(); b.Len() > 0 {
 		c.Set(TripleSysBaggage, tripleBaggage(b.Range))
 	}
-	if sc.Sampled() {
-		c.Set(TripleSampled, "true")
-	} else {
+	if !sc.Sampled() { // absent means sampled
 		c.Set(TripleSampled, "false")
 	}
 	return nil

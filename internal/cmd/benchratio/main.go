@@ -8,6 +8,11 @@
 //
 // The benchmarks are named as `go test -bench` prints them, without the Benchmark prefix and the
 // -GOMAXPROCS suffix.
+//
+// With -zero, a third benchmark (the bare operation, say) runs in each round too and is subtracted
+// from both: the result is the ratio of the times the two add to it, (new - zero) / (base - zero).
+//
+//	go run ../../internal/cmd/benchratio -pkg . -zero Unary/bare -base Unary/otelgrpc -new Unary/tracemdc
 package main
 
 import (
@@ -38,6 +43,7 @@ func run(args []string, out io.Writer) error {
 	pkg := fs.String("pkg", ".", "package directory holding both benchmarks")
 	base := fs.String("base", "", "the benchmark in the denominator, e.g. Handler/manual")
 	nw := fs.String("new", "", "the benchmark in the numerator, e.g. Handler/mdc")
+	zero := fs.String("zero", "", "optional: a benchmark subtracted from both (ratio of added times)")
 	rounds := fs.Int("rounds", 10, "interleaved rounds")
 	benchtime := fs.String("benchtime", "1s", "-benchtime for each run")
 	if err := fs.Parse(args); err != nil {
@@ -57,28 +63,48 @@ func run(args []string, out io.Writer) error {
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("building the test binary of %s: %w", *pkg, err)
 	}
-	var bs, ns []float64
+	names := []string{*base, *nw}
+	if *zero != "" {
+		names = append(names, *zero)
+	}
+	times := make([][]float64, len(names)) // per benchmark, per round
 	for i := 0; i < *rounds; i++ {
-		for _, name := range []string{*base, *nw} {
+		for j, name := range names {
 			v, err := once(bin, *pkg, name, *benchtime)
 			if err != nil {
 				return err
 			}
-			if name == *base {
-				bs = append(bs, v)
-			} else {
-				ns = append(ns, v)
-			}
+			times[j] = append(times[j], v)
 		}
 	}
-	ratios := make([]float64, len(bs))
-	for i := range bs {
-		ratios[i] = ns[i] / bs[i]
+	for j, name := range names {
+		fmt.Fprintf(out, "%s: median %.4g ns/op\n", name, median(times[j]))
 	}
-	fmt.Fprintf(out, "%s: median %.4g ns/op\n%s: median %.4g ns/op\n", *base, median(bs), *nw, median(ns))
-	fmt.Fprintf(out, "%s / %s: median of %d per-round ratios %.3f (min %.3f, max %.3f)\n",
-		*nw, *base, len(ratios), median(ratios), slices.Min(ratios), slices.Max(ratios))
+	var zs []float64
+	if *zero != "" {
+		zs = times[2]
+	}
+	ratios := roundRatios(times[0], times[1], zs)
+	what := *nw + " / " + *base
+	if *zero != "" {
+		what = "(" + *nw + " - " + *zero + ") / (" + *base + " - " + *zero + ")"
+	}
+	fmt.Fprintf(out, "%s: median of %d per-round ratios %.3f (min %.3f, max %.3f)\n",
+		what, len(ratios), median(ratios), slices.Min(ratios), slices.Max(ratios))
 	return nil
+}
+
+// roundRatios returns, per round, new/base, or (new-zero)/(base-zero) when zero is given.
+func roundRatios(base, nw, zero []float64) []float64 {
+	ratios := make([]float64, len(base))
+	for i := range base {
+		b, n := base[i], nw[i]
+		if zero != nil {
+			b, n = b-zero[i], n-zero[i]
+		}
+		ratios[i] = n / b
+	}
+	return ratios
 }
 
 // once runs one benchmark once and returns its ns/op.

@@ -39,3 +39,13 @@ func TestBenchRegexp(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestRoundRatios(t *testing.T) {
+	got := roundRatios([]float64{200, 320}, []float64{150, 250}, []float64{100, 120})
+	if got[0] != 0.5 || got[1] != 0.65 {
+		t.Errorf("added-time ratios %v, want [0.5 0.65]", got)
+	}
+	if got := roundRatios([]float64{200}, []float64{100}, nil); got[0] != 0.5 {
+		t.Errorf("plain ratio %v", got)
+	}
+}

@@ -1,0 +1,104 @@
+package tracegrpc_test
+
+import (
+	"context"
+	"net"
+	"testing"
+
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	otelprop "go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/tracemdc/tracemdc/digest"
+	"github.com/tracemdc/tracemdc/trace"
+	"github.com/tracemdc/tracemdc/trace/tracegrpc"
+)
+
+// discardExporter is an OpenTelemetry exporter that drops every batch.
+type discardExporter struct{}
+
+func (discardExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discardExporter) Shutdown(context.Context) error                             { return nil }
+
+// BenchmarkUnary measures one unary call with a small message over bufconn (an in-memory connection,
+// so that the network does not drown the instrumentation): bare, traced by tracemdc on both sides
+// (a digest reporter writing the rpc-client and rpc-server lines to files), and traced by otelgrpc on
+// both sides (the OpenTelemetry SDK with a BatchSpanProcessor to an exporter that drops the spans).
+// tracemdc_noreporter is tracemdc without a reporter, to tell the instrumentation's cost from the
+// digest reporter's. The goal is tracemdc's added time at most half of otelgrpc's, with fewer added
+// allocations:
+//
+//	go run ../../internal/cmd/benchratio -pkg . -zero Unary/bare -base Unary/otelgrpc -new Unary/tracemdc
+func BenchmarkUnary(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		setup func(b *testing.B) ([]grpc.ServerOption, []grpc.DialOption)
+	}{
+		{"bare", func(*testing.B) ([]grpc.ServerOption, []grpc.DialOption) { return nil, nil }},
+		{"tracemdc", func(b *testing.B) ([]grpc.ServerOption, []grpc.DialOption) {
+			srv, cli := benchTracer(b, "inventory"), benchTracer(b, "orders")
+			return tracegrpc.ServerOptions(srv), []grpc.DialOption{grpc.WithStatsHandler(tracegrpc.NewClientHandler(cli, tracegrpc.WithRemoteApp("inventory")))}
+		}},
+		{"tracemdc_noreporter", func(b *testing.B) ([]grpc.ServerOption, []grpc.DialOption) {
+			// The instrumentation alone, its spans dropped: what the digest reporter adds is the rest.
+			srv, cli := trace.New("inventory"), trace.New("orders")
+			return tracegrpc.ServerOptions(srv), []grpc.DialOption{grpc.WithStatsHandler(tracegrpc.NewClientHandler(cli, tracegrpc.WithRemoteApp("inventory")))}
+		}},
+		{"otelgrpc", func(b *testing.B) ([]grpc.ServerOption, []grpc.DialOption) {
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardExporter{}))
+			b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+			opts := []otelgrpc.Option{otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(otelprop.TraceContext{})}
+			return []grpc.ServerOption{grpc.StatsHandler(otelgrpc.NewServerHandler(opts...))},
+				[]grpc.DialOption{grpc.WithStatsHandler(otelgrpc.NewClientHandler(opts...))}
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			sopts, dopts := bc.setup(b)
+			lis := bufconn.Listen(1 << 20)
+			srv := grpc.NewServer(sopts...)
+			testpb.RegisterTestServiceServer(srv, &service{})
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_ = srv.Serve(lis)
+			}()
+			conn, err := grpc.NewClient("passthrough:///bufconn", append(dopts,
+				grpc.WithTransportCredentials(insecure.NewCredentials()),
+				grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			client := testpb.NewTestServiceClient(conn)
+			req := &testpb.SimpleRequest{Payload: &testpb.Payload{Body: []byte("reserve A-1, qty 1")}}
+			ctx := context.Background()
+			if _, err := client.UnaryCall(ctx, req); err != nil { // connect before timing
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := client.UnaryCall(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			_ = conn.Close()
+			srv.Stop()
+			<-done
+		})
+	}
+}
+
+// benchTracer returns a tracer whose digest reporter writes to files under a temporary root.
+func benchTracer(b *testing.B, app string) *trace.Tracer {
+	rep, err := digest.New(digest.Config{Root: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = rep.Close() })
+	return trace.New(app, trace.WithReporter(rep))
+}
