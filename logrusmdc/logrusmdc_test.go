@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/sirupsen/logrus"
@@ -192,28 +191,20 @@ func BenchmarkHook(b *testing.B) {
 	})
 }
 
-// counting is a source that counts its calls.
-type counting struct{ n atomic.Int64 }
-
-func (c *counting) Pairs(context.Context) []mdc.Pair {
-	c.n.Add(1)
-	return []mdc.Pair{{Key: mdc.KeySpanID, Value: "from-source"}}
-}
-
 // TestDisabledLevelSkipsSource: a line below the level never asks a source; a written one asks once.
 func TestDisabledLevelSkipsSource(t *testing.T) {
-	src := &counting{}
+	src := &conformance.CountingSource{}
 	defer mdc.AddSource(src)()
 	var buf bytes.Buffer
 	l := newLogger(&buf, nil)
 	l.Level = logrus.WarnLevel
 	l.WithContext(ids()).Info("off")
-	if src.n.Load() != 0 || buf.Len() != 0 {
-		t.Fatalf("disabled line: %d source calls, %q written", src.n.Load(), buf.String())
+	if src.N.Load() != 0 || buf.Len() != 0 {
+		t.Fatalf("disabled line: %d source calls, %q written", src.N.Load(), buf.String())
 	}
 	l.WithContext(context.Background()).Warn("on")
-	if src.n.Load() != 1 || !strings.Contains(buf.String(), `"spanId":"from-source"`) {
-		t.Fatalf("written line: %d source calls, %q", src.n.Load(), buf.String())
+	if src.N.Load() != 1 || !strings.Contains(buf.String(), `"spanId":"from-source"`) {
+		t.Fatalf("written line: %d source calls, %q", src.N.Load(), buf.String())
 	}
 }
 

@@ -219,17 +219,7 @@ func NewNaming(preset Preset, opts ...NamingOption) *Naming {
 		}
 	}
 	wellKnown := [...]string{KeyTraceID, KeySpanID, KeySampled}
-	presetField := func(key string) string {
-		switch key {
-		case KeyTraceID:
-			return n.traceField
-		case KeySpanID:
-			return n.spanField
-		case KeySampled:
-			return n.sampledField
-		}
-		return key
-	}
+	presetField := n.baseField
 	// Renames: a name that is the preset's field name of a well-known key renames that key too.
 	for _, r := range c.renames {
 		if n.renames == nil {
@@ -312,6 +302,12 @@ func (n *Naming) field(key string) string {
 			return f
 		}
 	}
+	return n.baseField(key)
+}
+
+// baseField is the field name of key by the preset or vendor format alone: the well-known keys'
+// names, every other key itself.
+func (n *Naming) baseField(key string) string {
 	switch key {
 	case KeyTraceID:
 		return n.traceField

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -382,33 +381,25 @@ func BenchmarkCore(b *testing.B) {
 	})
 }
 
-// counting is a source that counts its calls.
-type counting struct{ n atomic.Int64 }
-
-func (c *counting) Pairs(context.Context) []mdc.Pair {
-	c.n.Add(1)
-	return []mdc.Pair{{Key: mdc.KeySpanID, Value: "from-source"}}
-}
-
 // TestDisabledLevelSkipsSource: a line below the level never asks a source; a written one asks once.
 func TestDisabledLevelSkipsSource(t *testing.T) {
-	src := &counting{}
+	src := &conformance.CountingSource{}
 	defer mdc.AddSource(src)()
 	var buf bytes.Buffer
 	l := zap.New(zapmdc.NewCore(noTimeCore(&buf, zap.WarnLevel)))
 	l.Info("off", zapmdc.Ctx(ids()))
 	l.With(zapmdc.Ctx(ids())).Sugar().Infow("off too")
-	if src.n.Load() != 0 || buf.Len() != 0 {
-		t.Fatalf("disabled line: %d source calls, %q written", src.n.Load(), buf.String())
+	if src.N.Load() != 0 || buf.Len() != 0 {
+		t.Fatalf("disabled line: %d source calls, %q written", src.N.Load(), buf.String())
 	}
 	l.Warn("on", zapmdc.Ctx(context.Background()))
-	if src.n.Load() != 1 || !strings.Contains(buf.String(), `"spanId":"from-source"`) {
-		t.Fatalf("written line: %d source calls, %q", src.n.Load(), buf.String())
+	if src.N.Load() != 1 || !strings.Contains(buf.String(), `"spanId":"from-source"`) {
+		t.Fatalf("written line: %d source calls, %q", src.N.Load(), buf.String())
 	}
 	buf.Reset()
 	l.Warn("no carrier") // no context: nothing to ask the source about
-	if src.n.Load() != 1 || strings.Contains(buf.String(), "spanId") {
-		t.Fatalf("line without carrier: %d source calls, %q", src.n.Load(), buf.String())
+	if src.N.Load() != 1 || strings.Contains(buf.String(), "spanId") {
+		t.Fatalf("line without carrier: %d source calls, %q", src.N.Load(), buf.String())
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tracemdc/tracemdc/mdc"
@@ -254,6 +255,16 @@ var TestSource mdc.Source = mdc.SourceFunc(func(ctx context.Context) []mdc.Pair 
 	ps, _ := ctx.Value(srcKey{}).([]mdc.Pair)
 	return ps
 })
+
+// CountingSource is a source that counts its calls (N) and gives spanId "from-source": adapters use
+// it to show that a line below the level never asks a source.
+type CountingSource struct{ N atomic.Int64 }
+
+// Pairs counts the call.
+func (c *CountingSource) Pairs(context.Context) []mdc.Pair {
+	c.N.Add(1)
+	return []mdc.Pair{{Key: mdc.KeySpanID, Value: "from-source"}}
+}
 
 // panicking is a source that panics.
 type panicking struct{}
