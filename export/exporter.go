@@ -30,6 +30,13 @@ type PartialSuccessReader interface {
 	Rejected(body []byte) (n int, msg string)
 }
 
+// ErrorBodyReader is implemented by encoders whose protocol answers errors in a body of its own
+// (OTLP/HTTP protobuf: a google.rpc.Status): ErrorMessage returns the message of a non-2xx answer's
+// body, or "" to have the body shown as text.
+type ErrorBodyReader interface {
+	ErrorMessage(body []byte) string
+}
+
 // Stats counts the spans given to an exporter. Once Close has returned, Spans == Exported +
 // Dropped + Failed exactly; before, the difference is the spans queued or being sent (Pending).
 type Stats struct {
@@ -51,8 +58,18 @@ func (s Stats) Pending() uint64 { return s.Spans - s.Exported - s.Dropped - s.Fa
 // item is a slot of the queue: a span, or a request to send what is batched.
 type item struct {
 	span  *trace.FinishedSpan
-	flush uint8 // flushTimer or flushNow; only when span is nil
+	flush uint8         // flushTimer or flushNow; only when span is nil
+	done  chan struct{} // flushNow: closed once what came before is sent
 }
+
+// sendReq is a batch handed to the sender goroutine, and or a Flush waiting for it.
+type sendReq struct {
+	spans []*trace.FinishedSpan
+	done  chan struct{} // closed by the sender once it is there
+}
+
+// numBuffers is the number of batch buffers: one filling, one waiting for the sender, one sending.
+const numBuffers = 3
 
 const (
 	flushTimer = 1 // the batch delay may have passed
@@ -60,14 +77,16 @@ const (
 )
 
 // Exporter is a trace.Reporter that sends sampled spans to a tracing backend in batches, off the
-// caller's path: Report puts the span in a bounded queue (asyncwriter.Ring); one goroutine batches
-// the spans by size and time, encodes them with its Encoder and posts them, retrying with backoff
-// while the backend cannot take them. Its methods are safe for concurrent use. Close drains the
-// queue within a deadline and stops the goroutine.
+// caller's path: Report puts the span in a bounded queue (asyncwriter.Ring); its goroutine batches
+// the spans by size and time and hands each batch to a second goroutine, which encodes it with the
+// Encoder and posts it, retrying with backoff while the backend cannot take it; one batch waits
+// while another is sent, then the queue fills. Its methods are safe for concurrent use. Close drains
+// everything within a deadline and stops both goroutines.
 type Exporter struct {
 	cfg     config
 	enc     Encoder
 	partial PartialSuccessReader
+	errBody ErrorBodyReader
 	ring    *asyncwriter.Ring[item]
 	client  *http.Client
 	ownTr   *http.Transport // the default client's transport, closed by Close
@@ -87,13 +106,19 @@ type Exporter struct {
 	ticks                                      sync.WaitGroup
 	timer                                      *time.Timer
 
+	sendq      chan sendReq               // batches for the sender
+	free       chan []*trace.FinishedSpan // empty batch buffers
+	senderDone chan struct{}
+
 	// The consumer's state (the ring's goroutine; Close's after the ring is closed).
 	batch []*trace.FinishedSpan
 	first time.Time // when the oldest span of batch came
 	armed bool      // the timer is set
-	body  []byte
-	zip   zipper
-	resp  []byte
+
+	// The sender's state.
+	body []byte
+	zip  zipper
+	resp []byte
 }
 
 var _ trace.Reporter = (*Exporter)(nil)
@@ -112,6 +137,7 @@ func New(enc Encoder, opts ...Option) (*Exporter, error) {
 	}
 	e := &Exporter{cfg: cfg, enc: enc, client: cfg.client}
 	e.partial, _ = enc.(PartialSuccessReader)
+	e.errBody, _ = enc.(ErrorBodyReader)
 	if e.client == nil {
 		e.ownTr = &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
@@ -125,6 +151,13 @@ func New(enc Encoder, opts ...Option) (*Exporter, error) {
 		e.client = &http.Client{Transport: e.ownTr}
 	}
 	e.sendCtx, e.cancelSend = context.WithCancel(context.Background())
+	e.sendq = make(chan sendReq, 1)
+	e.free = make(chan []*trace.FinishedSpan, numBuffers)
+	for i := 1; i < numBuffers; i++ {
+		e.free <- make([]*trace.FinishedSpan, 0, min(cfg.batchSize, 4096))
+	}
+	e.batch = make([]*trace.FinishedSpan, 0, min(cfg.batchSize, 4096))
+	e.senderDone = make(chan struct{})
 	e.timer = time.AfterFunc(time.Hour, e.tick)
 	e.timer.Stop()
 	e.ring, err = asyncwriter.NewRing[item](asyncwriter.HandlerFunc[item](e.onEvent), asyncwriter.WithCapacity(cfg.capacity), asyncwriter.WithPolicy(cfg.policy))
@@ -132,6 +165,7 @@ func New(enc Encoder, opts ...Option) (*Exporter, error) {
 		e.cancelSend()
 		return nil, fmt.Errorf("export: %w", err)
 	}
+	go e.sender()
 	return e, nil
 }
 
@@ -230,7 +264,8 @@ func (e *Exporter) Stats() Stats {
 	}
 }
 
-// onEvent is the queue's handler, run on the exporter's goroutine.
+// onEvent is the queue's handler, run on the ring's goroutine: it fills the batch and hands it to
+// the sender when it is full, when its oldest span has waited the batch delay, or on Flush.
 func (e *Exporter) onEvent(it *item, _ int64, endOfBatch bool) {
 	if s := it.span; s != nil {
 		it.span = nil
@@ -243,15 +278,16 @@ func (e *Exporter) onEvent(it *item, _ int64, endOfBatch bool) {
 		}
 		e.batch = append(e.batch, s)
 		if len(e.batch) >= e.cfg.batchSize {
-			e.send()
+			e.handOff(nil)
 		}
 	} else if f := it.flush; f != 0 {
-		it.flush = 0
+		done := it.done
+		it.flush, it.done = 0, nil
 		if f == flushTimer {
 			e.armed = false
 		}
-		if len(e.batch) > 0 && (f == flushNow || time.Since(e.first) >= e.cfg.batchDelay) {
-			e.send()
+		if f == flushNow || len(e.batch) > 0 && time.Since(e.first) >= e.cfg.batchDelay {
+			e.handOff(done)
 		}
 	}
 	if endOfBatch && len(e.batch) > 0 && !e.armed {
@@ -259,7 +295,39 @@ func (e *Exporter) onEvent(it *item, _ int64, endOfBatch bool) {
 			e.armed = true
 			e.timer.Reset(wait)
 		} else {
-			e.send()
+			e.handOff(nil)
+		}
+	}
+}
+
+// handOff gives the batch (if any) and done (if any) to the sender, waiting while the sender has a
+// batch waiting already, and starts a new batch in a free buffer.
+func (e *Exporter) handOff(done chan struct{}) {
+	if len(e.batch) == 0 {
+		if done != nil {
+			e.sendq <- sendReq{done: done}
+		}
+		return
+	}
+	e.sendq <- sendReq{spans: e.batch, done: done}
+	e.batch = <-e.free // never waits: one buffer waits, one is sent, this one was free
+}
+
+// sender is the goroutine that encodes and posts the batches.
+func (e *Exporter) sender() {
+	defer close(e.senderDone)
+	for req := range e.sendq {
+		if n := len(req.spans); n > 0 {
+			if e.abandon.Load() {
+				e.dropped[dropAbandoned].Add(uint64(n))
+			} else {
+				e.send(req.spans)
+			}
+			clear(req.spans) // the records may be collected
+			e.free <- req.spans[:0]
+		}
+		if req.done != nil {
+			close(req.done)
 		}
 	}
 }
@@ -278,21 +346,25 @@ func (e *Exporter) tick() {
 	_ = e.ring.TryPublish(setFlushTimer)
 }
 
-func setFlushTimer(it *item) { it.span, it.flush = nil, flushTimer }
-func setFlushNow(it *item)   { it.span, it.flush = nil, flushNow }
+func setFlushTimer(it *item) { it.span, it.flush, it.done = nil, flushTimer, nil }
 
 // Flush returns when every span reported before the call has been sent and answered (exported or
-// failed), retries included, or dropped; it does not wait for the batch delay. It must not be
-// called concurrently with Close.
+// failed), retries included, or dropped; it does not wait for the batch delay.
 func (e *Exporter) Flush() {
+	done := make(chan struct{})
+	mark := func(it *item) { it.span, it.flush, it.done = nil, flushNow, done }
 	for {
-		err := e.ring.TryPublish(setFlushNow)
-		if err == nil || errors.Is(err, asyncwriter.ErrClosed) {
+		err := e.ring.TryPublish(mark)
+		if err == nil {
 			break
+		}
+		if errors.Is(err, asyncwriter.ErrClosed) {
+			<-e.senderDone // Close sends everything, or gives up
+			return
 		}
 		e.ring.Flush() // full: wait for room
 	}
-	e.ring.Flush()
+	<-done
 }
 
 // Close is Shutdown with the deadline of WithCloseTimeout.
@@ -327,15 +399,9 @@ func (e *Exporter) shutdown(ctx context.Context) error {
 	e.timerMu.Unlock()
 	e.timer.Stop()
 	e.ticks.Wait()
-	if len(e.batch) > 0 {
-		if e.abandon.Load() {
-			e.dropped[dropAbandoned].Add(uint64(len(e.batch)))
-			clear(e.batch)
-			e.batch = e.batch[:0]
-		} else {
-			e.send()
-		}
-	}
+	e.handOff(nil) // the sender drops it if the deadline has passed
+	close(e.sendq)
+	<-e.senderDone
 	if !stop() {
 		<-stopped
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,50 +12,6 @@ import (
 	"github.com/tracemdc/tracemdc/trace"
 	"github.com/tracemdc/tracemdc/trace/propagation"
 )
-
-// javaZipkinSpan is a span as SOFATracer's Java Zipkin reporter sends it (SOFA-FACTS.md, "Export"):
-// the SOFA trace id left-padded to 32 hex digits, FNV-1a 64 of the span and parent ids, kind
-// SERVER for a server span and CLIENT for anything else, microseconds from millisecond times, the
-// local endpoint with the application and the host's IPv4, the tags with the baggage and the
-// original ids. Written out by hand, not by this package, so that a mistake in ours shows.
-func javaZipkinSpan(traceID, spanID, parentID, kind, name, app string, startMs, durMs int64, tags map[string]string) string {
-	padded := strings.Repeat("0", 32-len(traceID)) + traceID
-	var b strings.Builder
-	fmt.Fprintf(&b, `{"traceId":%q,"id":%q,`, padded, idmap.SpanHex(spanID))
-	if parentID != "" {
-		fmt.Fprintf(&b, `"parentId":%q,`, idmap.SpanHex(parentID))
-	}
-	fmt.Fprintf(&b, `"kind":%q,"name":%q,"timestamp":%d,"duration":%d,"localEndpoint":{"serviceName":%q,"ipv4":"10.15.233.7"},"tags":{`,
-		kind, name, startMs*1000, durMs*1000, app)
-	tags["origin.span.id"] = spanID
-	if parentID != "" {
-		tags["origin.parent.span.id"] = parentID
-	}
-	first := true
-	for k, v := range tags {
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		fmt.Fprintf(&b, "%q:%q", k, v)
-	}
-	b.WriteString("}}")
-	return b.String()
-}
-
-func postJSON(t testing.TB, url, body string) {
-	t.Helper()
-	c := &http.Client{Transport: &http.Transport{}}
-	defer c.CloseIdleConnections()
-	resp, err := c.Post(url, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("POST %s: %s", url, resp.Status)
-	}
-}
 
 // A Java SOFATracer service (gateway) calls two Go services (orders → inventory) with SOFA ids.
 // The Java spans go to Jaeger's Zipkin receiver as SOFATracer sends them; the Go spans go through
@@ -85,10 +40,9 @@ func TestZipkinJaegerWithSOFAJava(t *testing.T) {
 	if got := chain.Call(t, h); got != sofaID {
 		t.Fatalf("orders continued trace %s, want %s", got, sofaID)
 	}
-	postJSON(t, j.ZipkinURL(), "["+
-		javaZipkinSpan(sofaID, "0", "", "SERVER", "GET /checkout", "gateway", nowMs-5, 20, map[string]string{"request.url": "http://gateway/checkout", "method": "GET", "result.code": "200"})+","+
-		javaZipkinSpan(sofaID, "0.1", "0", "CLIENT", "GET", "gateway", nowMs-2, 15, map[string]string{"request.url": "http://orders/start", "method": "GET", "result.code": "200"})+
-		"]")
+	jaegertest.PostZipkin(t, j.ZipkinURL(),
+		jaegertest.SOFAJavaSpan(sofaID, "0", "", "SERVER", "GET /checkout", "gateway", nowMs-5, 20, map[string]string{"request.url": "http://gateway/checkout", "method": "GET", "result.code": "200"}),
+		jaegertest.SOFAJavaSpan(sofaID, "0.1", "0", "CLIENT", "GET", "gateway", nowMs-2, 15, map[string]string{"request.url": "http://orders/start", "method": "GET", "result.code": "200"}))
 	for _, e := range exps {
 		if err := e.Close(); err != nil {
 			t.Fatal(err)

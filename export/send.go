@@ -17,16 +17,10 @@ import (
 	"github.com/tracemdc/tracemdc/trace"
 )
 
-// send encodes the batch, posts it (retrying what can be retried) and counts its spans as exported
-// or failed. It runs on the exporter's goroutine, or in Close after it.
-func (e *Exporter) send() {
-	spans := e.batch
+// send encodes a batch, posts it (retrying what can be retried) and counts its spans as exported
+// or failed. It runs on the sender goroutine.
+func (e *Exporter) send(spans []*trace.FinishedSpan) {
 	n := len(spans)
-	defer func() {
-		clear(spans) // the records may be collected
-		e.batch = spans[:0]
-		e.armed = false
-	}()
 	e.batches.Add(1)
 	body, err := e.encode(spans)
 	if err != nil {
@@ -108,7 +102,13 @@ func (e *Exporter) post(body []byte, n int) {
 
 func (e *Exporter) fail(n, attempts int, res result, why string) {
 	e.failed.Add(uint64(n))
-	msg := clean(string(res.body))
+	msg := ""
+	if e.errBody != nil && len(res.body) > 0 {
+		msg = clean(e.errBody.ErrorMessage(res.body))
+	}
+	if msg == "" {
+		msg = clean(string(res.body))
+	}
 	if why != "" {
 		if msg != "" {
 			msg = why + ": " + msg

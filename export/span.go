@@ -31,14 +31,20 @@ const keptSuffix = "/server"
 // whose parent is the caller's client span (idmap.SpanID(spanId)), so that no backend sees two
 // spans with one id; its local children point at that own id. A root's parent id is all zero.
 func IDs(s *trace.FinishedSpan) (traceID [16]byte, spanID, parentID [8]byte) {
-	traceID = idmap.TraceID(s.TraceID())
+	spanID, parentID = SpanIDs(s)
+	return idmap.TraceID(s.TraceID()), spanID, parentID
+}
+
+// SpanIDs returns the span id and parent id of IDs, for an encoder that maps the trace id once for
+// the spans of one trace.
+func SpanIDs(s *trace.FinishedSpan) (spanID, parentID [8]byte) {
 	switch {
 	case s.KeptRemoteID():
-		return traceID, keptSpanID(s.SpanID()), idmap.SpanID(s.SpanID())
+		return keptSpanID(s.SpanID()), idmap.SpanID(s.SpanID())
 	case s.ParentKeptRemoteID():
-		return traceID, idmap.SpanID(s.SpanID()), keptSpanID(s.ParentID())
+		return idmap.SpanID(s.SpanID()), keptSpanID(s.ParentID())
 	}
-	return traceID, idmap.SpanID(s.SpanID()), idmap.SpanID(s.ParentID())
+	return idmap.SpanID(s.SpanID()), idmap.SpanID(s.ParentID())
 }
 
 func keptSpanID(id string) [8]byte {
