@@ -188,10 +188,11 @@ func (p *SpanProcessor) app(s sdktrace.ReadOnlySpan) string {
 	return ""
 }
 
-// ids returns the hex text of the trace, span and parent span ids of s, in one allocation.
-func ids(s sdktrace.ReadOnlySpan) (traceID, spanID, parentID string) {
+// ids returns the hex text of the trace, span and parent span ids of s, and the rest of the buffer
+// they were written into, with room for extra more bytes: one allocation for the ids and the URL.
+func ids(s sdktrace.ReadOnlySpan, extra int) (traceID, spanID, parentID string, rest []byte) {
 	sc, parent := s.SpanContext(), s.Parent()
-	b := make([]byte, 64)
+	b := make([]byte, 64, 64+extra)
 	tid, sid := sc.TraceID(), sc.SpanID()
 	hex.Encode(b[0:32], tid[:])
 	hex.Encode(b[32:48], sid[:])
@@ -201,7 +202,7 @@ func ids(s sdktrace.ReadOnlySpan) (traceID, spanID, parentID string) {
 		hex.Encode(b[48:64], pid[:])
 		parentID = unsafe.String(&b[48], 16)
 	}
-	return traceID, spanID, parentID
+	return traceID, spanID, parentID, b[64:]
 }
 
 // attrs is the attribute list of a span, looked up by key.
@@ -283,13 +284,22 @@ func (p *SpanProcessor) record(s sdktrace.ReadOnlySpan) (*trace.FinishedSpan, er
 		Start:     s.StartTime(),
 		End:       s.EndTime(),
 	}
-	c.TraceID, c.SpanID, c.ParentID = ids(s)
 	switch {
 	case a.str(attrHTTPMethod, attrHTTPMethodOld) != "":
-		p.http(s, a, &c)
+		url := a.str(attrURLFull, attrURLOld)
+		var rest []byte
+		if url == "" {
+			c.TraceID, c.SpanID, c.ParentID, rest = ids(s, serverURLLen(a))
+			url = serverURL(rest, a)
+		} else {
+			c.TraceID, c.SpanID, c.ParentID, _ = ids(s, 0)
+		}
+		p.http(s, a, url, &c)
 	case a.str(attrRPCSystem) != "":
+		c.TraceID, c.SpanID, c.ParentID, _ = ids(s, 0)
 		p.rpc(s, a, &c)
 	default:
+		c.TraceID, c.SpanID, c.ParentID, _ = ids(s, 0)
 		c.Err = errorOf(s)
 		c.Tags = make([]trace.Tag, 0, len(a))
 		for _, kv := range a {
@@ -300,25 +310,20 @@ func (p *SpanProcessor) record(s sdktrace.ReadOnlySpan) (*trace.FinishedSpan, er
 }
 
 // http fills c for an HTTP span.
-func (p *SpanProcessor) http(s sdktrace.ReadOnlySpan, a attrs, c *trace.FinishedSpanConfig) {
+func (p *SpanProcessor) http(s sdktrace.ReadOnlySpan, a attrs, url string, c *trace.FinishedSpanConfig) {
 	client := c.Kind == trace.KindClient
 	c.LogType = layout.LogTypeHTTPServer
 	if client {
 		c.LogType = layout.LogTypeHTTPClient
 	}
-	url := a.str(attrURLFull, attrURLOld)
-	if url == "" {
-		url = serverURL(a)
-	}
 	reqSize, _ := a.int(attrReqBodySize, attrReqSizeOld)
 	respSize, _ := a.int(attrRespBodySize, attrRespSizeOld)
 	method := a.str(attrHTTPMethod, attrHTTPMethodOld)
-	c.Tags = []trace.Tag{
+	c.Tags = append(make([]trace.Tag, 0, 6),
 		trace.String(layout.FieldRequestURL, url),
 		trace.String(layout.FieldMethod, method),
 		trace.Int64(layout.FieldReqSize, reqSize),
-		trace.Int64(layout.FieldRespSize, respSize),
-	}
+		trace.Int64(layout.FieldRespSize, respSize))
 	if client {
 		c.Tags = append(c.Tags, trace.String(layout.FieldRemoteApp, a.str(attrPeerService)))
 	}
@@ -348,8 +353,9 @@ func httpRoute(name, method string, a attrs) string {
 }
 
 // serverURL is the request.url of a server span without url.full: url.scheme://server.address
-// [:server.port]url.path, made in one allocation; the path alone without server.address.
-func serverURL(a attrs) string {
+// [:server.port]url.path, written into b (which serverURLLen sized); the path alone without
+// server.address.
+func serverURL(b []byte, a attrs) string {
 	path := a.str(attrURLPath)
 	host := a.str(attrServerAddress)
 	if host == "" {
@@ -359,13 +365,17 @@ func serverURL(a attrs) string {
 	if scheme == "" {
 		scheme = "http"
 	}
-	b := make([]byte, 0, len(scheme)+3+len(host)+6+len(path))
-	b = append(append(append(b, scheme...), "://"...), host...)
+	b = append(append(append(b[:0], scheme...), "://"...), host...)
 	if port, ok := a.int(attrServerPort); ok {
 		b = strconv.AppendInt(append(b, ':'), port, 10)
 	}
 	b = append(b, path...)
 	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// serverURLLen is room enough for serverURL.
+func serverURLLen(a attrs) int {
+	return len(a.str(attrURLScheme)) + len("http://") + len(a.str(attrServerAddress)) + 21 + len(a.str(attrURLPath))
 }
 
 // statusTexts holds the text of the HTTP status codes 100 to 599, so a line's result code costs no

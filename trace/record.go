@@ -33,7 +33,13 @@ func (t *Tracer) NewFinishedSpan(c FinishedSpanConfig) (*FinishedSpan, error) {
 		checkID("parentId", c.ParentID, MaxSpanIDLen, true)); err != nil {
 		return nil, err
 	}
-	f := &FinishedSpan{
+	// The record and its spanExtra in one allocation: a record from another tracer usually has both.
+	r := &struct {
+		f FinishedSpan
+		x spanExtra
+	}{}
+	f := &r.f
+	*f = FinishedSpan{
 		tracer:    t,
 		operation: c.Operation,
 		traceID:   c.TraceID,
@@ -46,7 +52,9 @@ func (t *Tracer) NewFinishedSpan(c FinishedSpanConfig) (*FinishedSpan, error) {
 		finished:  true,
 	}
 	if c.LogType != "" || c.ResultCode != "" || c.Err != nil || len(c.Tags) > 0 {
-		x := f.extra()
+		x := &r.x
+		x.tags.tags = x.inline[:0]
+		f.x = x
 		x.logType, x.resultCode, x.err = c.LogType, c.ResultCode, c.Err
 		x.tags.grow(len(c.Tags))
 		for _, tag := range c.Tags {
