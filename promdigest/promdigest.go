@@ -62,14 +62,18 @@ const (
 type Metrics struct {
 	buckets    []float64
 	maxSeries  int
-	exInterval int64 // nanoseconds
-	count      [numFamilies]*prometheus.CounterVec
-	seconds    [numFamilies]*prometheus.HistogramVec
+	exInterval int64                         // nanoseconds
+	count      [numFamilies]*prometheus.Desc // counters
+	seconds    [numFamilies]*prometheus.Desc // histograms
 	overflow   *prometheus.CounterVec
 
 	// series is read without a lock on every span; a new series copies the map under mu (rare:
 	// at most maxSeries times, plus the overflow series).
-	series   atomic.Pointer[map[seriesKey]*series]
+	series atomic.Pointer[map[seriesKey]*series]
+	// recent caches series by a cheap index of their key (lengths and a byte, no hashing): a span
+	// whose series sits in its slot skips the map, whose lookup hashes five strings and was three
+	// quarters of ObserveSpan's time. A slot holds any recent series; the key is compared in full.
+	recent   [64]atomic.Pointer[series]
 	mu       sync.Mutex
 	n        int                   // series counted against maxSeries
 	reported map[string]*overflown // by log type
@@ -106,13 +110,26 @@ func (k seriesKey) class() string  { return classes[k.bits>>shiftClass&maskClass
 func (k seriesKey) success() bool  { return k.bits&bitSuccess != 0 }
 func (k seriesKey) loadTest() bool { return k.bits&bitLoad != 0 }
 
-// series is one label set's counter and histogram, and when each bucket last took an exemplar.
+// slot returns the index of k in Metrics.recent.
+func (k *seriesKey) slot() int {
+	i := len(k.app)*3 + len(k.k1)*7 + len(k.k2)*31 + len(k.k3)*17 + int(k.bits)
+	if n := len(k.k2); n > 0 {
+		i += int(k.k2[n-1]) * 5 // a route's last byte: /orders/{id} and /orders/{id}/items differ
+	}
+	return i & 63
+}
+
+// series is one label set: its histogram, kept as atomic counts per bucket and a sum in nanoseconds
+// (two atomic additions a span), and each bucket's exemplar. Collect makes the counter (the same
+// count, so the two always agree) and the histogram of it at scrape time.
 type series struct {
-	count     prometheus.Counter
-	seconds   prometheus.Observer
-	exemplars prometheus.ExemplarObserver
-	exemplarT []atomic.Int64 // per bucket (the last is +Inf): Unix nanoseconds of its exemplar's span end
-	overflow  prometheus.Counter
+	key       seriesKey // as the map holds it
+	family    family
+	labels    []string        // label values, in the family's order
+	counts    []atomic.Uint64 // per bucket, not cumulative; the last is +Inf
+	sumNanos  atomic.Int64
+	exemplars []atomic.Pointer[prometheus.Exemplar] // per bucket
+	overflow  prometheus.Counter                    // an overflow series: metrics_overflow_spans_total of its log type
 }
 
 // overflown is what the self log was told about a log type's spans past the limit.
@@ -142,10 +159,10 @@ func New(opts ...Option) *Metrics {
 	m.series.Store(&map[seriesKey]*series{})
 	for f, d := range families {
 		labels := append(append([]string{LabelLogType, LabelApp}, d.key...), LabelResult, LabelCode, LabelLoadTest)
-		m.count[f] = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: c.namespace, Name: d.count,
-			Help: d.what + " counted by the digest stat lines, by " + d.by + "."}, labels)
-		m.seconds[f] = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: c.namespace, Name: d.seconds,
-			Help: "Duration of the " + d.what + " counted by the digest stat lines, by " + d.by + ".", Buckets: c.buckets}, labels)
+		m.count[f] = prometheus.NewDesc(prometheus.BuildFQName(c.namespace, "", d.count),
+			d.what+" counted by the digest stat lines, by "+d.by+".", labels, nil)
+		m.seconds[f] = prometheus.NewDesc(prometheus.BuildFQName(c.namespace, "", d.seconds),
+			"Duration of the "+d.what+" counted by the digest stat lines, by "+d.by+".", labels, nil)
 	}
 	m.overflow = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: c.namespace, Name: "metrics_overflow_spans_total",
 		Help: fmt.Sprintf("Spans counted under the %s label values because the series limit (%d) was reached.", OverflowValue, c.maxSeries)},
@@ -169,17 +186,36 @@ var families = [numFamilies]struct {
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for f := range families {
-		m.count[f].Describe(ch)
-		m.seconds[f].Describe(ch)
+		ch <- m.count[f]
+		ch <- m.seconds[f]
 	}
 	m.overflow.Describe(ch)
 }
 
-// Collect implements prometheus.Collector.
+// Collect implements prometheus.Collector: each series' counter and histogram, read at once.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
-	for f := range families {
-		m.count[f].Collect(ch)
-		m.seconds[f].Collect(ch)
+	for _, s := range *m.series.Load() {
+		var count uint64
+		cumulative := make(map[float64]uint64, len(m.buckets))
+		for i := range s.counts {
+			count += s.counts[i].Load()
+			if i < len(m.buckets) {
+				cumulative[m.buckets[i]] = count
+			}
+		}
+		sum := float64(s.sumNanos.Load()) / 1e9
+		ch <- orInvalid(m.count[s.family])(prometheus.NewConstMetric(m.count[s.family], prometheus.CounterValue, float64(count), s.labels...))
+		h, err := prometheus.NewConstHistogram(m.seconds[s.family], count, sum, cumulative, s.labels...)
+		var ex []prometheus.Exemplar
+		for i := range s.exemplars {
+			if e := s.exemplars[i].Load(); e != nil {
+				ex = append(ex, *e)
+			}
+		}
+		if err == nil && len(ex) > 0 {
+			h, err = prometheus.NewMetricWithExemplars(h, ex...)
+		}
+		ch <- orInvalid(m.seconds[s.family])(h, err)
 	}
 	m.overflow.Collect(ch)
 }
@@ -206,30 +242,39 @@ func (m *Metrics) ObserveSpan(o digest.Observation) {
 		k.bits |= uint16(familySpan) << shiftFamily
 		k.k1 = o.Operation()
 	}
-	s := (*m.series.Load())[k]
-	if s == nil {
-		m.mu.Lock()
-		s = m.newSeries(k, &o)
-		m.mu.Unlock()
+	slot := &m.recent[k.slot()]
+	s := slot.Load()
+	if s == nil || s.key != k {
+		if s = (*m.series.Load())[k]; s == nil {
+			m.mu.Lock()
+			s = m.newSeries(k, &o)
+			m.mu.Unlock()
+		}
+		if s.key == k {
+			slot.Store(s) // not an overflow or invalid-UTF-8 key: those never hit
+		}
 	}
 	if s.overflow != nil {
 		s.overflow.Inc()
 	}
-	s.count.Inc()
-	sp := o.Span()
-	secs := o.Duration().Seconds()
-	if !sp.Sampled() || m.exInterval < 0 {
-		s.seconds.Observe(secs) // an unsampled trace is in no backend: no exemplar
-		return
-	}
+	d := o.Duration()
+	secs := d.Seconds()
 	b := m.bucket(secs)
-	end := sp.End().UnixNano()
-	last := s.exemplarT[b].Load()
-	if d := end - last; d < m.exInterval && d > -m.exInterval || !s.exemplarT[b].CompareAndSwap(last, end) {
-		s.seconds.Observe(secs)
-		return
+	s.counts[b].Add(1)
+	s.sumNanos.Add(int64(d))
+	sp := o.Span()
+	if !sp.Sampled() || m.exInterval < 0 {
+		return // an unsampled trace is in no backend: no exemplar
 	}
-	s.exemplars.ObserveWithExemplar(secs, exemplarLabels(sp.TraceID(), sp.SpanID()))
+	end := sp.End()
+	if e := s.exemplars[b].Load(); e != nil {
+		if since := end.UnixNano() - e.Timestamp.UnixNano(); since < m.exInterval && since > -m.exInterval {
+			return
+		}
+	}
+	// A few allocations, at most once per exemplar interval per bucket; a race between two
+	// reporters' consumers keeps either span.
+	s.exemplars[b].Store(&prometheus.Exemplar{Value: secs, Timestamp: end, Labels: exemplarLabels(sp.TraceID(), sp.SpanID())})
 }
 
 // newSeries finds or makes the series of k, or past the limit finds or makes its overflow series:
@@ -239,6 +284,13 @@ func (m *Metrics) newSeries(k seriesKey, o *digest.Observation) *series {
 	old := *m.series.Load()
 	if s := old[k]; s != nil {
 		return s // made by another reporter's consumer meanwhile
+	}
+	if v := validKey(k); v != k {
+		// A label value must be UTF-8: a key with invalid bytes is counted under its valid form (its
+		// spans take this path each time; the map holds valid keys only).
+		if k = v; old[k] != nil {
+			return old[k]
+		}
 	}
 	var overflowCounter prometheus.Counter
 	if m.n >= m.maxSeries {
@@ -256,12 +308,11 @@ func (m *Metrics) newSeries(k seriesKey, o *digest.Observation) *series {
 		m.n++
 	}
 	f := k.family()
-	values := append([]string{k.logType, k.app, k.k1, k.k2, k.k3}[:2+len(families[f].key)],
+	labels := append([]string{k.logType, k.app, k.k1, k.k2, k.k3}[:2+len(families[f].key)],
 		result(k.success()), k.class(), boolValue(k.loadTest()))
-	s := &series{exemplarT: make([]atomic.Int64, len(m.buckets)+1), overflow: overflowCounter}
-	s.count = m.count[f].WithLabelValues(values...)
-	h := m.seconds[f].WithLabelValues(values...)
-	s.seconds, s.exemplars = h, h.(prometheus.ExemplarObserver)
+	s := &series{key: k, family: f, overflow: overflowCounter, labels: labels,
+		counts:    make([]atomic.Uint64, len(m.buckets)+1),
+		exemplars: make([]atomic.Pointer[prometheus.Exemplar], len(m.buckets)+1)}
 	next := make(map[seriesKey]*series, len(old)+1)
 	for key, v := range old {
 		next[key] = v
@@ -269,6 +320,25 @@ func (m *Metrics) newSeries(k seriesKey, o *digest.Observation) *series {
 	next[k] = s
 	m.series.Store(&next)
 	return s
+}
+
+// validKey returns k with invalid UTF-8 in its strings replaced by U+FFFD.
+func validKey(k seriesKey) seriesKey {
+	for _, p := range []*string{&k.logType, &k.app, &k.k1, &k.k2, &k.k3} {
+		*p = strings.ToValidUTF8(*p, "\uFFFD")
+	}
+	return k
+}
+
+// orInvalid returns a function passing on a metric, or one that makes the scrape report err (labels
+// are valid by construction: this is a safeguard, never a panic in a scrape).
+func orInvalid(d *prometheus.Desc) func(prometheus.Metric, error) prometheus.Metric {
+	return func(mt prometheus.Metric, err error) prometheus.Metric {
+		if err != nil {
+			return prometheus.NewInvalidMetric(d, err)
+		}
+		return mt
+	}
 }
 
 // noteOverflow says in the reporter's self log that spans of logType go to the overflow series: at

@@ -451,3 +451,22 @@ func readFile(t *testing.T, dir, name string) string {
 	}
 	return string(b)
 }
+
+// TestInvalidUTF8Labels: stat keys with invalid UTF-8 (a hostile operation name) are counted under
+// their valid form, one series for all of them, and the scrape still parses.
+func TestInvalidUTF8Labels(t *testing.T) {
+	m := promdigest.New()
+	p := newPipeline(t, m, "bad")
+	for _, op := range []string{"op\xff", "op\xfe", "op\xff", "op\uFFFD"} {
+		p.finish(spanSpec{logType: "job", op: op, code: "00", dur: time.Millisecond}, time.Now())
+	}
+	p.r.Flush()
+	fams := scrape(t, p.url, acceptText)
+	var got []string
+	for _, mc := range fams["tracemdc_spans_total"].GetMetric() {
+		got = append(got, fmt.Sprintf("%s %g", labelsOf(mc), mc.GetCounter().GetValue()))
+	}
+	if want := "app=bad,code=00,load_test=false,log_type=job,operation=op\uFFFD,result=success 4"; len(got) != 1 || got[0] != want {
+		t.Fatalf("series %q, want %q", got, want)
+	}
+}
