@@ -34,8 +34,12 @@ const (
 // reported with ErrSampledIgnored. Baggage over the limits is dropped and reported (see Propagator),
 // and only the entries within the first 8192 bytes of each baggage value are parsed.
 //
-// Inject writes both spellings of the ids, the baggage that is not empty, and tri-trace-samp: false
-// for an unsampled context (SOFARPC takes an absent flag as sampled). gRPC
+// Inject writes the ids as sofa-traceid and sofa-rpcid only: every SOFARPC triple server, since the first
+// (2020), reads them before tri-trace-traceid and tri-trace-rpcid, which a SOFARPC client also sends
+// with the same values. The copies would cost every call two more header fields whose values change
+// from call to call (HPACK indexes each new value, evicting others). Then the baggage that is not
+// empty, and tri-trace-samp: false for an unsampled context (SOFARPC takes an absent flag as
+// sampled). gRPC
 // metadata values must be printable ASCII, so baggage bytes outside it (UTF-8 included) are written
 // %XX on top of EscapeSOFA; Extract's unescaping reads them back.
 func Triple(opts ...Option) Propagator { return tripleProp{newConfig(opts)} }
@@ -48,8 +52,6 @@ func (p tripleProp) Inject(_ context.Context, sc trace.SpanContext, c Carrier) e
 	}
 	c.Set(TripleSofaTraceID, sc.TraceID())
 	c.Set(TripleSofaRpcID, sc.SpanID())
-	c.Set(TripleTraceID, sc.TraceID())
-	c.Set(TripleRpcID, sc.SpanID())
 	if b := sc.BizBaggage(); b.Len() > 0 {
 		c.Set(TripleBizBaggage, tripleBaggage(b.Range))
 	}

@@ -55,9 +55,9 @@ func TestTripleKeys(t *testing.T) {
 	}
 }
 
-// TestTripleRoundTrip: a context with hard baggage and each sampled flag survives Inject and Extract,
-// and every value injected is printable ASCII, as gRPC metadata requires (unicode baggage would fail
-// the call otherwise).
+// TestTripleRoundTrip: a context with hard baggage and each sampled flag survives Inject and Extract;
+// the ids are written once, as sofa-*, tri-trace-samp only when unsampled, and every value injected is
+// printable ASCII, as gRPC metadata requires (unicode baggage would fail the call otherwise).
 func TestTripleRoundTrip(t *testing.T) {
 	p := propagation.Triple()
 	for _, in := range []trace.SpanContext{
@@ -78,8 +78,11 @@ func TestTripleRoundTrip(t *testing.T) {
 				}
 			}
 		}
-		if md["sofa-traceid"] != in.TraceID() || md["tri-trace-rpcid"] != in.SpanID() {
-			t.Fatalf("ids not written twice: %v", md)
+		if md["sofa-traceid"] != in.TraceID() || md["sofa-rpcid"] != in.SpanID() || md["tri-trace-traceid"] != "" || md["tri-trace-rpcid"] != "" {
+			t.Fatalf("ids not written once, as sofa-*: %v", md)
+		}
+		if _, ok := md["tri-trace-samp"]; ok == in.Sampled() {
+			t.Fatalf("tri-trace-samp written for sampled=%v: %v", in.Sampled(), md)
 		}
 		_, out, err := p.Extract(context.Background(), md)
 		if err != nil {

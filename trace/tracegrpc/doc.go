@@ -28,10 +28,11 @@
 // tri-trace-current-app, the caller's application, as remote.app (cut to MaxRemoteAppLen bytes).
 // Metadata it cannot use (a malformed id, baggage over the limits) never fails the call: it is handed
 // to tracer.ReportError, which counts it (trace.Stats) and writes it to tracer-self.log, and the call
-// starts a new root (or keeps the ids and drops the baggage). The client writes SOFARPC's keys (both
-// spellings of the ids) and, when the span has W3C ids (trace.W3CIDGenerator, or a trace a W3C peer
-// started), traceparent and baggage too, so an otelgrpc peer continues the trace; WithPropagator
-// changes what is read and written.
+// starts a new root (or keeps the ids and drops the baggage). The client writes SOFARPC's keys
+// (sofa-traceid and sofa-rpcid, which SOFARPC servers read first; the baggage; tri-trace-samp when
+// unsampled; tri-trace-current-app) and, when the span has W3C ids (trace.W3CIDGenerator, or a trace
+// a W3C peer started), traceparent and baggage too, so an otelgrpc peer continues the trace;
+// WithPropagator changes what is read and written.
 //
 // # Span ids
 //

@@ -46,6 +46,7 @@ func run(args []string, out io.Writer) error {
 	zero := fs.String("zero", "", "optional: a benchmark subtracted from both (ratio of added times)")
 	rounds := fs.Int("rounds", 10, "interleaved rounds")
 	benchtime := fs.String("benchtime", "1s", "-benchtime for each run")
+	unit := fs.String("unit", "ns/op", "the unit of the value compared: ns/op, or a metric the benchmarks report (b.ReportMetric)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,7 +71,7 @@ func run(args []string, out io.Writer) error {
 	times := make([][]float64, len(names)) // per benchmark, per round
 	for i := 0; i < *rounds; i++ {
 		for j, name := range names {
-			v, err := once(bin, *pkg, name, *benchtime)
+			v, err := once(bin, *pkg, name, *benchtime, *unit)
 			if err != nil {
 				return err
 			}
@@ -78,7 +79,7 @@ func run(args []string, out io.Writer) error {
 		}
 	}
 	for j, name := range names {
-		fmt.Fprintf(out, "%s: median %.4g ns/op\n", name, median(times[j]))
+		fmt.Fprintf(out, "%s: median %.4g %s\n", name, median(times[j]), *unit)
 	}
 	var zs []float64
 	if *zero != "" {
@@ -107,8 +108,8 @@ func roundRatios(base, nw, zero []float64) []float64 {
 	return ratios
 }
 
-// once runs one benchmark once and returns its ns/op.
-func once(bin, dir, name, benchtime string) (float64, error) {
+// once runs one benchmark once and returns its value in unit.
+func once(bin, dir, name, benchtime, unit string) (float64, error) {
 	re := benchRegexp(name)
 	cmd := exec.Command(bin, "-test.run", "^$", "-test.bench", re, "-test.benchtime", benchtime)
 	cmd.Dir, cmd.Stderr = dir, os.Stderr
@@ -116,7 +117,7 @@ func once(bin, dir, name, benchtime string) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("running %s: %w", name, err)
 	}
-	return parseNsOp(b, name)
+	return parseUnit(b, name, unit)
 }
 
 // benchRegexp returns the -test.bench pattern that matches exactly the benchmark name (without its
@@ -131,22 +132,30 @@ func benchRegexp(name string) string {
 }
 
 // parseNsOp returns the ns/op of benchmark name in go test output.
-func parseNsOp(b []byte, name string) (float64, error) {
+func parseNsOp(b []byte, name string) (float64, error) { return parseUnit(b, name, "ns/op") }
+
+// parseUnit returns the value benchmark name reports in unit ("ns/op", "B/op", a custom metric).
+func parseUnit(b []byte, name, unit string) (float64, error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) < 4 || f[3] != "ns/op" {
+		if len(f) < 4 {
 			continue
 		}
 		got := strings.TrimPrefix(f[0], "Benchmark")
 		if i := strings.LastIndexByte(got, '-'); i > 0 {
 			got = got[:i]
 		}
-		if got == name {
-			return strconv.ParseFloat(f[2], 64)
+		if got != name {
+			continue
+		}
+		for i := 3; i < len(f); i += 2 { // name, iterations, then value-unit pairs
+			if f[i] == unit {
+				return strconv.ParseFloat(f[i-1], 64)
+			}
 		}
 	}
-	return 0, fmt.Errorf("no ns/op line for %s in the output", name)
+	return 0, fmt.Errorf("no %s value for %s in the output", unit, name)
 }
 
 func median(v []float64) float64 {

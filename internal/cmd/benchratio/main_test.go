@@ -49,3 +49,15 @@ func TestRoundRatios(t *testing.T) {
 		t.Errorf("plain ratio %v", got)
 	}
 }
+
+func TestParseUnit(t *testing.T) {
+	out := []byte("BenchmarkUnary/bare-2   1000   41234 ns/op   9170 B/op   151 allocs/op   30120 cpu-ns/op\n")
+	for unit, want := range map[string]float64{"ns/op": 41234, "B/op": 9170, "allocs/op": 151, "cpu-ns/op": 30120} {
+		if got, err := parseUnit(out, "Unary/bare", unit); err != nil || got != want {
+			t.Errorf("%s: got %v, %v; want %v", unit, got, err, want)
+		}
+	}
+	if _, err := parseUnit(out, "Unary/bare", "MB/s"); err == nil {
+		t.Error("a missing unit gave no error")
+	}
+}
