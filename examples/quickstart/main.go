@@ -4,6 +4,7 @@
 //	go run ./examples/quickstart            # writes ./logs
 //	go run ./examples/quickstart -logs DIR  # writes DIR instead
 //	go run ./examples/quickstart -stdout    # the digest lines on stdout too, as in a container
+//	go run ./examples/quickstart -zipkin http://localhost:9411  # and every span to Zipkin or Jaeger
 //
 // The services listen on loopback ports chosen by the system and call each other in a chain:
 //
@@ -28,6 +29,12 @@
 // "log.type". The Prometheus metrics of the same stat aggregation are in the nested module
 // promdigest (it needs client_golang, which this module does not require): cd promdigest && go run
 // ./examples/shop serves /metrics.
+//
+// With -zipkin URL, each service also exports its spans, as Zipkin v2 JSON (package export), to a
+// Zipkin server or to Jaeger's Zipkin port (9411), beside its digest files: the summary counts them
+// and names the trace to look up. The OTLP exporter is in the nested module export/otlp (it needs the
+// OpenTelemetry protobuf types, which this module does not require): cd export/otlp && go run
+// ./examples/quickstart -otlp URL.
 package main
 
 import (
@@ -42,6 +49,7 @@ import (
 	"sync"
 
 	"github.com/tracemdc/tracemdc/digest/layout"
+	"github.com/tracemdc/tracemdc/idmap"
 	"github.com/tracemdc/tracemdc/mdc"
 	"github.com/tracemdc/tracemdc/tracetree"
 )
@@ -65,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	color := fs.String("color", "auto", "colour the trace trees: `auto` (on a terminal), always or never")
 	toStdout := fs.Bool("stdout", false, "also write the services' digest, stat and self lines and frontend's log to stdout,\n"+
 		"one JSON object a line, as a container's log collector reads them (before the summary)")
+	zipkin := fs.String("zipkin", "", "also export every span as Zipkin v2 JSON to `URL` (a Zipkin server, or Jaeger's\n"+
+		"Zipkin port: http://localhost:9411); for OTLP: cd export/otlp && go run ./examples/quickstart -otlp URL")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -90,7 +100,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *toStdout {
 		stream = &lockedWriter{w: stdout} // three reporters and a logger share it
 	}
-	res, err := simulate(*dir, stream)
+	res, err := simulate(*dir, stream, *zipkin)
 	if err != nil {
 		return err
 	}
@@ -142,6 +152,9 @@ func report(w io.Writer, dir string, res *result, topts tracetree.Options) error
 		}
 	}
 	p(" (Block policy: none dropped).\n\n")
+	if len(res.exports) > 0 {
+		reportExports(p, res)
+	}
 	if len(res.services) > 0 && res.services[0].stream != nil {
 		var lines, lost uint64
 		for _, s := range res.services {
@@ -267,4 +280,30 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// reportExports says what went to the Zipkin backend and which trace to look up there.
+func reportExports(p func(string, ...any), res *result) {
+	p("Spans exported as Zipkin JSON to %s:", res.services[0].exporter.Endpoint())
+	var lost uint64
+	for i, s := range res.services {
+		st := res.exports[s.name]
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		p("%s %s %d", sep, s.name, st.Exported)
+		lost += st.Dropped + st.Failed
+	}
+	if lost > 0 {
+		p(" (%d NOT EXPORTED: see tracer-self.log)", lost)
+	} else {
+		p(" (none dropped or failed)")
+	}
+	if id := last(res.ok); id != "" {
+		p(".\nThe checkout below is trace %s there (its SOFA id left-padded to 32 hex digits, as\n", idmap.TraceHex(id))
+		p("SOFATracer's Zipkin reporter sends it): Jaeger shows it at http://localhost:16686/trace/%s.\n\n", idmap.TraceHex(id))
+	} else {
+		p(".\n\n")
+	}
 }

@@ -14,6 +14,9 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/tracemdc/tracemdc/idmap"
+	"github.com/tracemdc/tracemdc/internal/jaegertest"
 )
 
 // Every digest file is a rolling.File, and each starts a lumberjack goroutine (Logger.millRun) that
@@ -478,5 +481,47 @@ func TestStdoutFlag(t *testing.T) {
 	}
 	if n := kinds["digest"] + kinds["stat"]; !strings.Contains(summary, fmt.Sprintf("above this summary, %d digest, stat and self lines", n)) {
 		t.Fatalf("summary does not count %d lines:\n%s", n, summary)
+	}
+}
+
+// TestZipkinFlagJaeger: with -zipkin, every span the digest files hold also reaches a real Jaeger
+// through its Zipkin receiver, and the trace the summary names is there with the spans of the three
+// services, as many as its digest lines.
+func TestZipkinFlagJaeger(t *testing.T) {
+	j := jaegertest.Start(t)
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if err := run([]string{"-logs", dir, "-zipkin", j.ZipkinURL()}, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	out := stdout.String()
+	written := regexp.MustCompile(`Digest lines written: frontend (\d+), orders (\d+), inventory (\d+)`).FindStringSubmatch(out)
+	exported := regexp.MustCompile(`Spans exported as Zipkin JSON to \S+: frontend (\d+), orders (\d+), inventory (\d+) \(none dropped or failed\)`).FindStringSubmatch(out)
+	if written == nil || exported == nil || !slices.Equal(written[1:], exported[1:]) {
+		t.Fatalf("digest lines %v, exported %v:\n%s", written, exported, out)
+	}
+	m := regexp.MustCompile(`is trace ([0-9a-f]{32}) there`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no trace named:\n%s", out)
+	}
+	var lines, services []string
+	paths, _ := filepath.Glob(filepath.Join(dir, "*", "tracelog", "*-digest.log"))
+	for _, p := range paths {
+		for _, l := range readJSONLines(t, p) {
+			if idmap.TraceHex(str(l, "traceId")) == m[1] {
+				lines = append(lines, str(l, "spanId"))
+				services = append(services, str(l, "local.app"))
+			}
+		}
+	}
+	tr := j.WaitTrace(t, m[1], len(lines))
+	if len(tr.Spans) != len(lines) {
+		t.Fatalf("%d spans in Jaeger, %d digest lines", len(tr.Spans), len(lines))
+	}
+	for i, id := range lines {
+		s, ok := tr.ByID(idmap.SpanHex(id))
+		if !ok || tr.Service(s) != services[i] {
+			t.Errorf("span %s of %s: in Jaeger %v, service %q", id, services[i], ok, tr.Service(s))
+		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/tracemdc/tracemdc/asyncwriter"
 	"github.com/tracemdc/tracemdc/digest"
+	"github.com/tracemdc/tracemdc/export"
 	"github.com/tracemdc/tracemdc/logrusmdc"
 	"github.com/tracemdc/tracemdc/mdc"
 	"github.com/tracemdc/tracemdc/rolling"
@@ -78,13 +79,16 @@ type service struct {
 	next     *service        // the service it calls, if any
 	base     *http.Transport // under the traced client; its idle connections are closed at the end
 	client   *http.Client
-	closers  []func() error // close the business log, after the server has stopped
-	stream   io.Writer      // with -stdout: where its lines go as well, as in a container
+	closers  []func() error   // close the business log, after the server has stopped
+	stream   io.Writer        // with -stdout: where its lines go as well, as in a container
+	exporter *export.Exporter // with -zipkin: the spans' way to the backend
 }
 
 // newService opens the reporter of name under dir and makes its tracer. A non-nil stream gets
 // every digest, stat and self line as well (digest.Config.Output), as stdout in a container would.
-func newService(dir, name, logger string, preset mdc.Preset, stream io.Writer) (*service, error) {
+// A zipkinURL gives the tracer a second reporter, a Zipkin exporter whose errors the digest
+// reporter writes to tracer-self.log.
+func newService(dir, name, logger string, preset mdc.Preset, stream io.Writer, zipkinURL string) (*service, error) {
 	rep, err := digest.New(digest.Config{
 		// One root per service, as if each ran on its own host: a Reporter owns the files it writes
 		// (tracer-self.log, http-server-digest.log, …), and two writers must not share a rolling file.
@@ -96,13 +100,26 @@ func newService(dir, name, logger string, preset mdc.Preset, stream io.Writer) (
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &service{
+	s := &service{
 		name: name, logger: logger, naming: mdc.NewNaming(preset),
 		logPath:  filepath.Join(dir, name+".log"),
-		tracer:   trace.New(name, trace.WithReporter(rep)),
 		reporter: rep,
 		stream:   stream,
-	}, nil
+	}
+	topts := []trace.Option{trace.WithReporter(rep)}
+	if zipkinURL != "" {
+		// Block, as the digest reporter here: the demo must not lose a span. A service keeps the
+		// default Discard, so that a backend that is down never holds up its requests.
+		s.exporter, err = export.NewZipkin(export.WithEndpointURL(zipkinURL), export.WithErrorReporter(rep),
+			export.WithPolicy(asyncwriter.Block), export.WithCloseTimeout(hangTimeout))
+		if err != nil {
+			_ = rep.Close()
+			return nil, fmt.Errorf("%s: -zipkin: %w", name, err)
+		}
+		topts = append(topts, trace.WithReporter(s.exporter))
+	}
+	s.tracer = trace.New(name, topts...)
+	return s, nil
 }
 
 // openLog opens the service's business log file for appending (run removed the file of an earlier
@@ -183,6 +200,11 @@ func (s *service) shutdown(ctx context.Context) error {
 // business log.
 func (s *service) close() error {
 	var errs []error
+	if s.exporter != nil { // first: its errors go to the digest reporter's tracer-self.log
+		if err := s.exporter.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: exporter: %w", s.name, err))
+		}
+	}
 	if err := s.reporter.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("%s: digest reporter: %w", s.name, err))
 	}
@@ -369,15 +391,19 @@ type result struct {
 	failed   []string   // … that failed
 	loadTest []string   // … that were marked as load test
 	stats    map[string]digest.Stats
-	removed  int // files of an earlier run removed before this one (set by run)
+	exports  map[string]export.Stats // with -zipkin
+	removed  int                     // files of an earlier run removed before this one (set by run)
 }
 
 // simulate starts the three services, sends the requests, and shuts everything down: the servers
 // first (frontend, then the services behind it), then the reporters and the business logs. A
 // non-nil stream gets the services' digest, stat and self lines and frontend's business log lines
 // as well; it must be safe for concurrent use.
-func simulate(dir string, stream io.Writer) (res *result, err error) {
+func simulate(dir string, stream io.Writer, zipkinURL string) (res *result, err error) {
 	res = &result{stats: map[string]digest.Stats{}}
+	if zipkinURL != "" {
+		res.exports = map[string]export.Stats{}
+	}
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 		defer cancel()
@@ -388,11 +414,14 @@ func simulate(dir string, stream io.Writer) (res *result, err error) {
 		for _, s := range res.services {
 			errs = append(errs, s.close())
 			res.stats[s.name] = s.reporter.Stats()
+			if s.exporter != nil {
+				res.exports[s.name] = s.exporter.Stats()
+			}
 		}
 		err = errors.Join(errs...)
 	}()
 	for _, d := range demoServices {
-		s, err := newService(dir, d.name, d.logger, d.preset, stream)
+		s, err := newService(dir, d.name, d.logger, d.preset, stream, zipkinURL)
 		if err != nil {
 			return res, err
 		}
