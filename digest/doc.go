@@ -66,9 +66,18 @@
 //
 // With the Discard policy (the default) a full queue drops the span, counted in Stats.Discarded
 // and written to the self log once a second (with every dropped id when Config.LogDroppedIDs is
-// on); Block makes Report wait instead. Each file's lines of a batch are written with one Write. A
-// failed write is counted, self-logged, and its lines are kept (up to 4 MiB per file) and written
-// with the next batch; beyond that they are counted in Stats.Lost. A tracer-self.log line is
+// on); Block makes Report wait instead. Each file's lines of a batch are written with one Write.
+//
+// A file never holds a torn line, a full disk included: a Write that fails part way is taken back to
+// the last whole line it wrote (see rolling.File.Write). What a failed write did not write is
+// counted, self-logged (rate-limited) and kept, whole lines only, to be written first with the next
+// batch: up to 4 MiB per digest file, 1 MiB per stat file, 256 KiB for tracer-self.log; beyond that
+// the kept lines are given up and counted (Stats.Lost, StatLost, SelfLogLost). Every count reaches
+// the self log: when a file gives lines up, when it works again, and at Close, a line states its
+// total, "http-server-digest.log written again after 57 failed writes: 2709 lines lost in total".
+// Such a line is never rate-limited away; a later total of the same file replaces one not yet
+// written. So after Close, spans finished = Written + Lost (+ the other counts of Stats), and the
+// last total the self log gives for a file is what that file lost. A tracer-self.log line is
 // SOFATracer's yyyy-MM-dd HH:mm:ss.SSS, a level prefix padded to 8 characters ("[ERROR] ",
 // "[WARN]  ", "[INFO]  "), then [traceId]msg, one per event: line ends and other
 // control characters of a message are escaped (\n, \u00XX), quotes are left as they are, and

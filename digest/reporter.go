@@ -1,11 +1,9 @@
 package digest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -21,9 +19,11 @@ const (
 	// writeThreshold is the buffered size at which a file's buffer is written before the end of
 	// the batch.
 	writeThreshold = 256 << 10
-	// maxPending is the most bytes kept for a file whose write failed, to be written again with the
-	// next batch; beyond it the buffered lines are dropped and counted in Stats.Lost.
+	// maxPending is the most bytes kept for a digest file whose write failed, to be written again
+	// with the next batch; beyond it the buffered lines are dropped and counted in Stats.Lost.
 	maxPending = 4 << 20
+	// maxStatPending is the same for a stat file (Stats.StatLost).
+	maxStatPending = 1 << 20
 	// maxDroppedIDs is the most dropped span ids written to the self log per second.
 	maxDroppedIDs = 100
 )
@@ -51,11 +51,13 @@ type Stats struct {
 	// ObserverPanics counts the calls of Config.Observer that panicked (the span's lines are
 	// written all the same).
 	ObserverPanics uint64
-	WriteErrors    uint64 // failed opens and writes of digest and stat files
+	WriteErrors    uint64 // failed opens and writes of digest, stat and self-log files
 	StatLines      uint64 // stat lines written to their files (with OutputOnly: to Config.Output)
+	StatLost       uint64 // stat lines lost to write errors
 	StatResets     uint64 // stat tables printed before the interval's end and cleared, for holding MaxStatKeys keys
 	Errors         uint64 // errors given to ReportError
 	SelfLogLines   uint64 // lines written to tracer-self.log
+	SelfLogLost    uint64 // tracer-self.log lines lost to write errors
 	Suppressed     uint64 // self-log lines suppressed by rate limiting
 	OutputWritten  uint64 // digest lines written to Config.Output
 	OutputLost     uint64 // digest lines lost to failed Writes of Config.Output
@@ -76,10 +78,7 @@ type fileKey struct {
 
 // dest is one digest file with the lines buffered for it. Owned by the consumer goroutine.
 type dest struct {
-	path  string
-	w     io.WriteCloser
-	buf   []byte
-	lines uint64 // complete lines in buf
+	lineFile
 	dirty bool
 }
 
@@ -150,7 +149,7 @@ type Reporter struct {
 
 	// stat writers (the background goroutine, the consumer for a full table, then Close), under statMu
 	statMu      sync.Mutex
-	statFiles   map[fileKey]io.WriteCloser
+	statFiles   map[fileKey]*lineFile
 	statScratch []statLine
 
 	// discards, from producers
@@ -163,7 +162,7 @@ type Reporter struct {
 
 	afterClose, disabled, unsampled, written, lost atomic.Uint64
 	encodePanics, writeErrors, statLines, resets   atomic.Uint64
-	errorsN, observerPanics                        atomic.Uint64
+	errorsN, observerPanics, statLost              atomic.Uint64
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -189,7 +188,7 @@ func New(c Config) (*Reporter, error) {
 	r := &Reporter{
 		cfg:       cfg,
 		types:     map[string]*typeInfo{},
-		statFiles: map[fileKey]io.WriteCloser{},
+		statFiles: map[fileKey]*lineFile{},
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
@@ -320,9 +319,11 @@ func (r *Reporter) Stats() Stats {
 		ObserverPanics: r.observerPanics.Load(),
 		WriteErrors:    r.writeErrors.Load() + r.self.werrs.Load(),
 		StatLines:      r.statLines.Load(),
+		StatLost:       r.statLost.Load(),
 		StatResets:     r.resets.Load(),
 		Errors:         r.errorsN.Load(),
 		SelfLogLines:   r.self.lines.Load(),
+		SelfLogLost:    r.self.lost.Load(),
 		Suppressed:     r.self.suppressed.Load(),
 	}
 	if r.out != nil {
@@ -357,16 +358,16 @@ func (r *Reporter) Close() error {
 			}
 		}
 		for _, d := range r.dests {
-			if d.lines > 0 {
-				r.lost.Add(d.lines)
-				r.self.log(levelError, "write", "", fmt.Sprintf("%d lines for %s lost: the file could not be written", d.lines, d.path))
-			}
-			if d.w != nil {
-				keep(d.w.Close())
-			}
+			dropped, err := d.close()
+			keep(err)
+			r.lost.Add(dropped)
+			r.sayLost(&d.lineFile, dropped, "at Close")
 		}
-		for _, w := range r.statFiles {
-			keep(w.Close())
+		for _, f := range r.statFiles {
+			dropped, err := f.close()
+			keep(err)
+			r.statLost.Add(dropped)
+			r.sayLost(f, dropped, "at Close")
 		}
 		keep(r.self.close())
 		r.closeErr = first
@@ -482,7 +483,7 @@ func (r *Reporter) handle(s *trace.FinishedSpan) {
 	fi := ti.files()
 	d := fi.dests[i]
 	if d == nil {
-		d = &dest{path: r.cfg.path(layout.DigestFileName(fi.name), i == 1)}
+		d = &dest{lineFile: r.newLineFile(layout.DigestFileName(fi.name), i == 1, maxPending)}
 		fi.dests[i] = d
 		r.dests = append(r.dests, d)
 	}
@@ -500,7 +501,8 @@ func (r *Reporter) handle(s *trace.FinishedSpan) {
 			d.dirty = true
 			r.dirty = append(r.dirty, d)
 		}
-		if len(d.buf) >= writeThreshold {
+		// While the file fails, it is tried once a batch (writeDirty), or when it keeps too much.
+		if len(d.buf) >= writeThreshold && (d.fails == 0 || len(d.buf) > d.max) {
 			r.writeDest(d)
 		}
 	}
@@ -576,49 +578,55 @@ func (r *Reporter) writeDirty() {
 	r.dirty = r.dirty[:0]
 }
 
-// writeDest writes d.buf. On failure the unwritten rest is kept for the next try, up to maxPending.
+// writeDest writes d's lines, counting them in Stats.Written, or Stats.Lost when they are given up.
 func (r *Reporter) writeDest(d *dest) {
-	if len(d.buf) == 0 {
-		return
-	}
-	if d.w == nil {
-		w, err := r.cfg.openFile(r.cfg.rollingConfig(d.path))
-		if err != nil {
-			r.failed(d, 0, err)
-			return
-		}
-		d.w = w
-	}
-	n, err := d.w.Write(d.buf)
-	if err == nil && n == len(d.buf) {
-		r.written.Add(d.lines)
-		d.buf, d.lines = d.buf[:0], 0
-		return
-	}
-	if err == nil {
-		err = io.ErrShortWrite
-	}
-	r.failed(d, n, err)
+	res := d.flush()
+	r.written.Add(res.written)
+	r.lost.Add(res.dropped)
+	r.noteFlush(&d.lineFile, res)
 }
 
-// failed handles a failed open or write of d.buf after n bytes were written.
-func (r *Reporter) failed(d *dest, n int, err error) {
-	r.writeErrors.Add(1)
-	done := uint64(bytes.Count(d.buf[:n], []byte{'\n'}))
-	r.written.Add(done)
-	d.lines -= done
-	rest := len(d.buf) - n
-	msg := fmt.Sprintf("write %s: %v", filepath.Base(d.path), err)
-	if rest > maxPending {
-		r.lost.Add(d.lines)
-		msg += fmt.Sprintf("; %d lines lost", d.lines)
-		d.buf, d.lines = d.buf[:0], 0
-	} else {
-		copy(d.buf, d.buf[n:])
-		d.buf = d.buf[:rest]
-		msg += fmt.Sprintf("; %d lines kept to write again", d.lines)
+// newLineFile makes the lineFile of the log file name (under shadow/ if shadow) keeping at most max
+// bytes after a failed write.
+func (r *Reporter) newLineFile(name string, shadow bool, max int) lineFile {
+	path := r.cfg.path(name, shadow)
+	rel := name
+	if shadow {
+		rel = layout.ShadowDirName + "/" + name
 	}
-	r.self.log(levelError, "write", "", msg)
+	return lineFile{name: rel, max: max, open: func() (io.WriteCloser, error) {
+		return r.cfg.openFile(r.cfg.rollingConfig(path))
+	}}
+}
+
+// noteFlush self-logs what a flush of f did: a failure as a rate-limited error; lines given up, and
+// a file that works again after failures, with the file's total of lost lines (see sayLost).
+func (r *Reporter) noteFlush(f *lineFile, res flushResult) {
+	if res.err != nil {
+		r.writeErrors.Add(1)
+		msg := fmt.Sprintf("write %s: %v; ", f.name, res.err)
+		if res.dropped > 0 {
+			msg += fmt.Sprintf("%d lines lost (%d in total)", res.dropped, f.lost)
+		} else {
+			msg += fmt.Sprintf("%d lines kept to write again", f.lines)
+		}
+		r.self.log(levelError, "write", "", msg)
+		r.sayLost(f, res.dropped, "fails")
+		return
+	}
+	if res.recovered > 0 {
+		r.self.logTotal(f.name, levelWarn, fmt.Sprintf("%s written again after %d failed writes: %d lines lost in total",
+			f.name, res.recovered, f.lost))
+	}
+}
+
+// sayLost, when dropped lines were just given up, states the file's total of lost lines in the self
+// log with when ("fails", "at Close"). The message of a file replaces its earlier one not yet
+// written, and is never rate-limited away: the last one written holds the file's total.
+func (r *Reporter) sayLost(f *lineFile, dropped uint64, when string) {
+	if dropped > 0 {
+		r.self.logTotal(f.name, levelError, fmt.Sprintf("%s %s: %d lines lost in total", f.name, when, f.lost))
+	}
 }
 
 // writeStats prints one stat interval. It runs on the background goroutine, or in Close after it
@@ -649,21 +657,16 @@ func (r *Reporter) writeStatLines(name string, shadow bool, b []byte, n int) {
 		}
 	}
 	k := fileKey{name, shadow}
-	w := r.statFiles[k]
-	if w == nil {
-		var err error
-		w, err = r.cfg.openFile(r.cfg.rollingConfig(r.cfg.path(layout.StatFileName(name), shadow)))
-		if err != nil {
-			r.writeErrors.Add(1)
-			r.self.log(levelError, "write", "", fmt.Sprintf("open %s-stat.log: %v; %d stat lines lost", name, err, n))
-			return
-		}
-		r.statFiles[k] = w
+	f := r.statFiles[k]
+	if f == nil {
+		lf := r.newLineFile(layout.StatFileName(name), shadow, maxStatPending)
+		f = &lf
+		r.statFiles[k] = f
 	}
-	if _, err := w.Write(b); err != nil {
-		r.writeErrors.Add(1)
-		r.self.log(levelError, "write", "", fmt.Sprintf("write %s-stat.log: %v", name, err))
-		return
-	}
-	r.statLines.Add(uint64(n))
+	f.buf = append(f.buf, b...)
+	f.lines += uint64(n)
+	res := f.flush()
+	r.statLines.Add(res.written)
+	r.statLost.Add(res.dropped)
+	r.noteFlush(f, res)
 }

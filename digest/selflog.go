@@ -1,6 +1,8 @@
 package digest
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -49,15 +51,27 @@ type selfLog struct {
 
 	wake chan struct{}
 
+	// totals holds the latest message of each key given to logTotal, not yet written, in the
+	// order the keys came (index in totalMsgs).
+	totals    map[string]int
+	totalMsgs []totalMsg
+
 	wmu   sync.Mutex // serializes writers of the file
 	spare []byte
-	w     io.WriteCloser // nil with Config.OutputOnly
-	file  bool           // w was given: lines are kept in pending for it
+	f     *lineFile // nil with Config.OutputOnly
+	file  bool      // f is set: lines are kept in pending for it
 	werrs atomic.Uint64
+	lost  atomic.Uint64 // lines of tracer-self.log given up after failed writes
 
 	// Config.Output, when set: its lines (made by out.appendSelf) wait in outPending (under mu).
 	out                  *output
 	outPending, outSpare []byte
+}
+
+// totalMsg is a message of logTotal waiting to be written.
+type totalMsg struct {
+	at         time.Time
+	level, msg string
 }
 
 type kindRate struct {
@@ -67,7 +81,13 @@ type kindRate struct {
 }
 
 func newSelfLog(w io.WriteCloser, clock func() time.Time, loc *time.Location) *selfLog {
-	return &selfLog{clock: clock, loc: loc, w: w, file: w != nil, kinds: map[string]*kindRate{}, wake: make(chan struct{}, 1)}
+	l := &selfLog{clock: clock, loc: loc, kinds: map[string]*kindRate{}, totals: map[string]int{}, wake: make(chan struct{}, 1)}
+	if w != nil {
+		l.file = true
+		l.f = &lineFile{name: layout.SelfLogName, w: w, max: selfLogMaxPending,
+			open: func() (io.WriteCloser, error) { return nil, errors.New("tracer-self.log is closed") }}
+	}
+	return l
 }
 
 // log formats one line, if the rate of kind allows it, and wakes the writer.
@@ -106,6 +126,30 @@ func (l *selfLog) logLimit(level, kind, traceID, msg string, limit int) {
 	l.add(now, level, traceID, msg)
 	l.mu.Unlock()
 	l.lines.Add(1)
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// logTotal formats, at the next flush, a message stating a total (lines lost for a file): a later
+// message of the same key replaces one not yet written, as its total includes the earlier one, and
+// no rate limit applies, so the last total of every key is written.
+func (l *selfLog) logTotal(key, level, msg string) {
+	now := l.clock()
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		l.suppressed.Add(1)
+		return
+	}
+	if i, ok := l.totals[key]; ok {
+		l.totalMsgs[i] = totalMsg{now, level, msg}
+	} else {
+		l.totals[key] = len(l.totalMsgs)
+		l.totalMsgs = append(l.totalMsgs, totalMsg{now, level, msg})
+	}
+	l.mu.Unlock()
 	select {
 	case l.wake <- struct{}{}:
 	default:
@@ -192,11 +236,20 @@ func appendSelfLogText(b []byte, s string, limit int) []byte {
 	return appendCut(b, cut)
 }
 
-// flush writes the pending lines. It is called by the background goroutine and by Close.
+// flush writes the pending lines (the totals of logTotal last). It is called by the background
+// goroutine and by Close. A failed write keeps what it did not write, up to selfLogMaxPending bytes,
+// for the next flush; past that the lines are given up and counted, and once the file works again a
+// line says how many (so the last of them lands in the file at the following flush).
 func (l *selfLog) flush() {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	l.mu.Lock()
+	for _, t := range l.totalMsgs {
+		l.add(t.at, t.level, "", t.msg)
+		l.lines.Add(1)
+	}
+	clear(l.totals)
+	l.totalMsgs = l.totalMsgs[:0]
 	buf := l.pending
 	l.pending = l.spare[:0]
 	outBuf := l.outPending
@@ -206,29 +259,48 @@ func (l *selfLog) flush() {
 		l.out.writeSelf(outBuf)
 	}
 	l.outSpare = outBuf[:0]
-	if len(buf) > 0 && l.w != nil {
-		if _, err := l.w.Write(buf); err != nil {
+	if f := l.f; f != nil && (len(buf) > 0 || len(f.buf) > 0) {
+		f.buf = append(f.buf, buf...)
+		f.lines += uint64(bytes.Count(buf, []byte{'\n'}))
+		res := f.flush()
+		l.lost.Add(res.dropped)
+		switch {
+		case res.err != nil:
 			l.werrs.Add(1)
-			fmt.Fprintf(os.Stderr, "tracemdc/digest: tracer-self.log: %v\n", err)
+			if f.fails == 1 { // the first failure of a run; its end says what it cost
+				fmt.Fprintf(os.Stderr, "tracemdc/digest: %s: %v\n", f.name, res.err)
+			}
+			if res.dropped > 0 {
+				l.logTotal(f.name, levelError, fmt.Sprintf("%s fails: %d lines lost in total", f.name, f.lost))
+			}
+		case res.recovered > 0:
+			l.logTotal(f.name, levelWarn, fmt.Sprintf("%s written again after %d failed writes: %d lines lost in total",
+				f.name, res.recovered, f.lost))
 		}
 	}
 	l.spare = buf[:0]
 }
 
-// close writes what is pending and closes the file; later lines are counted as suppressed.
+// close writes what is pending and closes the file; later lines are counted as suppressed. Lines it
+// cannot write are counted in lost and named on stderr.
 func (l *selfLog) close() error {
 	l.logSuppressed()
 	l.flush()
+	l.flush() // the total a recovery in the first flush stated
 	l.mu.Lock()
 	l.closed = true
 	l.mu.Unlock()
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
-	if l.w == nil {
+	if l.f == nil {
 		return nil
 	}
-	err := l.w.Close()
-	l.w = nil
+	dropped, err := l.f.close()
+	if dropped > 0 {
+		l.lost.Add(dropped)
+		fmt.Fprintf(os.Stderr, "tracemdc/digest: %s: %d lines lost at Close (%d in total)\n", l.f.name, dropped, l.f.lost)
+	}
+	l.f = nil
 	return err
 }
 

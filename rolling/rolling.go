@@ -1,6 +1,7 @@
 package rolling
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -285,6 +286,14 @@ func (f *File) Name() string { return f.name }
 // io.Writer: n < len(p) only with a non-nil error. A failed roll does not
 // fail the Write (p goes to the current file); it is passed to
 // Config.OnError.
+//
+// A Write that fails part way (a full disk: ENOSPC after some bytes) never
+// leaves a torn line: the bytes it wrote after the last line end ('\n') of
+// p are taken back (the file is truncated to end at that line end), so the
+// file holds whole lines only and n is the bytes of the whole lines written,
+// 0 when p has no line end before the failure. A caller can write the rest,
+// p[n:], again later. Only if that truncation fails too does n count a
+// partial line.
 func (f *File) Write(p []byte) (int, error) {
 	f.mu.Lock()
 	if f.closed {
@@ -307,10 +316,33 @@ func (f *File) Write(p []byte) (int, error) {
 		}
 	}
 	n, err := f.lj.Write(p)
+	if err != nil && n > 0 {
+		n = f.takeBackTorn(p, n)
+	}
 	f.size += int64(n)
 	f.mu.Unlock()
 	f.report(rollErr)
 	return n, err
+}
+
+// takeBackTorn is called after a Write of p failed after n bytes: it truncates the live file so that
+// it ends at the last line end of p[:n] (or where p began), and returns the bytes of p that stay. If
+// the file is not the one this File wrote (replaced under its name) or cannot be truncated, n stays.
+// f.mu is held.
+func (f *File) takeBackTorn(p []byte, n int) int {
+	keep := bytes.LastIndexByte(p[:n], '\n') + 1
+	if keep == n {
+		return n
+	}
+	fi, err := os.Stat(f.name)
+	if err != nil || !os.SameFile(fi, f.ident) || fi.Size() < int64(n-keep) {
+		return n
+	}
+	// The file is opened O_APPEND: the next write goes to the new end.
+	if err := os.Truncate(f.name, fi.Size()-int64(n-keep)); err != nil {
+		return n
+	}
+	return keep
 }
 
 // Rotate moves the live file aside as the next backup of the current period
