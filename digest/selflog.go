@@ -126,6 +126,11 @@ func (l *selfLog) logLimit(level, kind, traceID, msg string, limit int) {
 	l.add(now, level, traceID, msg)
 	l.mu.Unlock()
 	l.lines.Add(1)
+	l.wakeWriter()
+}
+
+// wakeWriter wakes the goroutine that writes the pending lines.
+func (l *selfLog) wakeWriter() {
 	select {
 	case l.wake <- struct{}{}:
 	default:
@@ -150,10 +155,7 @@ func (l *selfLog) logTotal(key, level, msg string) {
 		l.totalMsgs = append(l.totalMsgs, totalMsg{now, level, msg})
 	}
 	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
+	l.wakeWriter()
 }
 
 // logSuppressed writes, without rate limit, one line per kind whose suppressed messages were never
