@@ -39,19 +39,10 @@ func TraceID(id string) [16]byte {
 	if id == "" {
 		return out
 	}
-	if h, ok := sofaOrW3CTrace(id); ok {
-		// h holds 1..32 hex characters: left-pad to 32 and decode.
-		var buf [TraceHexLen]byte
-		pad := TraceHexLen - len(h)
-		for i := 0; i < pad; i++ {
-			buf[i] = '0'
-		}
-		for i := 0; i < len(h); i++ {
-			buf[pad+i] = lower(h[i])
-		}
-		_, _ = hex.Decode(out[:], buf[:])
+	if decodeTrace(&out, id) {
 		return out
 	}
+	out = [16]byte{}
 	f := fnv.New128a()
 	_, _ = f.Write([]byte(id))
 	f.Sum(out[:0])
@@ -61,17 +52,53 @@ func TraceID(id string) [16]byte {
 	return out
 }
 
+// decodeTrace decodes a trace id that is passed on padded (a W3C id, or a SOFA id with or without its
+// load-test T) into out, right-aligned, in one pass; it reports false for any other id.
+func decodeTrace(out *[16]byte, id string) bool {
+	h := id
+	if n := len(h); n > 1 && h[n-1] == 'T' {
+		h = h[:n-1]
+	}
+	if len(h) > TraceHexLen {
+		return false
+	}
+	var seen byte             // the OR of every digit: zero for an all-zero id
+	q := TraceHexLen - len(h) // the nibble h[0] goes to
+	for i := 0; i < len(h); i, q = i+1, q+1 {
+		v := hexVal[h[i]]
+		if v > 0xf {
+			return false
+		}
+		seen |= v
+		if q&1 == 0 {
+			out[q>>1] = v << 4
+		} else {
+			out[q>>1] |= v
+		}
+	}
+	return seen != 0
+}
+
 // SpanID returns the 8-byte span id of id (see the package doc for the rules).
 func SpanID(id string) [8]byte {
 	var out [8]byte
 	if id == "" {
 		return out
 	}
-	if IsW3CSpanID(id) {
+	if len(id) == SpanHexLen {
+		var seen byte
 		for i := 0; i < 8; i++ {
-			out[i] = unhex(id[2*i])<<4 | unhex(id[2*i+1])
+			hi, lo := hexVal[id[2*i]], hexVal[id[2*i+1]]
+			if hi|lo > 0xf {
+				seen = 0
+				break
+			}
+			out[i] = hi<<4 | lo
+			seen |= hi | lo
 		}
-		return out
+		if seen != 0 {
+			return out
+		}
 	}
 	binary.BigEndian.PutUint64(out[:], fnv64a(id))
 	if out == ([8]byte{}) {
@@ -126,19 +153,6 @@ func IsW3CTraceID(id string) bool { return len(id) == TraceHexLen && isHex(id) &
 // IsW3CSpanID reports whether id is a W3C span id: 16 hex characters, not all zero.
 func IsW3CSpanID(id string) bool { return len(id) == SpanHexLen && isHex(id) && !allZero(id) }
 
-// sofaOrW3CTrace returns the hex part of a trace id that is passed on padded (a W3C id, or a SOFA
-// id with or without its load-test T), and whether id is one.
-func sofaOrW3CTrace(id string) (string, bool) {
-	h := id
-	if n := len(h); n > 1 && h[n-1] == 'T' {
-		h = h[:n-1]
-	}
-	if len(h) > TraceHexLen || !isHex(h) || allZero(h) {
-		return "", false
-	}
-	return h, true
-}
-
 func fnv64a(s string) uint64 {
 	const (
 		offset = 14695981039346656037
@@ -152,13 +166,26 @@ func fnv64a(s string) uint64 {
 	return h
 }
 
+// hexVal is the value of each byte as a hex digit, 0xff for a byte that is not one.
+var hexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i := byte(0); i < 10; i++ {
+		t['0'+i] = i
+	}
+	for i := byte(0); i < 6; i++ {
+		t['a'+i], t['A'+i] = 10+i, 10+i
+	}
+	return t
+}()
+
 func isHex(s string) bool {
 	if s == "" {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+		if hexVal[s[i]] > 0xf {
 			return false
 		}
 	}
@@ -182,21 +209,4 @@ func allZero(s string) bool {
 		}
 	}
 	return true
-}
-
-func lower(c byte) byte {
-	if 'A' <= c && c <= 'F' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	}
-	return c - 'A' + 10
 }

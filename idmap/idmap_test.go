@@ -121,5 +121,82 @@ func FuzzMapping(f *testing.F) {
 		if hex.EncodeToString(tb[:]) != th || hex.EncodeToString(sb[:]) != sh {
 			t.Fatalf("%q: bytes and hex disagree", id)
 		}
+		if tb != oracleTraceID(id) || sb != oracleSpanID(id) {
+			t.Fatalf("%q: %x %x, the rules say %x %x", id, tb, sb, oracleTraceID(id), oracleSpanID(id))
+		}
 	})
+}
+
+// oracleTraceID and oracleSpanID say the package doc's rules in the plainest way, with the standard
+// library, for the mapping's one-pass decoders to be checked against.
+func oracleTraceID(id string) (out [16]byte) {
+	if id == "" {
+		return out
+	}
+	h := id
+	if len(h) > 1 && strings.HasSuffix(h, "T") {
+		h = h[:len(h)-1]
+	}
+	if len(h) <= 32 {
+		b, err := hex.DecodeString(strings.Repeat("0", 32-len(h)) + strings.ToLower(h))
+		if err == nil && strings.Trim(h, "0") != "" {
+			copy(out[:], b)
+			return out
+		}
+	}
+	f := fnv.New128a()
+	f.Write([]byte(id))
+	f.Sum(out[:0])
+	if out == ([16]byte{}) {
+		out[15] = 1
+	}
+	return out
+}
+
+func oracleSpanID(id string) (out [8]byte) {
+	if id == "" {
+		return out
+	}
+	if len(id) == 16 {
+		b, err := hex.DecodeString(strings.ToLower(id))
+		if err == nil && strings.Trim(id, "0") != "" {
+			copy(out[:], b)
+			return out
+		}
+	}
+	f := fnv.New64a()
+	f.Write([]byte(id))
+	f.Sum(out[:0])
+	if out == ([8]byte{}) {
+		out[7] = 1
+	}
+	return out
+}
+
+// The one-pass decoders agree with the rules on ids of every shape near the boundaries.
+func TestMappingOracle(t *testing.T) {
+	ids := []string{"0", "T", "0T", "00", "1", "1T", "0.1", "0.1.1", "f", "F", "g", "0ad1348f1403169275002100356696",
+		"0ad1348f1403169275002100356696T", "0AD1348F1403169275002100356696", "4bf92f3577b34da6a3ce929d0e0e4736",
+		"4BF92F3577B34DA6A3CE929D0E0E4736", "00000000000000000000000000000000", "00000000000000000000000000000001",
+		"4bf92f3577b34da6a3ce929d0e0e47361", "4bf92f3577b34da6a3ce929d0e0e4736T", "4bf92f3577b34da6a3ce929d0e0e473g",
+		"00f067aa0ba902b7", "00F067AA0BA902B7", "0000000000000000", "0000000000000001", "00f067aa0ba902bx", "00f067aa0ba902b7T",
+		"\xff", "0ad1348f140316927500210035669\x00", strings.Repeat("a", 31), strings.Repeat("a", 33)}
+	for _, id := range ids {
+		if got, want := TraceID(id), oracleTraceID(id); got != want {
+			t.Errorf("TraceID(%q) = %x, want %x", id, got, want)
+		}
+		if got, want := SpanID(id), oracleSpanID(id); got != want {
+			t.Errorf("SpanID(%q) = %x, want %x", id, got, want)
+		}
+		w3cT := len(id) == 32 && isHexOracle(id) && strings.Trim(id, "0") != ""
+		w3cS := len(id) == 16 && isHexOracle(id) && strings.Trim(id, "0") != ""
+		if IsW3CTraceID(id) != w3cT || IsW3CSpanID(id) != w3cS {
+			t.Errorf("IsW3C(%q): %v %v, want %v %v", id, IsW3CTraceID(id), IsW3CSpanID(id), w3cT, w3cS)
+		}
+	}
+}
+
+func isHexOracle(s string) bool {
+	_, err := hex.DecodeString(s)
+	return err == nil && s != ""
 }
