@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/tracemdc/tracemdc/digest/layout"
 )
 
 // Stats counts what a read saw.
@@ -96,7 +98,10 @@ func (s *Stats) Read(src DigestFile, line []byte, opts ReadOptions) *Record {
 	return rec
 }
 
-// ParseLine parses a line read from the file: ParseLine, then the log type and shadow mark of df.
+// ParseLine parses a line read from the file: ParseLine, then the log type and shadow mark of df. A
+// line written to a stream (digest.Config.Output: a container's stdout, captured with kubectl logs)
+// names its own log type and shadow mark (layout.FieldLogType, layout.FieldLogShadow), which win
+// over the file's; a stream's line of another kind (stat, self) is not a digest line.
 func (df DigestFile) ParseLine(line []byte, loc *time.Location) (*Record, error) {
 	rec, err := ParseLine(line, loc)
 	if err != nil {
@@ -104,6 +109,18 @@ func (df DigestFile) ParseLine(line []byte, loc *time.Location) (*Record, error)
 	}
 	rec.LogType = df.LogType
 	rec.LoadTest = rec.LoadTest || df.Shadow
+	for _, f := range rec.Fields {
+		switch f.Key {
+		case layout.FieldLogKind:
+			if f.Value != layout.LogKindDigest {
+				return nil, malformed("a %s line, not a digest line", f.Value)
+			}
+		case layout.FieldLogType:
+			rec.LogType = f.Value
+		case layout.FieldLogShadow:
+			rec.LoadTest = rec.LoadTest || f.Value == "true"
+		}
+	}
 	return rec, nil
 }
 
