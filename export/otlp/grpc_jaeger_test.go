@@ -28,7 +28,9 @@ var stockDesc = grpc.ServiceDesc{
 		if err := dec(in); err != nil {
 			return nil, err
 		}
-		call := func(ctx context.Context, req any) (any, error) { return srv.(*stockServer).reserve(ctx, req.(*wrapperspb.StringValue)) }
+		call := func(ctx context.Context, req any) (any, error) {
+			return srv.(*stockServer).reserve(ctx, req.(*wrapperspb.StringValue))
+		}
 		if icpt == nil {
 			return call(ctx, in)
 		}
