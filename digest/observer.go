@@ -46,12 +46,13 @@ func (o *Observation) Span() *trace.FinishedSpan { return o.s }
 // Config.DefaultLogType, made safe for a file name.
 func (o *Observation) LogType() string { return o.ti.name }
 
-// HTTP reports whether the log type has the HTTP layout (the built-in http-server and http-client
-// encoders, or those registered for another log type): its stat key is app, route and method.
-// Otherwise the stat key is app and operation.
+// HTTP reports whether the span has the HTTP layout (the built-in http-server and http-client
+// encoders, those registered for another log type, or, in a log type without an encoder of its own,
+// an HTTP span: see Config.Encoders): its stat key is app, route and method. Otherwise the stat key
+// is app and operation.
 func (o *Observation) HTTP() bool { return o.ti.http }
 
-// Client reports whether the log type has the HTTP client layout.
+// Client reports whether the span has the HTTP client layout.
 func (o *Observation) Client() bool { return o.ti.client }
 
 // App returns the local.app of the stat key.

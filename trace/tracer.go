@@ -316,7 +316,9 @@ const (
 func WithKind(k Kind) StartOption { return StartOption{code: optKind, kind: k} }
 
 // WithLogType sets the log type: the digest file family the reporter writes the span to, such as
-// "http-server" or "http-client".
+// "http-server", "http-client" or SOFATracer's "spring-mvc". The digest reporter chooses the layout
+// by what the span is: an HTTP server or client span gets the HTTP layout in any log type without an
+// encoder of its own.
 func WithLogType(logType string) StartOption { return StartOption{code: optLogType, str: logType} }
 
 // WithRemoteParent makes the span a child of a span in another process (see ServerSpanMode),
