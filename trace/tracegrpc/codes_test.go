@@ -239,6 +239,7 @@ func TestServerSpanModes(t *testing.T) {
 		{"sofa child", []string{"sofa-traceid", tid, "sofa-rpcid", "0.1"}, []tracegrpc.Option{tracegrpc.WithServerSpanMode(trace.ServerSpanChild)}, "0.1.1", "0.1"},
 		{"w3c child", []string{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}, nil, "", "00f067aa0ba902b7"},
 		{"w3c keep", []string{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}, []tracegrpc.Option{tracegrpc.WithServerSpanMode(trace.ServerSpanKeep)}, "00f067aa0ba902b7", ""},
+		{"b3 lower case", []string{"x-b3-traceid", tid, "x-b3-spanid", "0.2", "x-b3-sampled", "true", "baggage-user", "alice"}, nil, "0.2", "0"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			srv := newApp(t, "srv")
@@ -255,5 +256,62 @@ func TestServerSpanModes(t *testing.T) {
 				t.Fatalf("span %q parent %q, want %q %q", got.SpanID(), got.ParentID(), c.span, c.prnt)
 			}
 		})
+	}
+}
+
+// TestFilter: a call the filter leaves out gets no span on either side and no metadata; others do.
+func TestFilter(t *testing.T) {
+	cli, srv := newApp(t, "cli"), newApp(t, "srv")
+	skipEmpty := tracegrpc.WithFilter(func(m string) bool { return m != "/grpc.testing.TestService/EmptyCall" })
+	var traced bool
+	var md metadata.MD
+	addr, stop := serve(t, &service{empty: func(ctx context.Context) {
+		traced = trace.SpanFromContext(ctx).Context().IsValid()
+		md, _ = metadata.FromIncomingContext(ctx)
+	}}, tracegrpc.ServerOptions(srv.tracer, skipEmpty)...)
+	client, closeConn := dial(t, addr, grpc.WithStatsHandler(tracegrpc.NewClientHandler(cli.tracer, skipEmpty)))
+	if _, err := client.EmptyCall(context.Background(), &testpb.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	closeConn()
+	stop()
+	cli.close(t)
+	srv.close(t)
+	if traced || len(md.Get("sofa-traceid")) != 0 || len(md.Get("tri-trace-current-app")) != 0 {
+		t.Fatalf("filtered call traced %v, metadata %v", traced, md)
+	}
+	if c, s := one(t, cli, layout.LogTypeRPCClient), one(t, srv, layout.LogTypeRPCServer); c.URL != "grpc.testing.TestService/UnaryCall" || s.URL != c.URL {
+		t.Fatalf("client %s\nserver %s", c.Raw, s.Raw)
+	}
+}
+
+// TestStreamPanic: a streaming handler's panic is recovered by the stream interceptor: the client gets
+// Internal, both spans 02, the server span the panic as its error.
+func TestStreamPanic(t *testing.T) {
+	cli, srv := newApp(t, "cli"), newApp(t, "srv")
+	addr, stop := serve(t, &service{output: func(*testpb.StreamingOutputCallRequest, grpc.ServerStreamingServer[testpb.StreamingOutputCallResponse]) error {
+		panic(errors.New("stream boom"))
+	}}, tracegrpc.ServerOptions(srv.tracer)...)
+	client, closeConn := dial(t, addr, grpc.WithStatsHandler(tracegrpc.NewClientHandler(cli.tracer)))
+	st, err := client.StreamingOutputCall(context.Background(), &testpb.StreamingOutputCallRequest{})
+	if err == nil {
+		_, err = st.Recv()
+	}
+	if status.Code(err) != codes.Internal {
+		t.Fatalf("stream error %v, want Internal", err)
+	}
+	closeConn()
+	stop()
+	cli.close(t)
+	srv.close(t)
+	c, s := one(t, cli, layout.LogTypeRPCClient), one(t, srv, layout.LogTypeRPCServer)
+	if e, _ := s.Get(layout.FieldError); c.ResultCode != "02" || s.ResultCode != "02" || !strings.Contains(e, "stream boom") {
+		t.Fatalf("client %s\nserver %s", c.Raw, s.Raw)
+	}
+	if it, _ := s.Get(layout.FieldInvokeType); it != "server_stream" {
+		t.Fatalf("invoke.type %q", it)
 	}
 }
