@@ -6,6 +6,7 @@ import (
 	"net"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -198,7 +199,7 @@ func (h *handler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Co
 		mode = trace.ServerSpanChild
 	}
 	if app := st.in.Get(propagation.TripleCurrentApp); len(app) > MaxRemoteAppLen {
-		st.remoteApp = app[:MaxRemoteAppLen]
+		st.remoteApp = strings.Clone(app[:MaxRemoteAppLen]) // not the whole value, kept until the line is written
 	} else {
 		st.remoteApp = app
 	}
