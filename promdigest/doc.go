@@ -50,12 +50,14 @@
 // # Cardinality
 //
 // A stat key can come from the outside (a route a router does not know, a method, an operation named
-// after its input), so the label sets are limited (WithMaxSeries, DefaultMaxSeries). Past the limit, a
-// span whose key has no series yet is counted with OverflowValue in place of app and the key's labels
-// (route and method, remote_app, service and method, or operation), its log type, result, code and
-// load-test labels kept, and in tracemdc_metrics_overflow_spans_total; the reporter's tracer-self.log
-// says so (a *LimitError) at the first such span of a log type and at most once a minute after. No
-// span goes uncounted, and the memory stays bounded: the overflowing keys are not kept.
+// after its input, the URL of a client call, which knows no route), so the label sets of each log
+// type are limited (WithMaxSeries, DefaultMaxSeries): http-client URLs cannot crowd out http-server
+// routes. Past the limit, a span whose key has no series yet is counted with OverflowValue in place
+// of app and the key's labels (route and method, remote_app, service and method, or operation), its
+// log type, result, code and load-test labels kept, and in tracemdc_metrics_overflow_spans_total;
+// the reporter's tracer-self.log says so (a *LimitError) at the first such span of a log type and at
+// most once a minute after. No span goes uncounted, and the memory stays bounded: the overflowing
+// keys are not kept.
 //
 // # Exemplars
 //

@@ -50,9 +50,11 @@ func WithBuckets(upperBounds ...float64) Option {
 }
 
 // WithMaxSeries sets the cardinality limit: the most label sets (each a counter and a histogram)
-// Metrics makes, DefaultMaxSeries by default; a value below 1 keeps the default. Spans of a stat key
-// that finds no room are counted under the label value OverflowValue in place of app, route and
-// method (or operation), in metrics_overflow_spans_total, and in the self log of the reporter.
+// Metrics makes for one log type, DefaultMaxSeries by default; a value below 1 keeps the default. A
+// log type of its own each: the URLs of http-client spans (a client call knows no route) may fill
+// theirs without taking any from http-server's routes. Spans of a stat key that finds no room are
+// counted under the label value OverflowValue in place of app and the key's labels, in
+// metrics_overflow_spans_total, and in the self log of the reporter.
 func WithMaxSeries(n int) Option {
 	return optionFunc(func(c *config) {
 		if n >= 1 {

@@ -68,14 +68,14 @@ type Metrics struct {
 	overflow   *prometheus.CounterVec
 
 	// series is read without a lock on every span; a new series copies the map under mu (rare:
-	// at most maxSeries times, plus the overflow series).
+	// at most maxSeries times per log type, plus the overflow series).
 	series atomic.Pointer[map[seriesKey]*series]
 	// recent caches series by a cheap index of their key (lengths and a byte, no hashing): a span
 	// whose series sits in its slot skips the map, whose lookup hashes five strings and was three
 	// quarters of ObserveSpan's time. A slot holds any recent series; the key is compared in full.
 	recent   [64]atomic.Pointer[series]
 	mu       sync.Mutex
-	n        int                   // series counted against maxSeries
+	n        map[string]int        // series of each log type, counted against maxSeries
 	reported map[string]*overflown // by log type
 }
 
@@ -155,6 +155,7 @@ func New(opts ...Option) *Metrics {
 		maxSeries:  c.maxSeries,
 		exInterval: int64(c.exemplarInterval),
 		reported:   map[string]*overflown{},
+		n:          map[string]int{},
 	}
 	m.series.Store(&map[seriesKey]*series{})
 	for f, d := range families {
@@ -165,7 +166,7 @@ func New(opts ...Option) *Metrics {
 			"Duration of the "+d.what+" counted by the digest stat lines, by "+d.by+".", labels, nil)
 	}
 	m.overflow = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: c.namespace, Name: "metrics_overflow_spans_total",
-		Help: fmt.Sprintf("Spans counted under the %s label values because the series limit (%d) was reached.", OverflowValue, c.maxSeries)},
+		Help: fmt.Sprintf("Spans counted under the %s label values because their log type reached the series limit (%d).", OverflowValue, c.maxSeries)},
 		[]string{LabelLogType})
 	return m
 }
@@ -293,7 +294,7 @@ func (m *Metrics) newSeries(k seriesKey, o *digest.Observation) *series {
 		}
 	}
 	var overflowCounter prometheus.Counter
-	if m.n >= m.maxSeries {
+	if m.n[k.logType] >= m.maxSeries {
 		n := len(families[k.family()].key)
 		k.app, k.k1, k.k2, k.k3 = OverflowValue, OverflowValue, overflowIf(n > 1), overflowIf(n > 2)
 		m.noteOverflow(k.logType, o)
@@ -305,7 +306,7 @@ func (m *Metrics) newSeries(k seriesKey, o *digest.Observation) *series {
 	} else {
 		k.logType, k.app = strings.Clone(k.logType), strings.Clone(k.app)
 		k.k1, k.k2, k.k3 = strings.Clone(k.k1), strings.Clone(k.k2), strings.Clone(k.k3)
-		m.n++
+		m.n[k.logType]++
 	}
 	f := k.family()
 	labels := append([]string{k.logType, k.app, k.k1, k.k2, k.k3}[:2+len(families[f].key)],

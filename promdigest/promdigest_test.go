@@ -388,10 +388,10 @@ func TestExemplars(t *testing.T) {
 	}
 }
 
-// TestOverflow: past the series limit, spans of new stat keys are counted under the overflow label
-// value in place of app and operation (their result, code and log type kept), counted in
-// metrics_overflow_spans_total, and said in the reporter's self log; no span is lost from the
-// metrics, and the stat lines keep every key.
+// TestOverflow: past the series limit of a log type, spans of new stat keys are counted under the
+// overflow label value in place of app and operation (their result, code and log type kept), counted
+// in metrics_overflow_spans_total, and said in the reporter's self log; another log type keeps its
+// own limit; no span is lost from the metrics, and the stat lines keep every key.
 func TestOverflow(t *testing.T) {
 	m := promdigest.New(promdigest.WithMaxSeries(4))
 	p := newPipeline(t, m, "of")
@@ -403,8 +403,9 @@ func TestOverflow(t *testing.T) {
 			total++
 		}
 	}
-	p.finish(spanSpec{logType: "job", op: "op-0", code: "99", dur: time.Millisecond}, end) // a new label set too
-	total++
+	p.finish(spanSpec{logType: "job", op: "op-0", code: "99", dur: time.Millisecond}, end)  // a new label set too
+	p.finish(spanSpec{logType: "cache", op: "GET", code: "00", dur: time.Millisecond}, end) // a limit of its own
+	total += 2
 	p.r.Flush()
 
 	fams := scrape(t, p.url, acceptText)
@@ -421,6 +422,7 @@ func TestOverflow(t *testing.T) {
 		"app=of,code=00,load_test=false,log_type=job,operation=op-3,result=success":                   3,
 		"app=__overflow__,code=00,load_test=false,log_type=job,operation=__overflow__,result=success": 18,
 		"app=__overflow__,code=99,load_test=false,log_type=job,operation=__overflow__,result=failure": 1,
+		"app=of,code=00,load_test=false,log_type=cache,operation=GET,result=success":                  1,
 	}
 	if !maps.Equal(counts, want) || sum != float64(total) {
 		t.Fatalf("counters\n%v\nwant\n%v", counts, want)
