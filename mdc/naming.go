@@ -136,9 +136,11 @@ func Group(name string) NamingOption {
 //
 // The ids are mapped by package idmap: W3C ids (an OpenTelemetry span's) as they are, SOFA ids as
 // SOFATracer's Zipkin reporter maps them (the trace id left-padded to 32 hex, the span id FNV-1a 64
-// of its text), so a line joins the trace that the exporters send. It replaces the preset's names of
-// the ids; Rename, Allow and Deny still apply (by key, or by these field names). An empty projectID,
-// or one holding a '/', is a programming error: NewNaming panics.
+// of its text), so a line joins the trace that the exporters send. The sampled flag is shown when the
+// context has KeySampled: tracemdc's tracer writes it with trace.WithMDCSampled, the OpenTelemetry
+// source of package otelmdc with otelmdc.WithSampled. It replaces the preset's names of the ids;
+// Rename, Allow and Deny still apply (by key, or by these field names). An empty projectID, or one
+// holding a '/' or white space, is a programming error: NewNaming panics.
 func GoogleCloud(projectID string) NamingOption {
 	return namingFunc(func(c *namingConfig) {
 		if projectID == "" || strings.ContainsAny(projectID, "/ \t\n") {

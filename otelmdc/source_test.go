@@ -3,6 +3,7 @@ package otelmdc_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -322,4 +323,40 @@ func TestSourceCache(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestSourceVendorFormats: the ids of an OpenTelemetry span in Google Cloud's and Datadog's fields,
+// as the vendors document them, through the source and slog.
+func TestSourceVendorFormats(t *testing.T) {
+	defer mdc.AddSource(otelmdc.NewSource(otelmdc.WithSampled()))()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	ctx, span := tp.Tracer("t").Start(context.Background(), "op")
+	defer span.End()
+	tid, sid := span.SpanContext().TraceID(), span.SpanContext().SpanID()
+	for _, tc := range []struct {
+		naming *mdc.Naming
+		want   map[string]any
+	}{
+		{mdc.NewNaming(mdc.PresetDefault, mdc.GoogleCloud("my-project")), map[string]any{
+			"logging.googleapis.com/trace":         "projects/my-project/traces/" + tid.String(),
+			"logging.googleapis.com/spanId":        sid.String(),
+			"logging.googleapis.com/trace_sampled": true}},
+		{mdc.NewNaming(mdc.PresetDefault, mdc.Datadog()), map[string]any{
+			"dd.trace_id": fmt.Sprint(binary.BigEndian.Uint64(tid[8:])),
+			"dd.span_id":  fmt.Sprint(binary.BigEndian.Uint64(sid[:])),
+			"sampled":     "true"}},
+	} {
+		var buf bytes.Buffer
+		slog.New(slogmdc.New(slog.NewJSONHandler(&buf, nil), slogmdc.WithNaming(tc.naming))).InfoContext(ctx, "m")
+		var got map[string]any
+		if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range tc.want {
+			if got[k] != v {
+				t.Errorf("%s = %#v, want %#v in %s", k, got[k], v, buf.String())
+			}
+		}
+	}
 }
