@@ -477,7 +477,7 @@ func (r *Reporter) handle(s *trace.FinishedSpan) {
 		return
 	}
 	i := 0
-	if s.LoadTest() {
+	if s.IsLoadTest() {
 		i = 1
 	}
 	fi := ti.files()

@@ -657,7 +657,7 @@ func TestReportError(t *testing.T) {
 	clock := fixedClock()
 	r, dir := newReporter(t, Config{Clock: clock, Location: time.UTC})
 	boom := trace.ReporterFunc(func(*trace.FinishedSpan) { panic("boom") })
-	tr := trace.New("err", trace.WithReporter(r), trace.WithReporter(boom), trace.WithBaggageLimit(16, 16))
+	tr := trace.New("err", trace.WithReporter(r), trace.WithReporter(boom), trace.WithBaggageLimits(16, 16))
 	_, s := tr.Start(context.Background(), "op")
 	s.SetBaggageItem("big", strings.Repeat("v", 100))
 	s.Finish()

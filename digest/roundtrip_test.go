@@ -23,7 +23,7 @@ func TestRoundTrip(t *testing.T) {
 			t.Run(format.String()+"/"+lt, func(t *testing.T) {
 				const limit = 1000
 				r, dir := newReporter(t, Config{Format: format, Policy: Block, MaxValueBytes: limit, Location: time.UTC})
-				tr := trace.New("rt\n,app", trace.WithReporter(r), trace.WithBaggageLimit(1<<20, 1<<20))
+				tr := trace.New("rt\n,app", trace.WithReporter(r), trace.WithBaggageLimits(1<<20, 1<<20))
 				t0 := time.Date(2024, 5, 1, 23, 59, 59, 987_000_000, time.UTC)
 				var want [][]digestread.Field
 				for i, v := range values {

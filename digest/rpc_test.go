@@ -32,7 +32,7 @@ func rpcSpans(tr *trace.Tracer, remoteParent trace.SpanContext) {
 	c.SetTagInt(layout.FieldRPCRespSize, 12)
 	c.SetResultCode(layout.CodeSuccess)
 	_, sv := tr.Start(ctx, "/shop.Inventory/Reserve", trace.WithKind(trace.KindServer), trace.WithLogType(LogTypeRPCServer),
-		trace.WithStartTime(t0.Add(time.Millisecond)), trace.WithRemoteParent(remoteParent), trace.WithServerMode(trace.ServerSpanKeep))
+		trace.WithStartTime(t0.Add(time.Millisecond)), trace.WithRemoteParent(remoteParent), trace.WithServerSpanMode(trace.ServerSpanKeep))
 	sv.SetTag(layout.FieldRemoteIP, "127.0.0.1:53124")
 	sv.SetTag(layout.FieldRemoteApp, "orders")
 	sv.SetTag(layout.FieldProtocol, layout.ProtocolGRPC)
@@ -189,7 +189,7 @@ func TestRPCLineW3C(t *testing.T) {
 // is one valid JSON line whose values read back as written (invalid UTF-8 replaced, long ones cut).
 func TestRPCHostile(t *testing.T) {
 	r, dir := newReporter(t, Config{Policy: Block, StatInterval: -1})
-	tr := trace.New("h\"ost\nile", trace.WithReporter(r), trace.WithBaggageLimit(1<<20, 1<<20))
+	tr := trace.New("h\"ost\nile", trace.WithReporter(r), trace.WithBaggageLimits(1<<20, 1<<20))
 	for _, v := range hostile {
 		_, s := tr.Start(context.Background(), "/"+v+"/"+v, trace.WithKind(trace.KindServer), trace.WithLogType(LogTypeRPCServer))
 		s.SetTag(layout.FieldRemoteApp, v)

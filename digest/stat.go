@@ -56,7 +56,7 @@ func newStatAgg() *statAgg { return &statAgg{tables: map[tableID]*statTable{}} }
 // statKeyOf is the stat key of s in the table of ti and its result code (see resultCode). The stat
 // lines and the Observer both take the key from here.
 func statKeyOf(ti *typeInfo, s *trace.FinishedSpan) (statKey, string) {
-	k := statKey{app: s.App(), load: s.LoadTest()}
+	k := statKey{app: s.App(), load: s.IsLoadTest()}
 	code := resultCode(s, ti.http)
 	if ti.http {
 		// The route template when known (one key for every id of a route), else the URL.

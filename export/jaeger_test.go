@@ -99,7 +99,7 @@ func TestZipkinJaegerKeptServerID(t *testing.T) {
 	j := jaegertest.Start(t)
 	ec, es := newZipkin(t, j.ZipkinURL()), newZipkin(t, j.ZipkinURL())
 	caller := trace.New("caller", trace.WithReporter(ec))
-	callee := trace.New("callee", trace.WithReporter(es), trace.WithServerSpanMode(trace.ServerSpanKeep))
+	callee := trace.New("callee", trace.WithReporter(es), trace.WithDefaultServerSpanMode(trace.ServerSpanKeep))
 
 	ctx, root := caller.Start(context.Background(), "job")
 	cctx, call := caller.Start(ctx, "Greeter/SayHello", trace.WithKind(trace.KindClient), trace.WithLogType("rpc-client"))

@@ -106,7 +106,7 @@ func AppendAttributes(dst []trace.Tag, s *trace.FinishedSpan) []trace.Tag {
 	for k, v := range s.SysBaggage().Range {
 		dst = appendNew(dst, start, trace.String(k, v))
 	}
-	if s.LoadTest() {
+	if s.IsLoadTest() {
 		dst = appendNew(dst, start, trace.Bool(AttrLoadTest, true))
 	}
 	if id := s.SpanID(); !idmap.IsW3CSpanID(id) || s.KeptRemoteID() {

@@ -56,7 +56,7 @@ func TestIDsKeptServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := trace.New("srv", trace.WithoutMDC(), trace.WithServerSpanMode(trace.ServerSpanKeep))
+	tr := trace.New("srv", trace.WithoutMDC(), trace.WithDefaultServerSpanMode(trace.ServerSpanKeep))
 	ctx, srv := record(tr, context.Background(), "rpc", trace.WithKind(trace.KindServer), trace.WithRemoteParent(remote))
 	_, child := record(tr, ctx, "db", trace.WithKind(trace.KindClient))
 	_, sid, pid := IDs(srv)

@@ -12,7 +12,7 @@ var (
 	// id is required), too long, or holds a character outside [0-9A-Za-z._-].
 	ErrInvalidID = errors.New("trace: invalid id")
 	// ErrBaggageLimit is wrapped by *BaggageError: a baggage entry refused because it would make
-	// the baggage larger than its limit (see WithBaggageLimit) or hold more than MaxBaggageEntries.
+	// the baggage larger than its limit (see WithBaggageLimits) or hold more than MaxBaggageEntries.
 	ErrBaggageLimit = errors.New("trace: baggage limit exceeded")
 	// ErrDepthLimit is wrapped by *DepthError, reported when a child would be deeper than MaxDepth
 	// and the tracer starts a new root instead.

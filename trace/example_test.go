@@ -60,7 +60,7 @@ func ExampleWithRemoteParent() {
 
 	_, http := tracer.Start(context.Background(), "GET /orders", trace.WithKind(trace.KindServer), trace.WithRemoteParent(remote))
 	_, rpc := tracer.Start(context.Background(), "OrderService.get", trace.WithKind(trace.KindServer),
-		trace.WithRemoteParent(remote), trace.WithServerMode(trace.ServerSpanKeep))
+		trace.WithRemoteParent(remote), trace.WithServerSpanMode(trace.ServerSpanKeep))
 	fmt.Println("http:", http.TraceID(), http.SpanID(), http.ParentID(), "load test:", http.IsLoadTest())
 	fmt.Println("rpc: ", rpc.TraceID(), rpc.SpanID(), rpc.ParentID())
 	// Output:
@@ -98,7 +98,7 @@ func ExamplePercentageSampler() {
 }
 
 func ExampleSpan_SetBaggageItem() {
-	tracer := trace.New("shop", trace.WithoutMDC(), trace.WithBaggageLimit(16, 0))
+	tracer := trace.New("shop", trace.WithoutMDC(), trace.WithBaggageLimits(16, 0))
 	ctx, span := tracer.Start(context.Background(), "op")
 	span.SetBaggageItem("user", "u1")
 	span.SetBaggageItem("comment", "far too long for the limit") // refused whole, counted

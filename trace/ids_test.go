@@ -218,7 +218,7 @@ func TestSOFAChildOfW3CParent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, mode := range []ServerSpanMode{ServerSpanChild, ServerSpanKeep} {
-		ctx, srv := tr.Start(context.Background(), "in", WithKind(KindServer), WithRemoteParent(remote), WithServerMode(mode))
+		ctx, srv := tr.Start(context.Background(), "in", WithKind(KindServer), WithRemoteParent(remote), WithServerSpanMode(mode))
 		_, out := tr.Start(ctx, "out", WithKind(KindClient))
 		if srv.TraceID() != remote.TraceID() || out.TraceID() != remote.TraceID() {
 			t.Fatalf("mode %v: trace ids %s, %s", mode, srv.TraceID(), out.TraceID())

@@ -23,7 +23,7 @@ func TestNewFinishedSpan(t *testing.T) {
 	}
 	if f.App() != "orders" || f.Operation() != "GET /orders/{id}" || f.TraceID() != "4bf92f3577b34da6a3ce929d0e0e4736" ||
 		f.SpanID() != "00f067aa0ba902b7" || f.ParentID() != "b7ad6b7169203331" || f.Kind() != KindServer ||
-		f.LogType() != "http-server" || f.ResultCode() != "500" || f.Err() != boom || !f.Sampled() || !f.LoadTest() {
+		f.LogType() != "http-server" || f.ResultCode() != "500" || f.Err() != boom || !f.Sampled() || !f.IsLoadTest() {
 		t.Fatalf("record %+v", f)
 	}
 	if !f.Start().Equal(start) || !f.End().Equal(start.Add(15*time.Millisecond)) || f.Duration() != 15*time.Millisecond {

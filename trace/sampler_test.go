@@ -130,7 +130,7 @@ func TestSamplingDecidedAtRootInherited(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, mode := range []ServerSpanMode{ServerSpanChild, ServerSpanKeep} {
-			_, s := c.tr.Start(context.Background(), "srv", WithRemoteParent(sc), WithServerMode(mode))
+			_, s := c.tr.Start(context.Background(), "srv", WithRemoteParent(sc), WithServerSpanMode(mode))
 			if s.Sampled() != c.sampled {
 				t.Fatalf("remote sampled=%v, mode %v: span sampled=%v", c.sampled, mode, s.Sampled())
 			}

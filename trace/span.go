@@ -28,7 +28,9 @@ func (k Kind) String() string {
 	return "internal"
 }
 
-// ServerSpanMode decides the span id of a span started from a remote parent (WithRemoteParent).
+// ServerSpanMode decides the span id of a span started from a remote parent (WithRemoteParent). A
+// tracer's default is set with WithDefaultServerSpanMode (else ServerSpanChild); WithServerSpanMode
+// sets it for one Start, and tracehttp.WithServerSpanMode for one middleware.
 type ServerSpanMode uint8
 
 // The server span modes.
@@ -306,7 +308,7 @@ func (s *Span) SetError(err error) {
 
 // SetBaggageItem sets a biz baggage entry, carried to every later child and, by propagators, to
 // other processes; an empty value deletes the key. An entry over the tracer's limit (see
-// WithBaggageLimit) or past MaxBaggageEntries is refused whole, counted in Stats.BaggageRefused and
+// WithBaggageLimits) or past MaxBaggageEntries is refused whole, counted in Stats.BaggageRefused and
 // reported to the ErrorReporters as a *BaggageError.
 func (s *Span) SetBaggageItem(key, value string) { s.setBaggage(key, value, false) }
 
@@ -533,8 +535,8 @@ func (f *FinishedSpan) ParentID() string { return f.parentID }
 // but still count it in stat logs.
 func (f *FinishedSpan) Sampled() bool { return f.sampled }
 
-// LoadTest reports whether the span carried the load-test mark (biz baggage mark=T) at finish.
-func (f *FinishedSpan) LoadTest() bool {
+// IsLoadTest reports whether the span carried the load-test mark (biz baggage mark=T) at finish.
+func (f *FinishedSpan) IsLoadTest() bool {
 	v, _ := f.BizBaggage().Get(BaggageKeyLoadTest)
 	return v == "T"
 }

@@ -128,15 +128,17 @@ func WithIDGenerator(g IDGenerator) Option {
 	})
 }
 
-// WithServerSpanMode sets the default mode for spans started from a remote parent (default
-// ServerSpanChild); WithServerMode overrides it for one Start.
-func WithServerSpanMode(m ServerSpanMode) Option {
+// WithDefaultServerSpanMode sets the tracer's server span mode: how every span started from a remote
+// parent relates to it, unless its Start says otherwise with WithServerSpanMode (default
+// ServerSpanChild, as SOFATracer's HTTP servers; ServerSpanKeep for an RPC service, as SOFARPC). The
+// tracehttp middleware follows it too, unless given its own.
+func WithDefaultServerSpanMode(m ServerSpanMode) Option {
 	return optionFunc(func(c *config) { c.mode = m })
 }
 
-// WithBaggageLimit sets the size limits, in bytes (len(key)+len(value) summed), of the biz and the
+// WithBaggageLimits sets the size limits, in bytes (len(key)+len(value) summed), of the biz and the
 // sys baggage of a span. A value of 0 or less keeps DefaultBaggageLimit (1024).
-func WithBaggageLimit(biz, sys int) Option {
+func WithBaggageLimits(biz, sys int) Option {
 	return optionFunc(func(c *config) {
 		if biz > 0 {
 			c.bizLimit = biz
@@ -284,7 +286,8 @@ func (t *Tracer) callReportError(r ErrorReporter, err error) {
 }
 
 // StartOption configures one Start call. It is a small value rather than an interface so that
-// passing options allocates nothing.
+// passing options allocates nothing. The zero StartOption does nothing, so a caller can pass one
+// that only sometimes carries a setting.
 type StartOption struct {
 	code     optCode
 	kind     Kind
@@ -326,8 +329,9 @@ func WithLogType(logType string) StartOption { return StartOption{code: optLogTy
 // SpanContext is ignored.
 func WithRemoteParent(sc SpanContext) StartOption { return StartOption{code: optRemote, sc: sc} }
 
-// WithServerMode sets the server span mode of this Start, overriding WithServerSpanMode.
-func WithServerMode(m ServerSpanMode) StartOption { return StartOption{code: optMode, mode: m} }
+// WithServerSpanMode sets the server span mode of this Start, overriding the tracer's
+// (WithDefaultServerSpanMode).
+func WithServerSpanMode(m ServerSpanMode) StartOption { return StartOption{code: optMode, mode: m} }
 
 // WithStartTime sets the start time (default time.Now()).
 func WithStartTime(t time.Time) StartOption { return StartOption{code: optTime, t: t} }

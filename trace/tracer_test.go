@@ -98,16 +98,16 @@ func TestServerSpanModes(t *testing.T) {
 		}
 	}
 	def := New("app", WithoutMDC())
-	keep := New("app", WithoutMDC(), WithServerSpanMode(ServerSpanKeep))
+	keep := New("app", WithoutMDC(), WithDefaultServerSpanMode(ServerSpanKeep))
 	local, _ := def.Start(context.Background(), "local") // a local span in ctx: the remote parent wins
 
 	_, s := def.Start(local, "srv", WithKind(KindServer), WithRemoteParent(remote))
 	check("default (child)", s, "0.1.1", "0.1")
-	_, s = def.Start(local, "srv", WithKind(KindServer), WithRemoteParent(remote), WithServerMode(ServerSpanKeep))
+	_, s = def.Start(local, "srv", WithKind(KindServer), WithRemoteParent(remote), WithServerSpanMode(ServerSpanKeep))
 	check("per call keep", s, "0.1", "0")
 	_, s = keep.Start(context.Background(), "srv", WithKind(KindServer), WithRemoteParent(remote))
 	check("tracer keep", s, "0.1", "0")
-	ctx, s := keep.Start(context.Background(), "srv", WithKind(KindServer), WithRemoteParent(remote), WithServerMode(ServerSpanChild))
+	ctx, s := keep.Start(context.Background(), "srv", WithKind(KindServer), WithRemoteParent(remote), WithServerSpanMode(ServerSpanChild))
 	check("per call child", s, "0.1.1", "0.1")
 	// Children of a server span count from 1 again.
 	_, c := keep.Start(ctx, "child")
@@ -143,7 +143,7 @@ func TestKeptRemoteID(t *testing.T) {
 		{"keep", ServerSpanKeep, true, true, false, "0.1", "0.1.1"},
 		{"child", ServerSpanChild, false, false, false, "0.1.1", "0.1.1.1"},
 	} {
-		ctx, srv := tr.Start(context.Background(), "srv", WithKind(KindServer), WithRemoteParent(remote), WithServerMode(tc.mode))
+		ctx, srv := tr.Start(context.Background(), "srv", WithKind(KindServer), WithRemoteParent(remote), WithServerSpanMode(tc.mode))
 		cctx, c := tr.Start(ctx, "call", WithKind(KindClient))
 		_, g := tr.Start(cctx, "local")
 		if srv.SpanID() != tc.wantID || c.SpanID() != tc.want {
@@ -205,7 +205,7 @@ func TestDepthCap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, k := tr.Start(context.Background(), "srv", WithRemoteParent(remote), WithServerMode(ServerSpanKeep))
+	_, k := tr.Start(context.Background(), "srv", WithRemoteParent(remote), WithServerSpanMode(ServerSpanKeep))
 	_, c := tr.Start(context.Background(), "srv", WithRemoteParent(remote))
 	if k.SpanID() != s.SpanID() || c.SpanID() != "0" || c.TraceID() == "t1" || tr.Stats().DepthResets != 2 {
 		t.Fatalf("remote at MaxDepth: keep %s, child %s %s", k.SpanID(), c.TraceID(), c.SpanID())
@@ -337,7 +337,7 @@ func TestFinishedRecord(t *testing.T) {
 	if f.App() != "shop" || f.Operation() != "GET /pay" || f.Kind() != KindServer || f.Kind().String() != "server" || f.LogType() != "http-server" {
 		t.Fatalf("names: %s %s %v %s", f.App(), f.Operation(), f.Kind(), f.LogType())
 	}
-	if f.TraceID() != s.TraceID() || f.SpanID() != "0" || f.ParentID() != "" || !f.Sampled() || f.LoadTest() {
+	if f.TraceID() != s.TraceID() || f.SpanID() != "0" || f.ParentID() != "" || !f.Sampled() || f.IsLoadTest() {
 		t.Fatal("ids or flags")
 	}
 	if !f.Start().Equal(start) || !f.End().Equal(start.Add(1500*time.Millisecond)) || f.Duration() != 1500*time.Millisecond {
@@ -397,7 +397,7 @@ func TestFinishTwiceAndLateMutations(t *testing.T) {
 	}
 	f := s.Record()
 	if v, _ := f.Tag("k"); v.String() != "v" || f.NumTags() != 1 || f.ResultCode() != "" || f.Err() != nil ||
-		f.BizBaggage().Len() != 0 || f.SysBaggage().Len() != 0 || s.BaggageItem("late") != "" || f.LoadTest() {
+		f.BizBaggage().Len() != 0 || f.SysBaggage().Len() != 0 || s.BaggageItem("late") != "" || f.IsLoadTest() {
 		t.Fatal("a mutation after Finish changed the record")
 	}
 }
@@ -454,7 +454,7 @@ func TestConcurrentFinishAndMutations(t *testing.T) {
 
 func TestSpanBaggage(t *testing.T) {
 	rec := &recorder{}
-	tr := New("app", WithReporter(rec), WithBaggageLimit(20, 10))
+	tr := New("app", WithReporter(rec), WithBaggageLimits(20, 10))
 	if biz, sys := tr.BaggageLimits(); biz != 20 || sys != 10 {
 		t.Fatalf("limits %d %d", biz, sys)
 	}
@@ -512,8 +512,8 @@ func TestLoadTest(t *testing.T) {
 	off.SetLoadTest(false)
 	off.Finish()
 	spans := rec.finished()
-	if !spans[0].LoadTest() || !spans[1].LoadTest() || spans[2].LoadTest() {
-		t.Fatalf("load-test flags: %v %v %v", spans[0].LoadTest(), spans[1].LoadTest(), spans[2].LoadTest())
+	if !spans[0].IsLoadTest() || !spans[1].IsLoadTest() || spans[2].IsLoadTest() {
+		t.Fatalf("load-test flags: %v %v %v", spans[0].IsLoadTest(), spans[1].IsLoadTest(), spans[2].IsLoadTest())
 	}
 	// A remote parent's mark is inherited.
 	sc, _ := NewSpanContext(SpanContextConfig{TraceID: "t", SpanID: "0", Biz: []Pair{{Key: "mark", Value: "T"}}})

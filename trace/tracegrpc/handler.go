@@ -208,7 +208,7 @@ func (h *handler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Co
 		st.peer.Store(p)
 	}
 	st.Context, st.span = h.tracer.Start(ctx, info.FullMethodName, trace.WithKind(trace.KindServer), trace.WithLogType(LogTypeServer),
-		trace.WithRemoteParent(remote), trace.WithServerMode(mode))
+		trace.WithRemoteParent(remote), trace.WithServerSpanMode(mode))
 	return st
 }
 

@@ -277,8 +277,8 @@ func TestChain(t *testing.T) {
 			t.Fatalf("hop %d: %d spans", i, len(spans))
 		}
 		for j, s := range spans {
-			if s.TraceID() != traceID || s.SpanID() != w.spans[j] || s.ParentID() != w.parents[j] || s.Sampled() || !s.LoadTest() {
-				t.Errorf("hop %d span %d: %s %s parent %s sampled %v load %v", i, j, s.TraceID(), s.SpanID(), s.ParentID(), s.Sampled(), s.LoadTest())
+			if s.TraceID() != traceID || s.SpanID() != w.spans[j] || s.ParentID() != w.parents[j] || s.Sampled() || !s.IsLoadTest() {
+				t.Errorf("hop %d span %d: %s %s parent %s sampled %v load %v", i, j, s.TraceID(), s.SpanID(), s.ParentID(), s.Sampled(), s.IsLoadTest())
 			}
 			if v, _ := s.BizBaggage().Get("user"); v != "名前=a&b%" {
 				t.Errorf("hop %d span %d: user baggage %q", i, j, v)

@@ -45,6 +45,7 @@ type config struct {
 	filter          func(r *http.Request) bool
 	query           bool
 	mode            trace.ServerSpanMode
+	modeSet         bool // WithServerSpanMode was given; else the tracer's mode applies
 	remoteApp       string
 	remoteAppHeader string
 	logType         string // "" for the default of the side
@@ -55,7 +56,7 @@ type config struct {
 }
 
 func newConfig(t *trace.Tracer, opts []Option) config {
-	c := config{mode: trace.ServerSpanChild}
+	var c config
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)
@@ -144,10 +145,12 @@ func (c *config) logTypeOr(def string) string {
 	return def
 }
 
-// WithServerMode sets how the server span relates to the caller's span: trace.ServerSpanChild (the
-// default, as SOFATracer's HTTP servers: inbound 0.1 gives 0.1.1) or trace.ServerSpanKeep.
-func WithServerMode(m trace.ServerSpanMode) Option {
-	return optionFunc(func(c *config) { c.mode = m })
+// WithServerSpanMode sets how the server span relates to the caller's span, overriding the tracer's
+// mode: trace.ServerSpanChild (as SOFATracer's HTTP servers: inbound 0.1 gives 0.1.1) or
+// trace.ServerSpanKeep (inbound 0.1 gives 0.1). Without it the middleware follows the tracer's mode
+// (trace.WithDefaultServerSpanMode), which is ServerSpanChild unless the tracer was told otherwise.
+func WithServerSpanMode(m trace.ServerSpanMode) Option {
+	return optionFunc(func(c *config) { c.mode, c.modeSet = m, true })
 }
 
 // WithRemoteApp sets remote.app of client spans: the name of the called application.

@@ -21,7 +21,8 @@ import (
 // For each request it extracts the caller's span context (a malformed one is handed to
 // tracer.ReportError, which counts it, and the request starts a new root; baggage the propagator
 // dropped is reported the same way, and the caller's trace goes on), starts a server span (log
-// type "http-server" unless WithLogType says otherwise, kind server, a child of the caller's span unless WithServerMode says otherwise),
+// type "http-server" unless WithLogType says otherwise, kind server, related to the caller's span as the tracer's server span mode says, a child unless the tracer
+// was given another, or as WithServerSpanMode says),
 // and serves the request with a context carrying the span, its ids in the MDC and a request scope, so
 // that mdc.Set works in the handler (WithRequestScope(false) leaves the scope out). When the handler
 // returns it records request.url (scheme, host and path; the query only WithQuery(true)), method,
@@ -65,9 +66,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.cfg.noScope && mdc.ScopeFrom(ctx) == nil {
 		ctx = mdc.WithScope(ctx)
 	}
+	var mode trace.StartOption // the zero StartOption does nothing: the tracer's mode applies
+	if h.cfg.modeSet {
+		mode = trace.WithServerSpanMode(h.cfg.mode)
+	}
 	ctx, span := h.tracer.Start(ctx, h.cfg.name(r),
 		trace.WithKind(trace.KindServer), trace.WithLogType(h.cfg.logTypeOr(LogTypeServer)),
-		trace.WithRemoteParent(remote), trace.WithServerMode(h.cfg.mode))
+		trace.WithRemoteParent(remote), mode)
 	if h.cfg.traceHeader != "" {
 		setTraceHeaders(w.Header(), h.cfg.traceHeader, span, r.Header)
 	}

@@ -36,8 +36,8 @@ func TestServerFixedVector(t *testing.T) {
 	h.ServeHTTP(httptest.NewRecorder(), req)
 
 	s := rec.only(t)
-	if s.TraceID() != sofaTrace || s.SpanID() != "0.1.1" || s.ParentID() != "0.1" || !s.LoadTest() || !s.Sampled() {
-		t.Fatalf("span %s %s parent %s load %v sampled %v", s.TraceID(), s.SpanID(), s.ParentID(), s.LoadTest(), s.Sampled())
+	if s.TraceID() != sofaTrace || s.SpanID() != "0.1.1" || s.ParentID() != "0.1" || !s.IsLoadTest() || !s.Sampled() {
+		t.Fatalf("span %s %s parent %s load %v sampled %v", s.TraceID(), s.SpanID(), s.ParentID(), s.IsLoadTest(), s.Sampled())
 	}
 	if seenTrace != sofaTrace || seenSpan != "0.1.1" || seenLoad != "T" {
 		t.Fatalf("MDC in handler: %q %q %q", seenTrace, seenSpan, seenLoad)
@@ -66,13 +66,49 @@ func TestServerFixedVector(t *testing.T) {
 
 func TestServerKeepMode(t *testing.T) {
 	tr, rec := newTracer("server")
-	h := tracehttp.Middleware(tr, tracehttp.WithServerMode(trace.ServerSpanKeep))(http.NotFoundHandler())
+	h := tracehttp.Middleware(tr, tracehttp.WithServerSpanMode(trace.ServerSpanKeep))(http.NotFoundHandler())
 	req := httptest.NewRequest("GET", "/", nil)
 	req.Header.Set("sftc_head", "tcid="+sofaTrace+"&spid=0.1&pspid=0&sample=true&")
 	h.ServeHTTP(httptest.NewRecorder(), req)
 	s := rec.only(t)
 	if s.SpanID() != "0.1" || s.ParentID() != "0" || s.ResultCode() != "404" {
 		t.Fatalf("span %s parent %s code %s", s.SpanID(), s.ParentID(), s.ResultCode())
+	}
+}
+
+// TestServerModeFromTracer: the middleware follows the tracer's server span mode unless its own option
+// says otherwise; it never overrides the tracer silently.
+func TestServerModeFromTracer(t *testing.T) {
+	cases := []struct {
+		name       string
+		tracerOpts []trace.Option
+		mwOpts     []tracehttp.Option
+		span       string
+		parent     string
+	}{
+		{"tracer default (child), no middleware option", nil, nil, "0.1.1", "0.1"},
+		{"tracer keep, no middleware option", []trace.Option{trace.WithDefaultServerSpanMode(trace.ServerSpanKeep)}, nil, "0.1", "0"},
+		{"tracer keep, middleware child", []trace.Option{trace.WithDefaultServerSpanMode(trace.ServerSpanKeep)},
+			[]tracehttp.Option{tracehttp.WithServerSpanMode(trace.ServerSpanChild)}, "0.1.1", "0.1"},
+		{"tracer child, middleware keep", []trace.Option{trace.WithDefaultServerSpanMode(trace.ServerSpanChild)},
+			[]tracehttp.Option{tracehttp.WithServerSpanMode(trace.ServerSpanKeep)}, "0.1", "0"},
+	}
+	for _, c := range cases {
+		tr, rec := newTracer("server", c.tracerOpts...)
+		srv := httptest.NewServer(tracehttp.Middleware(tr, c.mwOpts...)(http.NotFoundHandler()))
+		req, _ := http.NewRequest("GET", srv.URL, nil)
+		req.Header.Set("X-B3-TraceId", sofaTrace)
+		req.Header.Set("X-B3-SpanId", "0.1")
+		req.Header.Set("X-B3-ParentSpanId", "0")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		srv.Close()
+		if s := rec.only(t); s.SpanID() != c.span || s.ParentID() != c.parent {
+			t.Errorf("%s: server span %s parent %s, want %s parent %s", c.name, s.SpanID(), s.ParentID(), c.span, c.parent)
+		}
 	}
 }
 
