@@ -98,8 +98,12 @@ func WithSampler(s Sampler) Option {
 	})
 }
 
-// WithReporter adds a reporter; repeat it for several. Reporters get each finished span in the
-// order they were added. A nil reporter is ignored.
+// WithReporter adds a reporter; repeat it for several (digest files and an exporter, say).
+// Reporters get each finished span in the order they were added, on the goroutine that finishes it:
+// a panicking one is recovered and counted and the others still get the span, but a slow one delays
+// the ones after it and the caller of Finish, so a reporter that does I/O hands the span to a queue,
+// as digest.Reporter and export.Exporter do (with their Discard policy, never waiting). A nil
+// reporter is ignored.
 func WithReporter(r Reporter) Option {
 	return optionFunc(func(c *config) {
 		if r != nil {
