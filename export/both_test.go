@@ -113,8 +113,9 @@ func TestBadRequestSelfLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(self)), "\n")
-	if len(lines) != 1 || !strings.Contains(lines[0], "[WARN]") ||
-		!strings.HasSuffix(lines[0], `export: 3 spans failed: POST `+e.Endpoint()+`: 400 Bad Request: {"error":"invalid span: \"id\" missing"}`) {
+	if len(lines) != 2 || !strings.Contains(lines[0], "[WARN]") ||
+		!strings.HasSuffix(lines[0], `export: 3 spans failed: POST `+e.Endpoint()+`: 400 Bad Request: {"error":"invalid span: \"id\" missing"}`) ||
+		!strings.HasSuffix(lines[1], "export: 3 of 3 spans not exported: POST "+e.Endpoint()+": 0 exported, 0 dropped, 3 failed") {
 		t.Errorf("tracer-self.log:\n%s", self)
 	}
 }

@@ -11,7 +11,8 @@ import (
 type Error struct {
 	// Op is what failed: "deliver" (the backend did not take a batch, or took part of it), "drop"
 	// (spans never sent: the queue was full, or Report came after Close), "encode" (a batch that
-	// could not be encoded) or "close" (Close gave up at its deadline).
+	// could not be encoded), "close" (Close gave up at its deadline) or "totals" (Close's account:
+	// Spans not exported of Total reported, Msg the counts).
 	Op       string
 	Endpoint string // the URL posted to
 	Spans    int    // spans this error is about
@@ -22,10 +23,15 @@ type Error struct {
 	Err      error  // the underlying error (a transport error), if any
 }
 
-// Error returns one line: "export: 12 spans failed: POST <url>: 400 Bad Request: <msg> (1 attempt)".
+// Error returns one line: "export: 12 spans failed: POST <url>: 400 Bad Request: <msg>", or for the
+// totals "export: 12 of 500 spans not exported: POST <url>: 488 exported, 0 dropped, 12 failed".
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("export: ")
+	if e.Op == "totals" {
+		fmt.Fprintf(&b, "%d of %d spans not exported: POST %s: %s", e.Spans, e.Total, e.Endpoint, e.Msg)
+		return b.String()
+	}
 	b.WriteString(strconv.Itoa(e.Spans))
 	if e.Spans == 1 {
 		b.WriteString(" span ")

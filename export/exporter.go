@@ -377,7 +377,9 @@ func (e *Exporter) Close() error {
 // Shutdown stops taking spans (Report then drops and counts them), sends every span queued, and
 // stops the exporter's goroutine. When ctx ends first, the batch being sent is cut off (its spans
 // count as failed), the spans still queued are dropped, and Shutdown returns an *Error saying how
-// many spans were not exported. Only the first call does the work; later ones return its result.
+// many spans were not exported. When any span was dropped or failed, the error reporters get the
+// totals last (an *Error of op "totals"). Only the first call does the work; later ones return its
+// result.
 // Afterwards Stats is exact and no goroutine of the exporter is left.
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	e.closeOnce.Do(func() { e.closeErr = e.shutdown(ctx) })
@@ -413,11 +415,16 @@ func (e *Exporter) shutdown(ctx context.Context) error {
 	}
 	after := e.Stats()
 	e.reportDrops()
+	var err error
 	if e.abandon.Load() {
 		lost := int((after.Dropped - before.Dropped) + (after.Failed - before.Failed))
-		err := &Error{Op: "close", Endpoint: e.cfg.endpoint, Spans: lost, Msg: "deadline passed", Err: ctx.Err()}
+		err = &Error{Op: "close", Endpoint: e.cfg.endpoint, Spans: lost, Msg: "deadline passed", Err: ctx.Err()}
 		e.report(err)
-		return err
 	}
-	return nil
+	if lost := after.Dropped + after.Failed; lost > 0 {
+		// The account, once, where the drops and failures were reported one by one.
+		e.report(&Error{Op: "totals", Endpoint: e.cfg.endpoint, Spans: int(lost), Total: after.Spans,
+			Msg: fmt.Sprintf("%d exported, %d dropped, %d failed", after.Exported, after.Dropped, after.Failed)})
+	}
+	return err
 }

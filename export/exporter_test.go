@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -167,9 +168,10 @@ func TestBadRequestFails(t *testing.T) {
 		t.Errorf("requests %d retries %d: a 400 is not retried", st.Requests, st.Retries)
 	}
 	errs := log.all()
-	if len(errs) != 1 {
-		t.Fatalf("%d errors reported, want 1: %v", len(errs), errs)
+	if len(errs) != 2 {
+		t.Fatalf("%d errors reported, want the batch's and the totals: %v", len(errs), errs)
 	}
+	checkTotals(t, errs[1], e, "export: 4 of 6 spans not exported: POST "+e.Endpoint()+": 2 exported, 0 dropped, 4 failed")
 	got := errs[0]
 	if got.Op != "deliver" || got.Status != 400 || got.Spans != 4 || got.Attempts != 1 {
 		t.Errorf("error %+v", got)
@@ -198,9 +200,10 @@ func TestRetriesBounded(t *testing.T) {
 		t.Errorf("retries %d: want several within 300ms", st.Retries)
 	}
 	errs := log.all()
-	if len(errs) != 1 || errs[0].Status != 503 || !strings.Contains(errs[0].Msg, "retries used up") {
-		t.Errorf("errors %v", errs)
+	if len(errs) != 2 || errs[0].Status != 503 || !strings.Contains(errs[0].Msg, "retries used up") {
+		t.Fatalf("errors %v", errs)
 	}
+	checkTotals(t, errs[1], e, "export: 3 of 3 spans not exported: POST "+e.Endpoint()+": 0 exported, 0 dropped, 3 failed")
 }
 
 // Discard under a stalled backend: Report never waits; what does not fit is dropped and counted;
@@ -246,6 +249,9 @@ func TestDiscardStalledBackend(t *testing.T) {
 	if dropped != st.Dropped {
 		t.Errorf("drop reports add up to %d, Stats.Dropped %d", dropped, st.Dropped)
 	}
+	all := log.all()
+	checkTotals(t, all[len(all)-1], e, fmt.Sprintf("export: 1000 of 1000 spans not exported: POST %s: 0 exported, %d dropped, %d failed",
+		e.Endpoint(), st.Dropped, st.Failed))
 	// After Close, spans are dropped and counted.
 	finish(tr, context.Background(), 2, "late")
 	if st2 := e.Stats(); st2.Dropped != st.Dropped+2 || st2.Spans != 1002 {
@@ -323,9 +329,10 @@ func TestEncoderPanic(t *testing.T) {
 	}
 	checkAccounting(t, e, Stats{Spans: 4, Exported: 2, Failed: 2})
 	errs := log.all()
-	if len(errs) != 1 || errs[0].Op != "encode" || !strings.Contains(errs[0].Msg, "panicked") {
-		t.Errorf("errors %v", errs)
+	if len(errs) != 2 || errs[0].Op != "encode" || !strings.Contains(errs[0].Msg, "panicked") {
+		t.Fatalf("errors %v", errs)
 	}
+	checkTotals(t, errs[1], e, "export: 2 of 4 spans not exported: POST "+e.Endpoint()+": 2 exported, 0 dropped, 2 failed")
 }
 
 type panicky struct{ Encoder }

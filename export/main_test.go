@@ -154,3 +154,12 @@ func finish(tr *trace.Tracer, ctx context.Context, n int, op string) {
 		s.Finish()
 	}
 }
+
+// checkTotals fails unless err is the totals report Close makes, saying want.
+func checkTotals(t testing.TB, err *Error, e *Exporter, want string) {
+	t.Helper()
+	st := e.Stats()
+	if err.Op != "totals" || err.Error() != want || uint64(err.Spans) != st.Dropped+st.Failed || err.Total != st.Spans {
+		t.Errorf("totals %+v: %q, want %q", err, err.Error(), want)
+	}
+}

@@ -313,9 +313,10 @@ func TestOTLPJaegerBadRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "export: 3 spans failed: POST " + j.OTLPURL() + ": 400 Bad Request: "
-	if !bytes.Contains(self, []byte(want)) || bytes.Count(self, []byte("\n")) != 1 {
-		t.Errorf("tracer-self.log, want one line with %q:\n%s", want, self)
+	want := "export: 3 spans failed: POST " + j.OTLPURL() + ": 400 Bad Request: unexpected EOF\n"
+	totals := "export: 3 of 5 spans not exported: POST " + j.OTLPURL() + ": 2 exported, 0 dropped, 3 failed\n"
+	if !bytes.Contains(self, []byte(want)) || !bytes.Contains(self, []byte(totals)) || bytes.Count(self, []byte("\n")) != 2 {
+		t.Errorf("tracer-self.log, want a line with %q and the totals %q:\n%s", want, totals, self)
 	}
 	t.Logf("400: %d spans, %d exported, %d failed; tracer-self.log: %s", st.Spans, st.Exported, st.Failed, bytes.TrimSpace(self))
 }

@@ -185,7 +185,8 @@ func TestPartialSuccess(t *testing.T) {
 	}
 	checkAccounting(t, e, export.Stats{Spans: 5, Exported: 3, Failed: 2})
 	errs := log.all()
-	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "2 spans failed") || !strings.Contains(errs[0].Error(), "partial success: 2 spans too old") {
+	if len(errs) != 2 || !strings.Contains(errs[0].Error(), "2 spans failed") || !strings.Contains(errs[0].Error(), "partial success: 2 spans too old") ||
+		errs[1].Error() != "export: 2 of 5 spans not exported: POST "+e.Endpoint()+": 3 exported, 0 dropped, 2 failed" {
 		t.Errorf("errors %v", errs)
 	}
 }
