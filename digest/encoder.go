@@ -146,9 +146,11 @@ func tagSize(s *trace.FinishedSpan, enc FieldEncoder, key, suffix string) {
 	if !ok {
 		v = trace.Int64(key, 0).Value
 	}
-	if sw, ok := enc.(suffixWriter); ok && suffix != "" && v.Kind() == trace.TagInt {
-		sw.addIntSuffix(key, v.Int64(), suffix)
-		return
+	if suffix != "" && v.Kind() == trace.TagInt {
+		if sw, ok := enc.(suffixWriter); ok {
+			sw.addIntSuffix(key, v.Int64(), suffix)
+			return
+		}
 	}
 	enc.AddTag(key, v)
 }
