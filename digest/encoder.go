@@ -81,12 +81,12 @@ func GenericEncoder() Encoder { return genericEnc }
 func (e *httpEncoder) EncodeFields(s *trace.FinishedSpan, enc FieldEncoder) {
 	tagString(s, enc, layout.FieldRequestURL)
 	tagString(s, enc, layout.FieldMethod)
-	suffix := ""
-	if !e.client && !namesFields(enc) {
-		suffix = layout.SizeSuffix // SOFA's Spring MVC CSV layout: "5B,7B"
+	unit := "" // the client layout's sizes have none
+	if !e.client {
+		unit = layout.SizeSuffix // SOFA's Spring MVC CSV layout: "5B,7B"
 	}
-	tagSize(s, enc, layout.FieldReqSize, suffix)
-	tagSize(s, enc, layout.FieldRespSize, suffix)
+	tagSize(s, enc, layout.FieldReqSize, unit)
+	tagSize(s, enc, layout.FieldRespSize, unit)
 	if e.client {
 		tagString(s, enc, layout.FieldRemoteApp)
 		if msg := httpClientError(s); msg != "" && namesFields(enc) {
@@ -130,6 +130,9 @@ type fieldNamer interface{ namesFields() bool }
 
 // namesFields reports whether enc writes field names; false for an encoder that does not say.
 func namesFields(enc FieldEncoder) bool {
+	if e, ok := enc.(*lineEncoder); ok { // the reporter's own: a type check, no interface lookup
+		return !e.csv
+	}
 	n, ok := enc.(fieldNamer)
 	return ok && n.namesFields()
 }
@@ -139,26 +142,19 @@ func tagString(s *trace.FinishedSpan, enc FieldEncoder, key string) {
 	enc.AddTag(key, v) // the zero TagValue is ""
 }
 
-// tagSize adds the integer tag key (0 when the span has none) with suffix after the number when enc
-// can write one (see suffixWriter); a tag that is not an integer is added as it is.
-func tagSize(s *trace.FinishedSpan, enc FieldEncoder, key, suffix string) {
+// tagSize adds the integer tag key (0 when the span has none); in a CSV line of the reporter's
+// encoder, with unit after the number (SOFA's CSV layouts write some sizes so). A tag that is not an
+// integer is added as it is.
+func tagSize(s *trace.FinishedSpan, enc FieldEncoder, key, unit string) {
 	v, ok := s.Tag(key)
 	if !ok {
 		v = trace.Int64(key, 0).Value
 	}
-	if suffix != "" && v.Kind() == trace.TagInt {
-		if sw, ok := enc.(suffixWriter); ok {
-			sw.addIntSuffix(key, v.Int64(), suffix)
-			return
-		}
+	if e, ok := enc.(*lineEncoder); ok && e.csv && unit != "" && v.Kind() == trace.TagInt {
+		e.addIntSuffix(key, v.Int64(), unit)
+		return
 	}
 	enc.AddTag(key, v)
-}
-
-// suffixWriter is implemented by a FieldEncoder that can write a number followed by a unit, as
-// SOFA's CSV layouts write sizes.
-type suffixWriter interface {
-	addIntSuffix(key string, value int64, suffix string)
 }
 
 type genericEncoder struct{}
@@ -204,7 +200,6 @@ type lineEncoder struct {
 var (
 	_ FieldEncoder = (*lineEncoder)(nil)
 	_ fieldNamer   = (*lineEncoder)(nil)
-	_ suffixWriter = (*lineEncoder)(nil)
 )
 
 // namesFields reports whether the line is JSON (keys written) rather than CSV (positions only).
