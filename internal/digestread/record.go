@@ -81,12 +81,3 @@ func (r *Record) ErrorSuffix() string {
 	}
 	return " " + text
 }
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
