@@ -133,7 +133,12 @@ type Config struct {
 	// Write call of its own, written off the request path by the consumer (digest lines) and
 	// background (stat and self lines) goroutines, never two at once, and names what it is: its log
 	// kind, log type and load-test mark (see layout.FieldLogKind). Lost lines are counted
-	// (Stats.OutputLost, Stats.OutputErrors). Close does not close it. A writer that several
+	// (Stats.OutputLost, Stats.OutputErrors) and self-logged, rate-limited; when any was lost, Close
+	// writes the total, "Config.Output lost N lines in all, M of them digest lines", as the last line
+	// it gives Output, after every other line, so no later Write can change it. The copy in
+	// tracer-self.log is made after that Write: its N and M are Stats.OutputErrors and
+	// Stats.OutputLost after Close, counting the total line itself if Output refused it (stderr then
+	// says the total too). Close does not close it. A writer that several
 	// reporters, or a logger too, write to must be safe for concurrent use, as os.Stdout is.
 	Output io.Writer
 	// OutputOnly sends the lines to Output only: no file is written, no directory created (Root is

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -155,14 +154,6 @@ func (o *output) appendSelf(b []byte, now time.Time, level, traceID, msg string,
 	return append(b, "}\n"...)
 }
 
-// writeSelf writes self lines made by appendSelf, one Write each. A failure cannot be reported in the
-// self log that failed: it is counted (Stats.OutputErrors) and said on stderr, once per call.
-func (o *output) writeSelf(b []byte) {
-	if _, lost, err := o.writeEach("", "", false, b); err != nil {
-		fmt.Fprintf(os.Stderr, "tracemdc/digest: Config.Output: %v; %d self-log lines lost\n", err, lost)
-	}
-}
-
 // writeOutput writes a digest line to Config.Output; a failure is self-logged with the total lost.
 func (r *Reporter) writeOutput(logType string, shadow bool, line []byte) {
 	if err := r.out.writeDigest(logType, shadow, line); err != nil {
@@ -181,17 +172,5 @@ func (r *Reporter) writeStatOutput(logType string, shadow bool, b []byte, n int)
 	if err != nil {
 		r.self.log(levelError, "output", "", fmt.Sprintf("write %s stat lines to Config.Output: %v; %d of %d lost",
 			logType, err, lost, n))
-	}
-}
-
-// reportOutputLoss writes, at Close, how many lines Config.Output lost in all (the messages of each
-// loss are rate-limited; this total is not).
-func (r *Reporter) reportOutputLoss() {
-	if r.out == nil {
-		return
-	}
-	if errs := r.out.errs.Load(); errs > 0 {
-		r.self.logLimit(levelError, "output-total", "", fmt.Sprintf("Config.Output lost %d lines in all, %d of them digest lines",
-			errs, r.out.lost.Load()), 1)
 	}
 }

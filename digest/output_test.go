@@ -281,3 +281,71 @@ func TestOutputPolicies(t *testing.T) {
 		})
 	}
 }
+
+// TestOutputLossTotal: the total of Config.Output's losses that Close writes is exact, whatever
+// Output does with the self lines written at Close, the total line included. "refuses self lines":
+// every self line fails (and every third digest line), so the total line is refused too; the file's
+// total counts it, and stderr says it. "takes self lines": only digest lines fail; the total is the
+// last Write Output gets, and it and the file's copy equal the Stats after Close. Before, the total
+// was counted before the suppressed-message lines and the total line itself were written, so it
+// fell short in the first case and was not Output's last line in the second.
+func TestOutputLossTotal(t *testing.T) {
+	for _, refuseSelf := range []bool{true, false} {
+		name := map[bool]string{true: "refuses self lines", false: "takes self lines"}[refuseSelf]
+		t.Run(name, func(t *testing.T) {
+			errBroken := errors.New("broken pipe (test)")
+			digest := 0
+			out := &writeLog{fail: func(_ int, p []byte) (int, error) {
+				if bytes.HasPrefix(p, []byte(`{"log.kind":"self"`)) {
+					if refuseSelf {
+						return 0, errBroken
+					}
+					return len(p), nil
+				}
+				digest++
+				if digest%3 == 0 {
+					return 0, errBroken
+				}
+				return len(p), nil
+			}}
+			// A fixed clock: every error message falls in one second, so most are suppressed and
+			// Close writes the count of those.
+			r, dir := newReporter(t, Config{Output: out, Policy: Block, StatInterval: -1, Clock: fixedClock()})
+			var stderr bytes.Buffer
+			r.self.stderr = &stderr
+			tr := trace.New("total", trace.WithReporter(r))
+			const n = 60
+			for i := 0; i < n; i++ {
+				httpSpan(tr, "/t", "200")
+			}
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			st := r.Stats()
+			if st.OutputLost != n/3 || st.OutputWritten != n-n/3 || st.Suppressed == 0 {
+				t.Fatalf("stats %+v", st)
+			}
+			want := "Config.Output lost " + strconv.FormatUint(st.OutputErrors, 10) + " lines in all, " +
+				strconv.FormatUint(st.OutputLost, 10) + " of them digest lines"
+			self := readLines(t, filepath.Join(dir, layout.SelfLogName))
+			if len(self) == 0 || !strings.HasSuffix(self[len(self)-1], "]"+want) {
+				t.Fatalf("the self log's last line is not %q:\n%s", want, strings.Join(self, "\n"))
+			}
+			writes := out.all()
+			last := string(writes[len(writes)-1])
+			if refuseSelf {
+				// Every self line was refused: the errors are the digest lines and the self lines.
+				if st.OutputErrors != st.OutputLost+st.SelfLogLines {
+					t.Fatalf("stats %+v", st)
+				}
+				if !strings.Contains(stderr.String(), want+" (the last of them this total)") {
+					t.Fatalf("stderr does not say %q:\n%s", want, stderr.String())
+				}
+				return
+			}
+			if st.OutputErrors != st.OutputLost || !strings.Contains(last, `"msg":"`+want+`"`) {
+				t.Fatalf("stats %+v; Output's last line %s", st, last)
+			}
+		})
+	}
+}

@@ -350,7 +350,6 @@ func (r *Reporter) Close() error {
 			r.writeStats()
 		}
 		r.reportDiscards()
-		r.reportOutputLoss()
 		var first error
 		keep := func(err error) {
 			if err != nil && first == nil {

@@ -64,8 +64,12 @@ type selfLog struct {
 	lost  atomic.Uint64 // lines of tracer-self.log given up after failed writes
 
 	// Config.Output, when set: its lines (made by out.appendSelf) wait in outPending (under mu).
+	// closeOutput sets it to nil (under wmu and mu).
 	out                  *output
 	outPending, outSpare []byte
+
+	// stderr takes what the self log cannot write where it belongs (os.Stderr; tests replace it).
+	stderr io.Writer
 }
 
 // totalMsg is a message of logTotal waiting to be written.
@@ -81,7 +85,8 @@ type kindRate struct {
 }
 
 func newSelfLog(w io.WriteCloser, clock func() time.Time, loc *time.Location) *selfLog {
-	l := &selfLog{clock: clock, loc: loc, kinds: map[string]*kindRate{}, totals: map[string]int{}, wake: make(chan struct{}, 1)}
+	l := &selfLog{clock: clock, loc: loc, kinds: map[string]*kindRate{}, totals: map[string]int{}, wake: make(chan struct{}, 1),
+		stderr: os.Stderr}
 	if w != nil {
 		l.file = true
 		l.f = &lineFile{name: layout.SelfLogName, w: w, max: selfLogMaxPending,
@@ -246,19 +251,14 @@ func (l *selfLog) flush() {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	l.mu.Lock()
-	for _, t := range l.totalMsgs {
-		l.add(t.at, t.level, "", t.msg)
-		l.lines.Add(1)
-	}
-	clear(l.totals)
-	l.totalMsgs = l.totalMsgs[:0]
+	l.addTotals()
 	buf := l.pending
 	l.pending = l.spare[:0]
 	outBuf := l.outPending
 	l.outPending = l.outSpare[:0]
 	l.mu.Unlock()
 	if len(outBuf) > 0 {
-		l.out.writeSelf(outBuf)
+		l.writeOutput(l.out, outBuf)
 	}
 	l.outSpare = outBuf[:0]
 	if f := l.f; f != nil && (len(buf) > 0 || len(f.buf) > 0) {
@@ -270,7 +270,7 @@ func (l *selfLog) flush() {
 		case res.err != nil:
 			l.werrs.Add(1)
 			if f.fails == 1 { // the first failure of a run; its end says what it cost
-				fmt.Fprintf(os.Stderr, "tracemdc/digest: %s: %v\n", f.name, res.err)
+				fmt.Fprintf(l.stderr, "tracemdc/digest: %s: %v\n", f.name, res.err)
 			}
 			if res.dropped > 0 {
 				l.logTotal(f.name, levelError, fmt.Sprintf("%s fails: %d lines lost in total", f.name, f.lost))
@@ -283,14 +283,48 @@ func (l *selfLog) flush() {
 	l.spare = buf[:0]
 }
 
-// close writes what is pending and closes the file; later lines are counted as suppressed. Lines it
-// cannot write are counted in lost and named on stderr.
+// addTotals formats the pending messages of logTotal. l.mu is held.
+func (l *selfLog) addTotals() {
+	for _, t := range l.totalMsgs {
+		l.add(t.at, t.level, "", t.msg)
+		l.lines.Add(1)
+	}
+	clear(l.totals)
+	l.totalMsgs = l.totalMsgs[:0]
+}
+
+// busy tells whether a flush has something to write: lines, totals, or lines a failed write kept.
+func (l *selfLog) busy() bool {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.pending) > 0 || len(l.outPending) > 0 || len(l.totalMsgs) > 0 || l.f != nil && len(l.f.buf) > 0
+}
+
+// flushAll flushes until nothing is left to write or, with a file that keeps failing, a few times:
+// a flush can state a total (the file's lost lines, or its recovery) that the next one writes.
+func (l *selfLog) flushAll() {
+	for i := 0; i < 4 && l.busy(); i++ {
+		l.flush()
+	}
+}
+
+// close writes what is pending and closes the file; later lines are counted as suppressed. The
+// total of Config.Output's losses is written last to Output, once every other self line has been
+// written there (closeOutput). Lines it cannot write to the file are counted in lost; when any is,
+// or a total of the file's lost lines is still unwritten (the flush that wrote the last one lost
+// lines again), stderr says the file's total.
 func (l *selfLog) close() error {
 	l.logSuppressed()
-	l.flush()
-	l.flush() // the total a recovery in the first flush stated
+	l.flushAll()
+	l.closeOutput()
+	l.flushAll() // to the file only: the Output total, and what writing it stated about the file
 	l.mu.Lock()
 	l.closed = true
+	unsaid := len(l.totalMsgs) > 0
+	clear(l.totals)
+	l.totalMsgs = nil
 	l.mu.Unlock()
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
@@ -298,12 +332,64 @@ func (l *selfLog) close() error {
 		return nil
 	}
 	dropped, err := l.f.close()
-	if dropped > 0 {
-		l.lost.Add(dropped)
-		fmt.Fprintf(os.Stderr, "tracemdc/digest: %s: %d lines lost at Close (%d in total)\n", l.f.name, dropped, l.f.lost)
+	l.lost.Add(dropped)
+	if dropped > 0 || unsaid {
+		fmt.Fprintf(l.stderr, "tracemdc/digest: %s: %d lines lost at Close (%d in total)\n", l.f.name, dropped, l.f.lost)
 	}
 	l.f = nil
 	return err
+}
+
+// writeOutput writes self lines made by out.appendSelf to Config.Output, one Write each. A failure
+// cannot be reported in the self log that failed: it is counted (Stats.OutputErrors), said on stderr
+// once per call, and in the total Close writes (closeOutput).
+func (l *selfLog) writeOutput(out *output, b []byte) {
+	if _, lost, err := out.writeEach("", "", false, b); err != nil {
+		fmt.Fprintf(l.stderr, "tracemdc/digest: Config.Output: %v; %d self-log lines lost\n", err, lost)
+	}
+}
+
+// closeOutput ends the self log's lines to Config.Output, at Close, after every digest and stat
+// line. It writes the self lines pending for Output, then, when Output lost any line, the total as
+// the last line Output is given: "Config.Output lost N lines in all, M of them digest lines", so no
+// later Write can make it wrong. From then on self lines go to the file only. The file's copy of
+// the total is made after that last Write: if Output refused the total line itself, the file's
+// count includes it (and stderr says it, the only place left with Config.OutputOnly). Either way
+// the total in the file is Stats.OutputErrors and Stats.OutputLost after Close.
+func (l *selfLog) closeOutput() {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	l.mu.Lock()
+	out := l.out
+	if out == nil {
+		l.mu.Unlock()
+		return
+	}
+	l.addTotals()
+	outBuf := l.outPending
+	l.out, l.outPending, l.outSpare = nil, nil, nil
+	l.mu.Unlock()
+	if len(outBuf) > 0 {
+		l.writeOutput(out, outBuf)
+	}
+	errs := out.errs.Load()
+	if errs == 0 {
+		return
+	}
+	total := func(errs uint64) string {
+		return fmt.Sprintf("Config.Output lost %d lines in all, %d of them digest lines", errs, out.lost.Load())
+	}
+	now := l.clock()
+	msg := total(errs)
+	line := out.appendSelf(nil, now, levelError, "", msg, l.appendLine(nil, now, levelError, "", msg))
+	if err := out.write("", "", false, line); err != nil {
+		msg = total(out.errs.Load())
+		fmt.Fprintf(l.stderr, "tracemdc/digest: Config.Output: %v; %s (the last of them this total)\n", err, msg)
+	}
+	l.mu.Lock()
+	l.add(now, levelError, "", msg) // to the file only: l.out is nil
+	l.mu.Unlock()
+	l.lines.Add(1)
 }
 
 // writeStaticInfo appends one line pid,ip,zone,timezone to <dir>/static-info.log. It uses a plain

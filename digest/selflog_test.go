@@ -1,8 +1,12 @@
 package digest
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -93,5 +97,61 @@ func TestSelfLogLevelPrefix(t *testing.T) {
 		if got := string(l.appendLine(nil, at, level, "tid", "m")); got != want {
 			t.Errorf("got %q, want %q", got, want)
 		}
+	}
+}
+
+// selfFile is a tracer-self.log that refuses its first fails writes and keeps the rest.
+type selfFile struct {
+	fails int
+	bytes.Buffer
+}
+
+func (f *selfFile) Write(p []byte) (int, error) {
+	if f.fails > 0 {
+		f.fails--
+		return 0, errors.New("disk full (test)")
+	}
+	return f.Buffer.Write(p)
+}
+
+func (f *selfFile) Close() error { return nil }
+
+// TestSelfLogCloseTotal: the self log's own lost lines are stated exactly at Close, in the file when
+// it works again, else on stderr, even when the flush that wrote a total of them lost lines again
+// (a file keeping 40 bytes after a failure drops every line, totals included). Before, Close wrote
+// twice and then forgot a total still to write: nothing said that the file lost its lines.
+func TestSelfLogCloseTotal(t *testing.T) {
+	lostTotal := regexp.MustCompile(`tracer-self\.log (?:fails|written again after \d+ failed writes): (\d+) lines lost in total`)
+	for _, fails := range []int{1, 3, 1 << 20} {
+		t.Run(strconv.Itoa(fails), func(t *testing.T) {
+			f := &selfFile{fails: fails}
+			l := newSelfLog(f, fixedClock(), time.UTC)
+			var stderr bytes.Buffer
+			l.stderr = &stderr
+			l.f.max = 40
+			for i := 0; i < 5; i++ {
+				l.log(levelWarn, "test", "", "line "+strconv.Itoa(i))
+			}
+			if err := l.close(); err != nil {
+				t.Fatal(err)
+			}
+			lost := l.lost.Load()
+			if lost == 0 {
+				t.Fatal("no line lost")
+			}
+			said := ""
+			if m := lostTotal.FindAllStringSubmatch(f.String(), -1); m != nil {
+				said = m[len(m)-1][1] // the last total the file holds
+			}
+			if f.fails == 0 { // the file works again: it states the total
+				if said != strconv.FormatUint(lost, 10) {
+					t.Fatalf("%d lines lost; the file says %q:\n%s\nstderr:\n%s", lost, said, f.String(), stderr.String())
+				}
+				return
+			}
+			if want := "lost at Close (" + strconv.FormatUint(lost, 10) + " in total)"; !strings.Contains(stderr.String(), want) {
+				t.Fatalf("%d lines lost; stderr does not say %q:\n%s", lost, want, stderr.String())
+			}
+		})
 	}
 }
