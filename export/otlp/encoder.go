@@ -1,6 +1,9 @@
 package otlp
 
 import (
+	"strings"
+	"unicode/utf8"
+
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -114,7 +117,17 @@ func (e *encoder) resource(app string) *resource {
 }
 
 func str(k, v string) *commonpb.KeyValue {
-	return &commonpb.KeyValue{Key: k, Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: v}}}
+	return &commonpb.KeyValue{Key: valid(k), Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: valid(v)}}}
+}
+
+// valid returns s, or s with each run of bytes that are not UTF-8 replaced by U+FFFD: protobuf
+// refuses to marshal a string field that is not UTF-8, and one such value (a header a caller sent,
+// carried as baggage) would fail its whole batch.
+func valid(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // span fills a pooled Span with s.
@@ -134,7 +147,7 @@ func (e *encoder) span(s *trace.FinishedSpan) *tracepb.Span {
 		copy(ids[24:], pid[:])
 		sp.ParentSpanId = ids[24:32:32]
 	}
-	sp.Name = s.Operation()
+	sp.Name = valid(s.Operation())
 	sp.Flags = 1 // sampled: only sampled spans are exported
 	switch s.Kind() {
 	case trace.KindServer:
@@ -150,7 +163,7 @@ func (e *encoder) span(s *trace.FinishedSpan) *tracepb.Span {
 	attrs := e.kvSlices.take(len(e.tags))
 	for i, t := range e.tags {
 		kv := e.kvs.get()
-		kv.Key = t.Key
+		kv.Key = valid(t.Key)
 		kv.Value = e.value(t.Value)
 		attrs[i] = kv
 	}
@@ -158,7 +171,7 @@ func (e *encoder) span(s *trace.FinishedSpan) *tracepb.Span {
 	sp.Status = nil // unset: the span did not fail
 	if failed, reason := export.Status(s); failed {
 		st := e.statuses.get()
-		st.Code, st.Message = tracepb.Status_STATUS_CODE_ERROR, reason
+		st.Code, st.Message = tracepb.Status_STATUS_CODE_ERROR, valid(reason)
 		sp.Status = st
 	}
 	return sp
@@ -177,7 +190,7 @@ func (e *encoder) value(v trace.TagValue) *commonpb.AnyValue {
 		a.Value = x
 	default:
 		x := e.strs.get()
-		x.StringValue = v.String()
+		x.StringValue = valid(v.String())
 		a.Value = x
 	}
 	return a

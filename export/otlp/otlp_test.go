@@ -241,3 +241,46 @@ func TestEnv(t *testing.T) {
 		})
 	}
 }
+
+// A span with invalid UTF-8 (a tag, its name, a baggage value decoded from a caller's header, the
+// application's name) is exported with U+FFFD in place of the bad bytes, and the spans batched with
+// it are exported too: protobuf refuses to marshal a string field that is not UTF-8, which failed
+// the whole batch.
+func TestEncodeInvalidUTF8(t *testing.T) {
+	s := newSink(t, nil)
+	t.Setenv(EnvResourceAttributes, "team=caf%E9")
+	log := &errorLog{}
+	e := newExporter(t, export.WithEndpointURL(s.url()), export.WithErrorReporter(log), export.WithBatch(100, time.Hour))
+	good := trace.New("shop", trace.WithReporter(e), trace.WithoutMDC())
+	bad := trace.New("sh\xffop", trace.WithReporter(e), trace.WithoutMDC())
+	for i := 0; i < 4; i++ {
+		_, sp := good.Start(context.Background(), "op")
+		sp.Finish()
+	}
+	_, sp := bad.Start(context.Background(), "GET /\xc3(", trace.WithTag("bad\xff", "x\xffy"))
+	sp.SetBaggageItem("k", "v\xfe")
+	sp.SetError(errors.New("failed \xff"))
+	sp.Finish()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkAccounting(t, e, export.Stats{Spans: 5, Exported: 5})
+	if errs := log.all(); len(errs) != 0 {
+		t.Errorf("errors %v", errs)
+	}
+	got, services := s.spans()
+	if len(got) != 5 {
+		t.Fatalf("%d spans", len(got))
+	}
+	for i, sp := range got {
+		if services[i] != "shop" {
+			if services[i] != "sh\uFFFDop" || sp.Name != "GET /\uFFFD(" || sp.Status.GetMessage() != "failed \uFFFD" {
+				t.Errorf("span %q of %q, status %q", sp.Name, services[i], sp.Status.GetMessage())
+			}
+			a := attrs(sp)
+			if a["bad\uFFFD"] != "x\uFFFDy" || a["k"] != "v\uFFFD" {
+				t.Errorf("attributes %v", a)
+			}
+		}
+	}
+}
