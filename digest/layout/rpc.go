@@ -82,3 +82,23 @@ func IsRPCID(id string) bool {
 	}
 	return !prevDot
 }
+
+// GRPCResultCode is the result code of a gRPC call that ended with status code c (gRPC's numbering,
+// google.golang.org/grpc/codes): OK (0) gives CodeSuccess; DeadlineExceeded (4) CodeTimeout;
+// Canceled (1), ResourceExhausted (8), Unimplemented (12), Internal (13), Unavailable (14) and
+// DataLoss (15), failures of the transport or the framework, CodeRPCError; any other status, the
+// handler's own (Unknown for a plain error, InvalidArgument, NotFound, PermissionDenied, ...),
+// CodeBizError. CodeRouting (no address to call) is not a status: the gRPC client instrumentation
+// tells it from the Unavailable of a call that never had a connection. Package tracegrpc and
+// OpenTelemetry's gRPC spans in otelmdc both map through it.
+func GRPCResultCode(c uint32) string {
+	switch c {
+	case 0:
+		return CodeSuccess
+	case 4:
+		return CodeTimeout
+	case 1, 8, 12, 13, 14, 15:
+		return CodeRPCError
+	}
+	return CodeBizError
+}

@@ -31,3 +31,18 @@ func TestIsRPCID(t *testing.T) {
 		}
 	}
 }
+
+// TestGRPCResultCode pins the mapping of every gRPC status code (their numbers from
+// google.golang.org/grpc/codes) to SOFARPC's result codes.
+func TestGRPCResultCode(t *testing.T) {
+	want := []string{
+		0: CodeSuccess, 1: CodeRPCError, 2: CodeBizError, 3: CodeBizError, 4: CodeTimeout, 5: CodeBizError,
+		6: CodeBizError, 7: CodeBizError, 8: CodeRPCError, 9: CodeBizError, 10: CodeBizError, 11: CodeBizError,
+		12: CodeRPCError, 13: CodeRPCError, 14: CodeRPCError, 15: CodeRPCError, 16: CodeBizError, 17: CodeBizError,
+	}
+	for c, w := range want {
+		if got := GRPCResultCode(uint32(c)); got != w {
+			t.Errorf("GRPCResultCode(%d) = %s, want %s", c, got, w)
+		}
+	}
+}

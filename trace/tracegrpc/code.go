@@ -18,27 +18,18 @@ const (
 	CodeRouting  = layout.CodeRouting  // 04: no address to call
 )
 
-// resultCode maps the error a call ended with to SOFARPC's result code. unsent is true for a client
-// call that never got a transport stream (no request header went out).
+// resultCode maps the error a call ended with to SOFARPC's result code: layout.GRPCResultCode of its
+// status, or CodeRouting for a client call that found no address. unsent is true for a client call
+// that never got a transport stream (no request header went out).
 func resultCode(err error, unsent bool) string {
 	if err == nil {
 		return CodeSuccess
 	}
 	st, _ := status.FromError(err)
-	switch st.Code() {
-	case codes.OK:
-		return CodeSuccess
-	case codes.DeadlineExceeded:
-		return CodeTimeout
-	case codes.Unavailable:
-		if unsent && noAddress(st.Message()) {
-			return CodeRouting
-		}
-		return CodeRPCError
-	case codes.Canceled, codes.Internal, codes.Unimplemented, codes.ResourceExhausted, codes.DataLoss:
-		return CodeRPCError
+	if st.Code() == codes.Unavailable && unsent && noAddress(st.Message()) {
+		return CodeRouting
 	}
-	return CodeBizError
+	return layout.GRPCResultCode(uint32(st.Code()))
 }
 
 // noAddress reports whether the message of an Unavailable status that failed a call before it had a

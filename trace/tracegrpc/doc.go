@@ -58,7 +58,8 @@
 //
 // # Result codes
 //
-// From the status the call ended with, the same on both sides (the client sees the server's status):
+// From the status the call ended with, the same on both sides (the client sees the server's status),
+// by layout.GRPCResultCode, which otelmdc applies to OpenTelemetry's gRPC spans too:
 //
 //	OK                                                              00 success
 //	DeadlineExceeded (the call's deadline, either side); on a       03 timeout
