@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,9 +42,11 @@ const (
 	attrPeerService      = "peer.service"
 	attrServiceName      = "service.name"
 	attrRPCSystem        = "rpc.system"
+	attrRPCSystemName    = "rpc.system.name" // semantic conventions 1.37 on (otelgrpc v0.6x on)
 	attrRPCService       = "rpc.service"
 	attrRPCMethod        = "rpc.method"
-	attrGRPCStatus       = "rpc.grpc.status_code"
+	attrGRPCStatus       = "rpc.grpc.status_code"     // a number
+	attrRPCStatus        = "rpc.response.status_code" // 1.37 on: gRPC's code name ("NOT_FOUND")
 	attrNetPeerAddress   = "network.peer.address"
 	attrNetPeerPort      = "network.peer.port"
 	attrExceptionMessage = "exception.message"
@@ -81,8 +84,12 @@ func WithApp(name string) ProcessorOption {
 //     is peer.service; the route (http.route, else the route in a span name "{method} {route}", where
 //     otelhttp puts a ServeMux pattern) becomes the stat key's request.url (trace.TagRoute), so stat
 //     lines count per route while each digest line keeps its URL.
-//   - RPC (rpc.system): rpc-client and rpc-server lines, with service, method, protocol, remote.ip and
-//     remote.app; result.code 00 for gRPC status OK, 03 for DEADLINE_EXCEEDED, 02 for any other.
+//   - RPC (rpc.system.name or rpc.system): rpc-client and rpc-server lines, with service, method
+//     (rpc.service and rpc.method, or the two parts of a fully-qualified rpc.method), protocol,
+//     remote.ip and remote.app; result.code from the gRPC status (rpc.grpc.status_code or
+//     rpc.response.status_code) as tracegrpc maps it (layout.GRPCResultCode: 00 OK, 03
+//     DEADLINE_EXCEEDED, 02 transport and framework failures, 01 the handler's own statuses), else
+//     02 when the span's status is Error.
 //   - Everything else: the reporter's default log type and its generic layout, the span's name as
 //     operation and its attributes as tags; 99 when its status is Error, else 00.
 //
@@ -295,7 +302,7 @@ func (p *SpanProcessor) record(s sdktrace.ReadOnlySpan) (*trace.FinishedSpan, er
 			c.TraceID, c.SpanID, c.ParentID, _ = ids(s, 0)
 		}
 		p.http(s, a, url, &c)
-	case a.str(attrRPCSystem) != "":
+	case a.str(attrRPCSystemName, attrRPCSystem) != "":
 		c.TraceID, c.SpanID, c.ParentID, _ = ids(s, 0)
 		p.rpc(s, a, &c)
 	default:
@@ -394,12 +401,6 @@ func statusText(code int64) string {
 	return strconv.FormatInt(code, 10)
 }
 
-// gRPC status codes the result code distinguishes.
-const (
-	grpcOK               = 0
-	grpcDeadlineExceeded = 4
-)
-
 // rpc fills c for an RPC span.
 func (p *SpanProcessor) rpc(s sdktrace.ReadOnlySpan, a attrs, c *trace.FinishedSpanConfig) {
 	if c.Kind == trace.KindClient {
@@ -407,10 +408,16 @@ func (p *SpanProcessor) rpc(s sdktrace.ReadOnlySpan, a attrs, c *trace.FinishedS
 	} else {
 		c.LogType = layout.LogTypeRPCServer
 	}
+	system := a.str(attrRPCSystemName, attrRPCSystem)
+	service, method := a.str(attrRPCService), a.str(attrRPCMethod)
+	if i := strings.LastIndexByte(method, '/'); service == "" && i >= 0 {
+		// Semantic conventions 1.37 on: rpc.method is the fully-qualified method, package.Service/Method.
+		service, method = strings.TrimPrefix(method[:i], "/"), method[i+1:]
+	}
 	c.Tags = []trace.Tag{
-		trace.String(layout.FieldProtocol, a.str(attrRPCSystem)),
-		trace.String(layout.FieldService, a.str(attrRPCService)),
-		trace.String(layout.FieldMethod, a.str(attrRPCMethod)),
+		trace.String(layout.FieldProtocol, system),
+		trace.String(layout.FieldService, service),
+		trace.String(layout.FieldMethod, method),
 	}
 	host, port := a.str(attrServerAddress), a.str(attrServerPort)
 	if c.Kind == trace.KindServer {
@@ -425,15 +432,13 @@ func (p *SpanProcessor) rpc(s sdktrace.ReadOnlySpan, a attrs, c *trace.FinishedS
 	if app := a.str(attrPeerService); app != "" {
 		c.Tags = append(c.Tags, trace.String(layout.FieldRemoteApp, app))
 	}
-	code, ok := a.int(attrGRPCStatus)
+	code, ok := grpcStatus(system, a)
 	switch {
-	case ok && code == grpcOK:
-		c.ResultCode = layout.CodeSuccess
-	case ok && code == grpcDeadlineExceeded:
-		c.ResultCode = layout.CodeTimeout
 	case ok:
-		c.ResultCode = layout.CodeRPCError
-		c.Tags = append(c.Tags, trace.Int64(attrGRPCStatus, code))
+		c.ResultCode = layout.GRPCResultCode(code)
+		if code != 0 {
+			c.Tags = append(c.Tags, trace.Int64(attrGRPCStatus, int64(code)))
+		}
 	case s.Status().Code == codes.Error:
 		c.ResultCode = layout.CodeRPCError
 	default:
@@ -441,6 +446,41 @@ func (p *SpanProcessor) rpc(s sdktrace.ReadOnlySpan, a attrs, c *trace.FinishedS
 	}
 	c.Err = errorOf(s)
 }
+
+// grpcStatus returns the gRPC status code of an RPC span: rpc.grpc.status_code, else, for gRPC and
+// Connect (which shares gRPC's codes), rpc.response.status_code, a code's name (OK, NOT_FOUND,
+// ...; Connect's not_found in any case) or number.
+func grpcStatus(system string, a attrs) (uint32, bool) {
+	if n, ok := a.int(attrGRPCStatus); ok && n >= 0 && n <= math.MaxUint32 {
+		return uint32(n), true
+	}
+	switch system {
+	case "grpc", "connect_rpc", "connectrpc":
+	default:
+		return 0, false
+	}
+	v := a.str(attrRPCStatus)
+	if v == "" {
+		return 0, false
+	}
+	for i, name := range grpcCodeNames {
+		if strings.EqualFold(v, name) {
+			return uint32(i), true
+		}
+	}
+	if strings.EqualFold(v, "CANCELED") { // Connect's spelling
+		return 1, true
+	}
+	if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return uint32(n), true
+	}
+	return 0, false
+}
+
+// grpcCodeNames are the names of gRPC's status codes, by number (grpc/grpc's doc/statuscodes.md).
+var grpcCodeNames = [...]string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+	"UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
 
 // tag converts an attribute to a tag of the same type; floats and lists as their text.
 func tag(kv attribute.KeyValue) trace.Tag {
