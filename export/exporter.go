@@ -333,7 +333,9 @@ func (e *Exporter) sender() {
 }
 
 // tick runs when the batch delay has passed: it asks the goroutine to look at its batch. When the
-// queue is full the goroutine is busy anyway and will look at the end of what it finds.
+// queue is full (the goroutine is held by a sender that cannot keep up) it tries again a batch delay
+// later: the goroutine re-arms the timer only once it got a tick, so a lost one would leave the
+// last spans of an outage waiting for a Flush.
 func (e *Exporter) tick() {
 	e.timerMu.Lock()
 	if e.closed {
@@ -343,7 +345,13 @@ func (e *Exporter) tick() {
 	e.ticks.Add(1)
 	e.timerMu.Unlock()
 	defer e.ticks.Done()
-	_ = e.ring.TryPublish(setFlushTimer)
+	if errors.Is(e.ring.TryPublish(setFlushTimer), asyncwriter.ErrFull) {
+		e.timerMu.Lock()
+		if !e.closed {
+			e.timer.Reset(e.cfg.batchDelay)
+		}
+		e.timerMu.Unlock()
+	}
 }
 
 func setFlushTimer(it *item) { it.span, it.flush, it.done = nil, flushTimer, nil }

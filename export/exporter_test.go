@@ -389,3 +389,57 @@ func TestZipkinEnv(t *testing.T) {
 		t.Errorf("bad timeout: %v", err)
 	}
 }
+
+// A tick of the batch delay that finds the queue full must not be lost: the spans batched after the
+// backend recovers are sent by the delay alone, with no Flush, Close or further spans. (Before, the
+// lost tick left the timer marked as armed and the last partial batch waited forever.)
+func TestBatchDelayAfterFullQueue(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	defer open()
+	sink := newZipkinSink(t, func(n int64, w http.ResponseWriter, r *http.Request) bool {
+		<-release
+		return false
+	})
+	const delay = 100 * time.Millisecond
+	e := newZipkin(t, sink.url(), WithQueueCapacity(16), WithBatch(1000, delay))
+	tr := trace.New("app", trace.WithReporter(e))
+	// The first span arms the batch delay's timer. Flush sends it (the backend holds the request), a
+	// second Flush's batch waits for the sender, a third Flush holds the goroutine handing over.
+	var flushes sync.WaitGroup
+	flush := func() {
+		flushes.Add(1)
+		go func() { defer flushes.Done(); e.Flush() }()
+	}
+	finish(tr, context.Background(), 1, "op")
+	flush()
+	for e.Stats().Requests < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	finish(tr, context.Background(), 1, "op")
+	flush()
+	for len(e.sendq) < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	flush()
+	// Keep the queue full while the goroutine is held, until the tick has come and found it full.
+	for end := time.Now().Add(3 * delay); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		finish(tr, context.Background(), 1, "fill")
+	}
+	open()
+	flushes.Wait()
+	// What was queued is batched now; only the batch delay can send it.
+	deadline := time.Now().Add(10 * time.Second)
+	for e.Stats().Pending() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v: %d spans never sent by the batch delay", e.Stats(), e.Stats().Pending())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := e.Stats()
+	checkAccounting(t, e, Stats{Spans: st.Spans, Exported: st.Spans - st.Dropped, Dropped: st.Dropped})
+}
