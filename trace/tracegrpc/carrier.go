@@ -110,6 +110,34 @@ func (c *outgoing) Range(f func(key, value string) bool) {
 	}
 }
 
+// contextKeys are the metadata keys that carry a span context in the formats DefaultPropagator reads.
+var contextKeys = []string{
+	propagation.TripleSofaTraceID, propagation.TripleSofaRpcID, propagation.TripleTraceID, propagation.TripleRpcID,
+	propagation.TripleBizBaggage, propagation.TripleSysBaggage, propagation.TripleSampled, propagation.TripleCurrentApp,
+	"traceparent", "tracestate", "baggage", "x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled", "b3",
+}
+
+// withMetadata returns the client call's context with the metadata st.out collected: appended to the
+// call's outgoing metadata, or, when that already holds one of its keys (a proxy forwarding the
+// metadata it received, metadata.NewOutgoingContext(ctx, incoming)), in place of every span context
+// the outgoing metadata held, so that the server reads this call's span and not the caller's.
+func (st *rpcState) withMetadata() context.Context {
+	for i := 0; i < len(st.out.kv); i += 2 {
+		if metadata.ValueFromOutgoingContext(st, st.out.kv[i]) == nil {
+			continue
+		}
+		md, _ := metadata.FromOutgoingContext(st)
+		for _, k := range contextKeys {
+			delete(md, k)
+		}
+		for i := 0; i < len(st.out.kv); i += 2 {
+			md.Set(st.out.kv[i], st.out.kv[i+1])
+		}
+		return metadata.NewOutgoingContext(st, md)
+	}
+	return metadata.AppendToOutgoingContext(st, st.out.kv...)
+}
+
 // asciiValue returns s as a metadata value gRPC accepts (printable ASCII): s itself when it is one,
 // else s with '%' and every byte outside printable ASCII written %XX.
 func asciiValue(s string) string {

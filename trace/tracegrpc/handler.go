@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
@@ -185,7 +184,7 @@ func (h *handler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Co
 		if h.app != "" {
 			st.out.Set(propagation.TripleCurrentApp, h.app)
 		}
-		return metadata.AppendToOutgoingContext(st, st.out.kv...)
+		return st.withMetadata()
 	}
 	st.in.ctx = ctx
 	ctx, remote, err := h.cfg.prop.Extract(ctx, &st.in)
