@@ -1,6 +1,7 @@
 package promdigest
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -37,9 +38,11 @@ func newConfig(opts []Option) config {
 func WithNamespace(ns string) Option { return optionFunc(func(c *config) { c.namespace = ns }) }
 
 // WithBuckets sets the upper bounds, in seconds, of the duration histograms' buckets
-// (prometheus.DefBuckets, 5 ms to 10 s, by default). They are sorted; an empty list keeps the default.
+// (prometheus.DefBuckets, 5 ms to 10 s, by default). They are sorted; NaN and +Inf are left out (the
+// +Inf bucket is always there; a NaN bound would make the OpenMetrics exposition unreadable); a list
+// left empty keeps the default.
 func WithBuckets(upperBounds ...float64) Option {
-	b := slices.Clone(upperBounds)
+	b := slices.DeleteFunc(slices.Clone(upperBounds), func(f float64) bool { return math.IsNaN(f) || math.IsInf(f, 1) })
 	slices.Sort(b)
 	b = slices.Compact(b)
 	return optionFunc(func(c *config) {

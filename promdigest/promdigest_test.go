@@ -472,3 +472,27 @@ func TestInvalidUTF8Labels(t *testing.T) {
 		t.Fatalf("series %q, want %q", got, want)
 	}
 }
+
+// TestBucketsNaNInf: NaN and +Inf among WithBuckets' bounds are left out, so both formats scrape and
+// parse with the bounds that remain (a NaN bound made the OpenMetrics scrape unreadable).
+func TestBucketsNaNInf(t *testing.T) {
+	m := promdigest.New(promdigest.WithBuckets(0.1, math.Inf(1), math.NaN(), -1))
+	p := newPipeline(t, m, "shop")
+	end := time.Now()
+	for _, d := range []time.Duration{50 * time.Millisecond, 5 * time.Second} {
+		p.finish(spanSpec{logType: layout.LogTypeHTTPServer, op: "GET /x", url: "/x", method: "GET", code: "200", dur: d}, end)
+	}
+	p.r.Flush()
+	for _, accept := range []string{acceptText, acceptOpenMetrics} {
+		h := scrape(t, p.url, accept)["tracemdc_http_request_duration_seconds"].GetMetric()[0].GetHistogram()
+		var bounds []float64
+		var counts []uint64
+		for _, b := range h.GetBucket() {
+			bounds, counts = append(bounds, b.GetUpperBound()), append(counts, b.GetCumulativeCount())
+		}
+		if h.GetSampleCount() != 2 || !slices.Equal(bounds[:2], []float64{-1, 0.1}) || !slices.Equal(counts[:2], []uint64{0, 1}) ||
+			(len(bounds) == 3 && (!math.IsInf(bounds[2], 1) || counts[2] != 2)) || len(bounds) > 3 {
+			t.Errorf("%s: count %d, buckets %v %v", accept, h.GetSampleCount(), bounds, counts)
+		}
+	}
+}
