@@ -14,7 +14,7 @@ type Error struct {
 	// could not be encoded), "close" (Close gave up at its deadline) or "totals" (Close's account:
 	// Spans not exported of Total reported, Msg the counts).
 	Op       string
-	Endpoint string // the URL posted to
+	Endpoint string // the URL posted to, its user info (credentials) shown as xxxxx
 	Spans    int    // spans this error is about
 	Total    uint64 // for "drop": spans dropped since the start
 	Status   int    // the HTTP status of the last answer; 0 when there was none

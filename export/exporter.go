@@ -169,8 +169,8 @@ func New(enc Encoder, opts ...Option) (*Exporter, error) {
 	return e, nil
 }
 
-// Endpoint returns the URL the exporter posts to.
-func (e *Exporter) Endpoint() string { return e.cfg.endpoint }
+// Endpoint returns the URL the exporter posts to, its user info (credentials) shown as xxxxx.
+func (e *Exporter) Endpoint() string { return e.cfg.shown }
 
 // Report queues a sampled span for export; an unsampled one is only counted (Stats.Unsampled). With
 // the Discard policy (the default) it never waits: a span that finds the queue full is dropped and
@@ -231,7 +231,7 @@ func (e *Exporter) reportDrops() {
 		if c == dropFull {
 			msg += " (" + e.cfg.policy.String() + " policy)"
 		}
-		e.report(&Error{Op: "drop", Endpoint: e.cfg.endpoint, Spans: int(n - prev), Total: total, Msg: msg})
+		e.report(&Error{Op: "drop", Endpoint: e.cfg.shown, Spans: int(n - prev), Total: total, Msg: msg})
 	}
 }
 
@@ -426,12 +426,12 @@ func (e *Exporter) shutdown(ctx context.Context) error {
 	var err error
 	if e.abandon.Load() {
 		lost := int((after.Dropped - before.Dropped) + (after.Failed - before.Failed))
-		err = &Error{Op: "close", Endpoint: e.cfg.endpoint, Spans: lost, Msg: "deadline passed", Err: ctx.Err()}
+		err = &Error{Op: "close", Endpoint: e.cfg.shown, Spans: lost, Msg: "deadline passed", Err: ctx.Err()}
 		e.report(err)
 	}
 	if lost := after.Dropped + after.Failed; lost > 0 {
 		// The account, once, where the drops and failures were reported one by one.
-		e.report(&Error{Op: "totals", Endpoint: e.cfg.endpoint, Spans: int(lost), Total: after.Spans,
+		e.report(&Error{Op: "totals", Endpoint: e.cfg.shown, Spans: int(lost), Total: after.Spans,
 			Msg: fmt.Sprintf("%d exported, %d dropped, %d failed", after.Exported, after.Dropped, after.Failed)})
 	}
 	return err

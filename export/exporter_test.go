@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -442,4 +443,44 @@ func TestBatchDelayAfterFullQueue(t *testing.T) {
 	}
 	st := e.Stats()
 	checkAccounting(t, e, Stats{Spans: st.Spans, Exported: st.Spans - st.Dropped, Dropped: st.Dropped})
+}
+
+// An endpoint URL with user info authenticates the requests (basic authentication) and is shown
+// without the credentials in errors, Endpoint and the self log's totals; so is a bad URL in New's
+// error.
+func TestEndpointCredentialsNotShown(t *testing.T) {
+	var user, pass atomic.Value
+	sink := newZipkinSink(t, func(n int64, w http.ResponseWriter, r *http.Request) bool {
+		u, p, _ := r.BasicAuth()
+		user.Store(u)
+		pass.Store(p)
+		http.Error(w, "refused", http.StatusBadRequest)
+		return true
+	})
+	withCreds := strings.Replace(sink.url(), "http://", "http://alice:s3cret@", 1)
+	log := &errorLog{}
+	e := newZipkin(t, withCreds, WithErrorReporter(log))
+	tr := trace.New("app", trace.WithReporter(e))
+	finish(tr, context.Background(), 2, "op")
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkAccounting(t, e, Stats{Spans: 2, Failed: 2})
+	if user.Load() != "alice" || pass.Load() != "s3cret" {
+		t.Errorf("basic auth %v:%v, want the URL's", user.Load(), pass.Load())
+	}
+	errs := log.all()
+	if len(errs) != 2 || e.Endpoint() != strings.Replace(sink.url(), "http://", "http://xxxxx@", 1)+zipkinPath {
+		t.Fatalf("endpoint %s, errors %v", e.Endpoint(), errs)
+	}
+	for _, err := range errs {
+		if msg := err.Error(); strings.Contains(msg, "s3cret") || strings.Contains(msg, "alice") || !strings.Contains(msg, "xxxxx@") {
+			t.Errorf("error shows the credentials or no endpoint: %s", msg)
+		}
+	}
+	for _, bad := range []string{"ftp://alice:s3cret@host/x", "http://alice:s3cret@host:port/x"} {
+		if _, err := New(&zipkinEncoder{}, WithEndpointURL(bad)); err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("New(%s): %v", bad, err)
+		}
+	}
 }

@@ -67,6 +67,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
 	endpoint                           string
+	shown                              string // endpoint without its user info, for messages
 	headers                            map[string]string
 	timeout                            time.Duration
 	compression                        Compression
@@ -104,6 +105,7 @@ func newConfig(opts []Option) (config, error) {
 	} else if err := checkURL(c.endpoint); err != nil {
 		errs = append(errs, fmt.Errorf("export: endpoint URL: %w", err))
 	}
+	c.shown = redacted(c.endpoint)
 	if c.policy != asyncwriter.Block && c.policy != asyncwriter.Discard {
 		errs = append(errs, fmt.Errorf("export: queue policy: unknown %v", c.policy))
 	}
@@ -140,15 +142,31 @@ func newConfig(opts []Option) (config, error) {
 func checkURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return err
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may hold credentials
+		}
+		return fmt.Errorf("not a URL: %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%q: scheme must be http or https", s)
+		return fmt.Errorf("%q: scheme must be http or https", redacted(s))
 	}
 	if u.Host == "" {
-		return fmt.Errorf("%q: no host", s)
+		return fmt.Errorf("%q: no host", redacted(s))
 	}
 	return nil
+}
+
+// redacted returns the URL s with its user info, if any, replaced by xxxxx: a URL with credentials
+// (http://user:password@host) is posted to as it is, and shown without them in errors and the
+// self log.
+func redacted(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	u.User = url.User("xxxxx")
+	return u.String()
 }
 
 func validHeaderName(k string) bool {
@@ -165,7 +183,9 @@ func validHeaderName(k string) bool {
 }
 
 // WithEndpointURL sets the URL the batches are posted to, used as it is (NewZipkin appends
-// /api/v2/spans to a URL without a path). It must be http or https.
+// /api/v2/spans to a URL without a path). It must be http or https. User info in it
+// (http://user:password@host) authenticates the requests (HTTP basic authentication) and is shown
+// as xxxxx in errors and Endpoint.
 func WithEndpointURL(u string) Option {
 	return optionFunc(func(c *config) { c.endpoint = strings.TrimSpace(u) })
 }

@@ -25,7 +25,7 @@ func (e *Exporter) send(spans []*trace.FinishedSpan) {
 	body, err := e.encode(spans)
 	if err != nil {
 		e.failed.Add(uint64(n))
-		e.report(&Error{Op: "encode", Endpoint: e.cfg.endpoint, Spans: n, Msg: err.Error()})
+		e.report(&Error{Op: "encode", Endpoint: e.cfg.shown, Spans: n, Msg: err.Error()})
 		return
 	}
 	e.post(body, n)
@@ -64,7 +64,7 @@ func (e *Exporter) post(body []byte, n int) {
 				rejected, msg = e.partial.Rejected(res.body)
 				rejected = min(max(rejected, 0), n)
 				if rejected > 0 || msg != "" {
-					e.report(&Error{Op: "deliver", Endpoint: e.cfg.endpoint, Spans: rejected, Status: res.status,
+					e.report(&Error{Op: "deliver", Endpoint: e.cfg.shown, Spans: rejected, Status: res.status,
 						Attempts: attempt, Msg: "partial success: " + clean(msg)})
 				}
 			}
@@ -116,7 +116,7 @@ func (e *Exporter) fail(n, attempts int, res result, why string) {
 			msg = why
 		}
 	}
-	e.report(&Error{Op: "deliver", Endpoint: e.cfg.endpoint, Spans: n, Status: res.status, Attempts: attempts, Msg: msg, Err: res.err})
+	e.report(&Error{Op: "deliver", Endpoint: e.cfg.shown, Spans: n, Status: res.status, Attempts: attempts, Msg: msg, Err: res.err})
 }
 
 // result is the outcome of one request.
