@@ -95,8 +95,9 @@ func (o *Observation) ResultCode() string { return o.code }
 // Success reports the stat line's success (Y), by the rule of the log type's layout.
 func (o *Observation) Success() bool { return o.key.success }
 
-// LoadTest reports whether the span carries the load-test mark (its lines go to shadow/).
-func (o *Observation) LoadTest() bool { return o.key.load }
+// IsLoadTest reports whether the span carries the load-test mark (its lines go to shadow/), as
+// trace.FinishedSpan.IsLoadTest does.
+func (o *Observation) IsLoadTest() bool { return o.key.load }
 
 // Duration returns the span's duration (the stat lines sum it in whole milliseconds).
 func (o *Observation) Duration() time.Duration { return o.s.Duration() }

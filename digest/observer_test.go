@@ -33,7 +33,7 @@ func (ro *recordingObserver) ObserveSpan(o Observation) {
 	ro.mu.Lock()
 	defer ro.mu.Unlock()
 	ro.got = append(ro.got, observed{o.LogType(), o.App(), o.Route(), o.Method(), o.Operation(), o.ResultCode(),
-		o.HTTP(), o.Client(), o.Success(), o.LoadTest(), o.Duration(), o.Span().TraceID()})
+		o.HTTP(), o.Client(), o.Success(), o.IsLoadTest(), o.Duration(), o.Span().TraceID()})
 }
 
 // TestObserverMatchesStatLines: the Observer sees every span the stat lines count (unsampled and
@@ -201,7 +201,7 @@ func TestObserverNoAlloc(t *testing.T) {
 	var n int
 	obs := ObserverFunc(func(o Observation) {
 		n += len(o.LogType()) + len(o.App()) + len(o.Route()) + len(o.Method()) + len(o.Operation()) + len(o.ResultCode())
-		if o.Success() && !o.LoadTest() && o.Duration() >= 0 && o.Span() != nil {
+		if o.Success() && !o.IsLoadTest() && o.Duration() >= 0 && o.Span() != nil {
 			n++
 		}
 	})

@@ -229,7 +229,7 @@ func (m *Metrics) ObserveSpan(o digest.Observation) {
 	if o.Success() {
 		k.bits |= bitSuccess
 	}
-	if o.LoadTest() {
+	if o.IsLoadTest() {
 		k.bits |= bitLoad
 	}
 	switch {
