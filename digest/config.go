@@ -59,7 +59,7 @@ const (
 	// says so.
 	MaxStatKeys = 5000
 	// MaxLogTypes is the most distinct log types a reporter opens files for; spans of further log
-	// types go to DefaultLogType (counted in Stats.LogTypeOverflow).
+	// types are written as DefaultLogType, and the self log says so (rate-limited).
 	MaxLogTypes = 256
 )
 

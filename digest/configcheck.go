@@ -15,6 +15,7 @@ type ConfigError struct {
 	Reason string // what is wrong, and what is accepted
 }
 
+// Error returns "digest: Config.<Field> = <Value>: <Reason>".
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("digest: Config.%s = %v: %s", e.Field, e.Value, e.Reason)
 }

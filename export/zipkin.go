@@ -33,9 +33,9 @@ const (
 //
 // Each span becomes one Zipkin span: ids by IDs, name the operation, kind SERVER or CLIENT (none
 // for a local span; SOFATracer marks those CLIENT), timestamp and duration in microseconds, the
-// local endpoint named by the tracer's application, the remote endpoint by the remote.app tag, and
-// the attributes of AppendAttributes as tags (numbers and booleans as text); a failed span (Status)
-// has the tag error.
+// local endpoint named by the tracer's application, a client span's remote endpoint by its
+// remote.app tag, and the attributes of AppendAttributes as tags (numbers and booleans as text); a
+// failed span (Status) has the tag error.
 func NewZipkin(opts ...Option) (*Exporter, error) {
 	env, err := zipkinEnv()
 	if err != nil {

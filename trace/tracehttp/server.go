@@ -20,17 +20,17 @@ import (
 //
 // For each request it extracts the caller's span context (a malformed one is handed to
 // tracer.ReportError, which counts it, and the request starts a new root; baggage the propagator
-// dropped is reported the same way, and the caller's trace goes on), starts a server span (log
-// type "http-server" unless WithLogType says otherwise, kind server, related to the caller's span as the tracer's server span mode says, a child unless the tracer
-// was given another, or as WithServerSpanMode says),
-// and serves the request with a context carrying the span, its ids in the MDC and a request scope, so
+// dropped is reported the same way, and the caller's trace goes on), starts a server span (log type
+// "http-server" unless WithLogType says otherwise, kind server, related to the caller's span by
+// WithServerSpanMode's mode, else the tracer's: a child unless the tracer was given another), and
+// serves the request with a context carrying the span, its ids in the MDC and a request scope, so
 // that mdc.Set works in the handler (WithRequestScope(false) leaves the scope out). When the handler
 // returns it records request.url (scheme, host and path; the query only WithQuery(true)), method,
 // req.size.bytes, resp.size.bytes (the body bytes actually written), the route template that served
 // the request (TagRoute: the handler's span.SetRoute, else WithRoute's, else Go's ServeMux pattern,
 // r.Pattern; with the default span name the span is then renamed "<METHOD> <route>") and the status
-// as result code, and finishes the span. If the handler panics, the span gets the error tag and result code 500, finishes,
-// and the panic goes on.
+// as result code, and finishes the span. If the handler panics, the span gets the error tag and
+// result code 500, finishes, and the panic goes on.
 //
 // The ResponseWriter the handler gets counts what is written and passes everything else through:
 // it implements http.Flusher, http.Hijacker and io.ReaderFrom, and Unwrap for http.ResponseController.
