@@ -21,8 +21,8 @@ const (
 	TripleCurrentApp = "tri-trace-current-app"
 )
 
-// Triple is SOFARPC's format for gRPC (its triple protocol): the trace id in sofa-traceid and
-// tri-trace-traceid, the span id in sofa-rpcid and tri-trace-rpcid, biz and sys baggage serialized as in
+// Triple is SOFARPC's format for gRPC (its triple protocol): the trace id in sofa-traceid (or
+// tri-trace-traceid), the span id in sofa-rpcid (or tri-trace-rpcid), biz and sys baggage serialized as in
 // sftc_head (k=v&k=v&, escaped with EscapeSOFA) in tri-trace-biz-baggage and tri-trace-sys-baggage,
 // and the sampled flag in tri-trace-samp. Its keys are lower case, as gRPC metadata requires; a
 // carrier matches them in any case.
@@ -39,9 +39,8 @@ const (
 // with the same values. The copies would cost every call two more header fields whose values change
 // from call to call (HPACK indexes each new value, evicting others). Then the baggage that is not
 // empty, and tri-trace-samp: false for an unsampled context (SOFARPC takes an absent flag as
-// sampled). gRPC
-// metadata values must be printable ASCII, so baggage bytes outside it (UTF-8 included) are written
-// %XX on top of EscapeSOFA; Extract's unescaping reads them back.
+// sampled). gRPC metadata values must be printable ASCII, so baggage bytes outside it (UTF-8
+// included) are written %XX on top of EscapeSOFA; Extract's unescaping reads them back.
 func Triple(opts ...Option) Propagator { return tripleProp{newConfig(opts)} }
 
 type tripleProp struct{ cfg config }
