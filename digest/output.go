@@ -47,7 +47,8 @@ func (o *output) write(kind, logType string, shadow bool, body []byte) error {
 	}
 	if kind != "" {
 		object := !o.csv && len(body) > 0 && body[0] == '{'
-		b = o.appendPrefix(b, kind, logType, shadow, object)
+		// The prefix's keys are followed by a comma unless the object has no field of its own ({}).
+		b = o.appendPrefix(b, kind, logType, shadow, object && len(body) > 1 && body[1] != '}')
 		if object {
 			body = body[1:] // the prefix opened the object
 		}
@@ -57,8 +58,8 @@ func (o *output) write(kind, logType string, shadow bool, body []byte) error {
 	return o.writeLocked(b)
 }
 
-// appendPrefix appends {"log.kind":"…","log.type":"…"[,"log.shadow":true], (JSON; the body goes on
-// after its opening brace) or kind,type,T|F, (CSV).
+// appendPrefix appends {"log.kind":"…","log.type":"…"[,"log.shadow":true] and, if object (the body
+// goes on after its opening brace with fields of its own), a comma (JSON); or kind,type,T|F, (CSV).
 func (o *output) appendPrefix(b []byte, kind, logType string, shadow, object bool) []byte {
 	if o.csv {
 		b = append(b, kind...)

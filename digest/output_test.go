@@ -349,3 +349,34 @@ func TestOutputLossTotal(t *testing.T) {
 		})
 	}
 }
+
+// emptyLine is a LineEncoder whose lines have no field: {} in the file.
+type emptyLine struct{}
+
+func (emptyLine) EncodeFields(*trace.FinishedSpan, FieldEncoder)           {}
+func (emptyLine) EncodeLine(*trace.FinishedSpan, string, LineFieldEncoder) {}
+
+// TestOutputEmptyObject: a JSON line without fields ({} from a LineEncoder that writes none) is
+// still a JSON object on Output once prefixed (it was {"log.kind":…,"log.type":"empty",}).
+func TestOutputEmptyObject(t *testing.T) {
+	out := &writeLog{}
+	r, dir := newReporter(t, Config{Output: out, Policy: Block, StatInterval: -1,
+		Encoders: map[string]Encoder{"empty": emptyLine{}}})
+	tr := trace.New("e", trace.WithReporter(r))
+	_, s := tr.Start(context.Background(), "op", trace.WithLogType("empty"))
+	s.Finish()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readLines(t, filepath.Join(dir, "empty"+layout.DigestSuffix)); len(got) != 1 || got[0] != "{}" {
+		t.Fatalf("file lines %q", got)
+	}
+	writes := out.all()
+	if len(writes) != 1 {
+		t.Fatalf("%d writes: %q", len(writes), writes)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(writes[0], &m); err != nil || m[layout.FieldLogKind] != layout.LogKindDigest || m[layout.FieldLogType] != "empty" {
+		t.Fatalf("Output line %q: %v %v", writes[0], m, err)
+	}
+}
