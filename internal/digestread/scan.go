@@ -1,8 +1,10 @@
 package digestread
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/tracemdc/tracemdc/digest/layout"
@@ -100,9 +102,22 @@ func (s *Stats) Read(src DigestFile, line []byte, opts ReadOptions) *Record {
 
 // ParseLine parses a line read from the file: ParseLine, then the log type and shadow mark of df. A
 // line written to a stream (digest.Config.Output: a container's stdout, captured with kubectl logs)
-// names its own log type and shadow mark (layout.FieldLogType, layout.FieldLogShadow), which win
-// over the file's; a stream's line of another kind (stat, self) is not a digest line.
+// names its own log type and shadow mark (layout.FieldLogType, layout.FieldLogShadow in JSON; the
+// columns kind,type,T|F before the file's line in CSV), which win over the file's; a stream's line
+// of another kind (stat, self) is not a digest line.
 func (df DigestFile) ParseLine(line []byte, loc *time.Location) (*Record, error) {
+	if kind, logType, shadow, rest, ok := csvStream(line); ok {
+		if kind != layout.LogKindDigest {
+			return nil, malformed("a %s line, not a digest line", kind)
+		}
+		rec, err := ParseLine(rest, loc)
+		if err != nil {
+			return nil, err
+		}
+		rec.Raw = strings.TrimSpace(string(line))
+		rec.LogType, rec.LoadTest = logType, rec.LoadTest || shadow || df.Shadow
+		return rec, nil
+	}
 	rec, err := ParseLine(line, loc)
 	if err != nil {
 		return nil, err
@@ -165,4 +180,25 @@ func isBlank(line []byte) bool {
 		}
 	}
 	return true
+}
+
+// csvStream splits a CSV line of a stream (digest.Config.Output with the CSV format): the columns
+// kind (layout.LogKindDigest, LogKindStat, LogKindSelf), log type (escaped as every CSV value) and
+// T or F (the load-test mark), then the line as its file holds it. ok is false for any other line: a
+// digest file's CSV line starts with its time, a JSON line with '{'.
+func csvStream(line []byte) (kind, logType string, shadow bool, rest []byte, ok bool) {
+	for _, k := range [...]string{layout.LogKindDigest, layout.LogKindStat, layout.LogKindSelf} {
+		if len(line) > len(k) && string(line[:len(k)]) == k && line[len(k)] == ',' {
+			kind, rest = k, line[len(k)+1:]
+			break
+		}
+	}
+	if kind == "" {
+		return "", "", false, nil, false
+	}
+	i := bytes.IndexByte(rest, ',')
+	if i < 0 || len(rest) < i+3 || rest[i+2] != ',' || rest[i+1] != 'T' && rest[i+1] != 'F' {
+		return "", "", false, nil, false
+	}
+	return kind, unescapeCSV(string(rest[:i])), rest[i+1] == 'T', rest[i+3:], true
 }

@@ -19,8 +19,16 @@ import (
 // digest line is a record with the log type and load-test mark its line names, whatever the file's
 // name; the other lines are skipped.
 func TestReadStream(t *testing.T) {
+	for _, format := range []digest.Format{digest.JSON, digest.CSV} {
+		t.Run(format.String(), func(t *testing.T) { testReadStream(t, format) })
+	}
+}
+
+// testReadStream is TestReadStream in one format: in CSV a stream line starts with the columns
+// kind,type,T|F (a CSV stream's digest lines were all malformed before).
+func testReadStream(t *testing.T, format digest.Format) {
 	var stream bytes.Buffer
-	r, err := digest.New(digest.Config{Output: &stream, OutputOnly: true, Policy: digest.Block})
+	r, err := digest.New(digest.Config{Output: &stream, OutputOnly: true, Policy: digest.Block, Format: format})
 	if err != nil {
 		t.Fatal(err)
 	}
