@@ -29,7 +29,8 @@
 // "user.tier":"gold"; numbers and booleans keep their type), in the order they were first set; then
 // parent.span.id when the span has a parent and its id is not rpcId-style (W3C ids, whose parent
 // cannot be read off the id), so tracetail -tree can build the tree. CSV lines keep SOFA's columns
-// exactly and carry neither. Tags named like a common or baggage field are left out.
+// exactly and carry neither. Tags named like a common or baggage field, or like the keys a
+// Config.Output line starts with (log.kind, log.type, log.shadow), are left out.
 //
 // rpc-client and rpc-server spans get SOFARPC's own layout instead (RPCClientEncoder,
 // RPCServerEncoder): "timestamp", "tracerId", "spanId", …, "baggage" in SOFARPC's documented key order,

@@ -176,12 +176,15 @@ func (genericEncoder) EncodeFields(s *trace.FinishedSpan, enc FieldEncoder) {
 	}
 }
 
-// reservedField reports whether key is a field the reporter writes itself.
+// reservedField reports whether key is a field the reporter writes itself: a field of every line,
+// or one of the keys a line of Config.Output starts with (a tag of that name would make a reader take
+// a file's line for a stream's line of another kind, and give a stream's line the key twice).
 func reservedField(key string) bool {
 	switch key {
 	case layout.FieldTime, layout.FieldLocalApp, layout.FieldTraceID, layout.FieldSpanID,
 		layout.FieldSpanKind, layout.FieldResultCode, layout.FieldThreadName, layout.FieldCost,
-		layout.FieldOperation, layout.FieldSysBaggage, layout.FieldBizBaggage, layout.FieldParentSpanID:
+		layout.FieldOperation, layout.FieldSysBaggage, layout.FieldBizBaggage, layout.FieldParentSpanID,
+		layout.FieldLogKind, layout.FieldLogType, layout.FieldLogShadow:
 		return true
 	}
 	return false

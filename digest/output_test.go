@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tracemdc/tracemdc/digest/layout"
+	"github.com/tracemdc/tracemdc/internal/digestread"
 	"github.com/tracemdc/tracemdc/trace"
 )
 
@@ -378,5 +379,52 @@ func TestOutputEmptyObject(t *testing.T) {
 	var m map[string]any
 	if err := json.Unmarshal(writes[0], &m); err != nil || m[layout.FieldLogKind] != layout.LogKindDigest || m[layout.FieldLogType] != "empty" {
 		t.Fatalf("Output line %q: %v %v", writes[0], m, err)
+	}
+}
+
+// TestTagsNamedLikeStreamKeys: a span's tags named like the keys a stream line starts with (log.kind,
+// log.type, log.shadow) are not written: in a file they made tracetail take the line for a stream's
+// stat line and skip it, and on Output the line had each of those keys twice.
+func TestTagsNamedLikeStreamKeys(t *testing.T) {
+	out := &writeLog{}
+	r, dir := newReporter(t, Config{Output: out, Policy: Block, StatInterval: -1})
+	tr := trace.New("tags", trace.WithReporter(r))
+	for _, lt := range []string{"job", LogTypeHTTPServer} {
+		_, s := tr.Start(context.Background(), "op", trace.WithKind(trace.KindServer), trace.WithLogType(lt))
+		s.SetTag(layout.FieldRequestURL, "http://h/x")
+		s.SetTag(layout.FieldMethod, "GET")
+		s.SetTag(layout.FieldLogKind, layout.LogKindStat)
+		s.SetTag(layout.FieldLogType, "forged")
+		s.SetTagBool(layout.FieldLogShadow, true)
+		s.SetTag("user.tier", "gold")
+		s.Finish()
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, lt := range []string{"job", LogTypeHTTPServer} {
+		path := filepath.Join(dir, lt+layout.DigestSuffix)
+		lines := readLines(t, path)
+		if len(lines) != 1 {
+			t.Fatalf("%s: %q", path, lines)
+		}
+		rec, err := digestread.DigestFile{Path: path, LogType: lt}.ParseLine([]byte(lines[0]), nil)
+		if err != nil || rec.LogType != lt || rec.LoadTest {
+			t.Errorf("%s: %q read as %+v, %v", lt, lines[0], rec, err)
+			continue
+		}
+		if v, _ := rec.Get("user.tier"); v != "gold" {
+			t.Errorf("%s: the other tag is missing: %q", lt, lines[0])
+		}
+	}
+	for _, w := range out.all() {
+		if !bytes.HasPrefix(w, []byte(`{"log.kind":"digest"`)) {
+			continue
+		}
+		for _, k := range []string{layout.FieldLogKind, layout.FieldLogType} {
+			if n := bytes.Count(w, []byte(`"`+k+`"`)); n != 1 {
+				t.Errorf("Output line has %s %d times: %s", k, n, w)
+			}
+		}
 	}
 }
