@@ -15,7 +15,7 @@ const (
 	// AttrResultCode is the span's result code (layout.FieldResultCode), when it has one.
 	AttrResultCode = layout.FieldResultCode
 	// AttrLogType is the span's log type ("http-server", ...), when it has one.
-	AttrLogType = "log.type"
+	AttrLogType = layout.FieldLogType
 	// AttrLoadTest is true on a span with the load-test mark (biz baggage mark=T).
 	AttrLoadTest = "load.test"
 )
