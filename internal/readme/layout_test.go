@@ -12,15 +12,8 @@ import (
 // TestLayoutTable: the README's Layout table names every package of the main module and every
 // nested module (by its directory, as `dir` or `dir/`), so that it stays the map of the repository.
 func TestLayoutTable(t *testing.T) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	listed := layoutNames(t, string(readme))
+	root, readme := readREADME(t)
+	listed := layoutNames(t, readme)
 
 	var want []string
 	for _, m := range modules(t, root) {
@@ -30,7 +23,7 @@ func TestLayoutTable(t *testing.T) {
 		}
 	}
 	nested := slices.Clone(want)
-	err = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -125,4 +118,18 @@ func TestDependencies(t *testing.T) {
 	if !slices.Equal(direct, want) {
 		t.Errorf("go.mod requires %q directly, README.md's Layout says %q", direct, want)
 	}
+}
+
+// readREADME returns the repository's root directory and its README.md.
+func readREADME(t *testing.T) (root, text string) {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root, string(b)
 }

@@ -34,15 +34,8 @@ import (
 //     repository's (nested modules included) and zap, zapcore and logrus.
 //   - A block that must not be compiled (output, pseudo-code) is not a go block: use ```text, ```json…
 func TestSnippetsCompile(t *testing.T) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	snippets := extract(string(readme))
+	root, readme := readREADME(t)
+	snippets := extract(readme)
 	if len(snippets) == 0 {
 		t.Fatal("no go block in README.md")
 	}
@@ -85,11 +78,8 @@ func TestSnippetsCompile(t *testing.T) {
 
 // TestQuickStart: the README's Quick start is exactly the two commands a newcomer runs first.
 func TestQuickStart(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(b), "\n## Quick start\n")
+	_, readme := readREADME(t)
+	_, rest, ok := strings.Cut(readme, "\n## Quick start\n")
 	if !ok {
 		t.Fatal("no Quick start section")
 	}
