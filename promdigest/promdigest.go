@@ -367,6 +367,7 @@ type LimitError struct {
 	Spans   uint64 // the spans of this log type counted under OverflowValue so far
 }
 
+// Error says which log type reached the limit and how many of its spans went to the overflow series.
 func (e *LimitError) Error() string {
 	return fmt.Sprintf("promdigest: the limit of %d series is reached: %d spans of %s with new stat keys counted so far under the label value %s",
 		e.Limit, e.Spans, e.LogType, OverflowValue)
