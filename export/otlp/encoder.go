@@ -87,6 +87,10 @@ func (e *encoder) Encode(dst []byte, spans []*trace.FinishedSpan) ([]byte, error
 		r.ss.Spans = append(r.ss.Spans, e.span(s))
 	}
 	out, err := e.opts.MarshalAppend(dst, &e.req)
+	if err != nil {
+		e.validUTF8()
+		out, err = e.opts.MarshalAppend(dst, &e.req)
+	}
 	e.reset()
 	return out, err
 }
@@ -117,17 +121,42 @@ func (e *encoder) resource(app string) *resource {
 }
 
 func str(k, v string) *commonpb.KeyValue {
-	return &commonpb.KeyValue{Key: valid(k), Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: valid(v)}}}
+	return &commonpb.KeyValue{Key: k, Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: v}}}
 }
 
-// valid returns s, or s with each run of bytes that are not UTF-8 replaced by U+FFFD: protobuf
-// refuses to marshal a string field that is not UTF-8, and one such value (a header a caller sent,
-// carried as baggage) would fail its whole batch.
+// valid returns s, or s with each run of bytes that are not UTF-8 replaced by U+FFFD.
 func valid(s string) string {
 	if utf8.ValidString(s) {
 		return s
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// validUTF8 makes every string of the request UTF-8 (valid): protobuf refuses to marshal a string
+// field that is not, and one such value (a header a caller sent, carried as baggage; an
+// application's name) would fail its whole batch. Marshalling checks every string anyway, so this
+// runs only after it refused the request.
+func (e *encoder) validUTF8() {
+	kvs := func(l []*commonpb.KeyValue) {
+		for _, kv := range l {
+			kv.Key = valid(kv.Key)
+			if sv, ok := kv.GetValue().GetValue().(*commonpb.AnyValue_StringValue); ok {
+				sv.StringValue = valid(sv.StringValue)
+			}
+		}
+	}
+	for _, rs := range e.req.ResourceSpans {
+		kvs(rs.GetResource().GetAttributes())
+		for _, ss := range rs.ScopeSpans {
+			for _, sp := range ss.Spans {
+				sp.Name = valid(sp.Name)
+				kvs(sp.Attributes)
+				if sp.Status != nil {
+					sp.Status.Message = valid(sp.Status.Message)
+				}
+			}
+		}
+	}
 }
 
 // span fills a pooled Span with s.
@@ -147,7 +176,7 @@ func (e *encoder) span(s *trace.FinishedSpan) *tracepb.Span {
 		copy(ids[24:], pid[:])
 		sp.ParentSpanId = ids[24:32:32]
 	}
-	sp.Name = valid(s.Operation())
+	sp.Name = s.Operation()
 	sp.Flags = 1 // sampled: only sampled spans are exported
 	switch s.Kind() {
 	case trace.KindServer:
@@ -163,7 +192,7 @@ func (e *encoder) span(s *trace.FinishedSpan) *tracepb.Span {
 	attrs := e.kvSlices.take(len(e.tags))
 	for i, t := range e.tags {
 		kv := e.kvs.get()
-		kv.Key = valid(t.Key)
+		kv.Key = t.Key
 		kv.Value = e.value(t.Value)
 		attrs[i] = kv
 	}
@@ -171,7 +200,7 @@ func (e *encoder) span(s *trace.FinishedSpan) *tracepb.Span {
 	sp.Status = nil // unset: the span did not fail
 	if failed, reason := export.Status(s); failed {
 		st := e.statuses.get()
-		st.Code, st.Message = tracepb.Status_STATUS_CODE_ERROR, valid(reason)
+		st.Code, st.Message = tracepb.Status_STATUS_CODE_ERROR, reason
 		sp.Status = st
 	}
 	return sp
@@ -190,7 +219,7 @@ func (e *encoder) value(v trace.TagValue) *commonpb.AnyValue {
 		a.Value = x
 	default:
 		x := e.strs.get()
-		x.StringValue = valid(v.String())
+		x.StringValue = v.String()
 		a.Value = x
 	}
 	return a
