@@ -39,15 +39,37 @@ const (
 	// WaitYield makes the idle consumer loop on runtime.Gosched: lowest latency, but it keeps one
 	// CPU busy while idle. Producers never pay for a wake-up.
 	WaitYield
-	// WaitSleep makes the idle consumer sleep SleepInterval between looks. Producers never pay for
-	// a wake-up; items wait up to SleepInterval before being handled.
+	// WaitSleep makes the idle consumer sleep SleepInterval between looks, even when idle for
+	// long. Producers do not wake it (except as WaitBackoff says); items wait up to SleepInterval
+	// before being handled.
 	WaitSleep
+	// WaitBackoff makes the idle consumer sleep, BackoffMin after it last found work, twice as
+	// long after each look that finds none, up to BackoffMax; after BackoffParkAfter without work
+	// it parks as WaitPark does, and the next publish wakes it. While traffic flows, a producer
+	// never pays for a wake-up and the consumer takes everything published in the last sleep as
+	// one batch (one Write of a Writer, one endOfBatch of a Ring): the fewest wake-ups and writes
+	// per item, at the price of a delay of up to BackoffMax before an item is handled. An idle
+	// ring costs nothing once parked. Under WaitSleep and WaitBackoff the consumer is woken at once
+	// when half the ring (half its lines or bytes, for a Writer) waits, when a producer waits for
+	// room, by Flush and by Close, so nothing is dropped or waits longer for the sleeps.
+	WaitBackoff
 )
 
 // SleepInterval is how long an idle consumer sleeps under WaitSleep.
 const SleepInterval = 500 * time.Microsecond
 
-// String returns "park", "yield" or "sleep".
+// The sleeps of WaitBackoff.
+const (
+	// BackoffMin is its first sleep after the consumer found work.
+	BackoffMin = time.Millisecond
+	// BackoffMax is its longest sleep: the most an item waits before being handled, while the
+	// consumer is not parked (plus the time the Go scheduler takes to run it).
+	BackoffMax = 8 * time.Millisecond
+	// BackoffParkAfter is how long it sleeps without finding work before it parks.
+	BackoffParkAfter = 100 * time.Millisecond
+)
+
+// String returns "park", "yield", "sleep" or "backoff".
 func (s WaitStrategy) String() string {
 	switch s {
 	case WaitPark:
@@ -56,6 +78,8 @@ func (s WaitStrategy) String() string {
 		return "yield"
 	case WaitSleep:
 		return "sleep"
+	case WaitBackoff:
+		return "backoff"
 	}
 	return fmt.Sprintf("WaitStrategy(%d)", int(s))
 }
@@ -126,6 +150,7 @@ type config struct {
 	onError        func(err error, total uint64)
 	onDiscard      any // func(*T, uint64) for a Ring[T]
 	onLineDiscard  func(line []byte, total uint64)
+	naps           naps
 }
 
 // defaultConfig returns the defaults; capacity is the default capacity (a Ring's or a Writer's).
@@ -137,6 +162,7 @@ func defaultConfig(capacity int) config {
 		slotSize:       DefaultSlotSize,
 		maxBatchBytes:  DefaultMaxBatchBytes,
 		reportInterval: DefaultReportInterval,
+		naps:           defaultNaps,
 	}
 }
 
@@ -171,8 +197,8 @@ func (c *config) check() error {
 	if c.policy != Block && c.policy != Discard {
 		return fmt.Errorf("asyncwriter: WithPolicy(%v): unknown policy (Block or Discard)", c.policy)
 	}
-	if c.wait < WaitPark || c.wait > WaitSleep {
-		return fmt.Errorf("asyncwriter: WithWaitStrategy(%v): unknown strategy (WaitPark, WaitYield or WaitSleep)", c.wait)
+	if c.wait < WaitPark || c.wait > WaitBackoff {
+		return fmt.Errorf("asyncwriter: WithWaitStrategy(%v): unknown strategy (WaitPark, WaitYield, WaitSleep or WaitBackoff)", c.wait)
 	}
 	if c.slotSize < 1 || c.slotSize > MaxSlotSize {
 		return fmt.Errorf("asyncwriter: WithSlotSize(%d): out of range [1, %d]", c.slotSize, MaxSlotSize)

@@ -135,6 +135,7 @@ type Ring[T any] struct {
 
 	size      int64
 	mask      int64
+	half      int64 // a sleeping consumer is woken when this many items wait
 	slots     []slot[T]
 	handler   Handler[T]
 	cfg       config
@@ -174,11 +175,12 @@ func newRing[T any](h Handler[T], cfg config) *Ring[T] {
 	r := &Ring[T]{
 		size:    int64(cfg.capacity),
 		mask:    int64(cfg.capacity - 1),
+		half:    max(1, int64(cfg.capacity)/2),
 		slots:   make([]slot[T], cfg.capacity),
 		handler: h,
 		cfg:     cfg,
 	}
-	r.init()
+	r.init(cfg.naps)
 	now := time.Now()
 	r.discardRep = limiter{interval: int64(cfg.reportInterval), base: now}
 	r.errorRep = limiter{interval: int64(cfg.reportInterval), base: now}
@@ -278,11 +280,12 @@ func (r *Ring[T]) tryClaim() (int64, error) {
 	}
 }
 
-// commit publishes sequence s and wakes the consumer if it is parked.
+// commit publishes sequence s and wakes the consumer if it is parked, or sleeping while half the
+// ring waits.
 func (r *Ring[T]) commit(s int64) {
 	r.slots[s&r.mask].seq.Store(s)
-	if r.parked.Load() != 0 {
-		r.wakeConsumer()
+	if st := r.parked.Load(); st != consumerRunning {
+		r.wakeOnPublish(st, s+1-r.consumed.Load() >= r.half)
 	}
 }
 
@@ -314,7 +317,7 @@ func (r *Ring[T]) Close() error {
 	if first {
 		r.closeEnd.Store(old)
 		r.closing.Store(1)
-		r.wakeConsumer()
+		r.kick()
 	}
 	<-r.done
 	if first && r.onDiscard != nil {
@@ -370,9 +373,10 @@ func (r *Ring[T]) run() {
 			if r.closing.Load() != 0 && next >= r.closeEnd.Load() {
 				break
 			}
-			r.idle(r.cfg.wait, func() bool { return r.ready(next) })
+			r.idle(r.cfg.wait, func() bool { return r.ready(next) }, func() bool { return r.pressed(next) })
 			continue
 		}
+		r.worked()
 		r.batches.Add(1)
 		if uint64(n) > maxDepth {
 			maxDepth = uint64(n)
@@ -400,6 +404,12 @@ func (r *Ring[T]) ready(next int64) bool {
 		return true
 	}
 	return r.closing.Load() != 0 && next >= r.closeEnd.Load()
+}
+
+// pressed reports whether half the ring is claimed past next, or the ring is closing: the consumer
+// must not sleep.
+func (r *Ring[T]) pressed(next int64) bool {
+	return r.cursor.Load()&^closedBit-next >= r.half || r.closing.Load() != 0
 }
 
 // handle hands items lo..hi-1 to the handler, recovering from its panics.

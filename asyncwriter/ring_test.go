@@ -59,13 +59,10 @@ func TestCapacityRoundsUp(t *testing.T) {
 // TestRingBlockOrder: every item is handled once, in per-producer order, with correct sequence
 // numbers and batch ends, through a small ring that is full most of the time.
 func TestRingBlockOrder(t *testing.T) {
-	for _, ws := range []WaitStrategy{WaitPark, WaitYield, WaitSleep} {
+	for _, ws := range []WaitStrategy{WaitPark, WaitYield, WaitSleep, WaitBackoff} {
 		t.Run(ws.String(), func(t *testing.T) {
 			const producers, per = 4, 20000
-			capacity := 16
-			if ws == WaitSleep {
-				capacity = 1024 // a full small ring would make this test sleep for seconds
-			}
+			const capacity = 16 // full most of the time: a producer waiting for room wakes a sleeping consumer
 			var last [producers]int
 			for i := range last {
 				last[i] = -1

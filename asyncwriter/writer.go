@@ -100,6 +100,7 @@ type Writer struct {
 	descs     []atomic.Uint64 // per line number (modulo capacity): marker and length
 	heap      [][]byte        // per line number: the heap copy of a long line
 	lines     int64           // number of descriptors, a power of two
+	halfLines int64           // a sleeping consumer is woken when this many lines wait
 	lmask     uint64
 	runBytes  int64 // most bytes in one Write
 	runLines  int64 // most lines in one Write
@@ -166,6 +167,7 @@ func newWriter(dst io.Writer, seq0, pos0 int64, opts []WriterOption) (*Writer, e
 	// fill the other half while the destination takes it.
 	w.runBytes = min(int64(cfg.maxBatchBytes), int64(size)/2)
 	w.runLines = max(1, int64(cfg.capacity)/2)
+	w.halfLines = max(1, int64(cfg.capacity)/2)
 	for i := range w.descs {
 		w.descs[i].Store(descEmpty)
 	}
@@ -175,7 +177,7 @@ func newWriter(dst io.Writer, seq0, pos0 int64, opts []WriterOption) (*Writer, e
 	now := time.Now()
 	w.discardRep = limiter{interval: int64(cfg.reportInterval), base: now}
 	w.errorRep = limiter{interval: int64(cfg.reportInterval), base: now}
-	w.init()
+	w.init(cfg.naps)
 	go w.run()
 	return w, nil
 }
@@ -226,8 +228,8 @@ func (w *Writer) Write(p []byte) (int, error) {
 		if w.word.CompareAndSwap(word, (seq+1)&seqMask<<posBits|end) {
 			copy(w.buf[start&w.bmask:], p)
 			w.descs[seq&w.lmask].Store(seq<<32 | restart | n)
-			if w.parked.Load() != 0 {
-				w.wakeConsumer()
+			if st := w.parked.Load(); st != consumerRunning {
+				w.wakeOnPublish(st, ds+1 >= w.halfLines || uint64(db) >= w.bsize/2)
 			}
 			return len(p), nil
 		}
@@ -260,8 +262,8 @@ func (w *Writer) writeHeap(p []byte) (int, error) {
 		if w.word.CompareAndSwap(word, (seq+1)&seqMask<<posBits|word&posMask) {
 			w.heap[seq&w.lmask] = append([]byte(nil), p...)
 			w.descs[seq&w.lmask].Store(seq<<32 | heapLine)
-			if w.parked.Load() != 0 {
-				w.wakeConsumer()
+			if st := w.parked.Load(); st != consumerRunning {
+				w.wakeOnPublish(st, ds+1 >= w.halfLines)
 			}
 			return len(p), nil
 		}
@@ -323,7 +325,7 @@ func (w *Writer) Close() error {
 		// Once the closed bit is set no claim succeeds: the word keeps the last line number.
 		w.word.Or(wordClosed)
 		w.closing.Store(1)
-		w.wakeConsumer()
+		w.kick()
 		<-w.done
 		// The consumer has exited: a line kept after a failed write gets one last try.
 		if w.carry != nil && !w.writeCarry() {
@@ -387,6 +389,7 @@ func (w *Writer) run() {
 	ahead := min(batchLines, w.lines) - 1
 	for {
 		if n := w.take(); n != 0 {
+			w.worked()
 			// Let a runnable goroutine have this processor before the next batch. When producers
 			// keep every processor busy, a consumer that goes straight back to the ring holds a
 			// processor one producer waits for and chases the other a few lines at a time, each
@@ -403,7 +406,7 @@ func (w *Writer) run() {
 		if w.closing.Load() != 0 && w.drained() {
 			break
 		}
-		w.idle(w.cfg.wait, w.ready)
+		w.idle(w.cfg.wait, w.ready, w.pressed)
 	}
 	w.exit()
 }
@@ -420,6 +423,15 @@ func (w *Writer) published(seq int64) bool {
 
 func (w *Writer) ready() bool {
 	return w.published(w.cseq) || w.closing.Load() != 0 && w.drained()
+}
+
+// pressed reports whether half the ring's lines or bytes are claimed past the consumer, or the
+// writer is closing: the consumer must not sleep.
+func (w *Writer) pressed() bool {
+	word := w.word.Load()
+	ds := modDiff(word>>posBits, uint64(w.cseq), seqBits)
+	db := modDiff(word&posMask, uint64(w.cpos), posBits)
+	return ds >= w.halfLines || uint64(db) >= w.bsize/2 || w.closing.Load() != 0
 }
 
 // take hands every published line (up to the capacity) to the destination and returns how many

@@ -533,7 +533,7 @@ func TestWriterRestartCloseRace(t *testing.T) {
 		return (i*7919 + p*104729) % 4000
 	}
 	for _, pol := range []Policy{Block, Discard} {
-		for _, ws := range []WaitStrategy{WaitPark, WaitYield} {
+		for _, ws := range []WaitStrategy{WaitPark, WaitYield, WaitBackoff} {
 			for round := 0; round < 3; round++ {
 				t.Run(fmt.Sprint(pol, "_", ws, "_", round), func(t *testing.T) {
 					testRestartCloseRace(t, padOf, 300+100*round, restartRing(WithPolicy(pol), WithWaitStrategy(ws)))

@@ -33,6 +33,26 @@ const (
 	Block
 )
 
+// Wait says when the reporter's consumer goroutine takes the spans reported to it off the queue
+// and writes their lines.
+type Wait int
+
+const (
+	// Batched makes the consumer sleep between looks at the queue (asyncwriter.WaitBackoff): 1 ms
+	// after it found spans, up to 8 ms when it finds none, and after 100 ms without spans it parks
+	// until the next Report. While spans flow, Report never pays for waking it, and each look
+	// writes every span reported since as one batch: one write per file instead of one per span
+	// when requests come one at a time. A line reaches its file (or Output) at most about 8 ms
+	// after its Report; Flush and Close write everything at once, and a queue half full wakes the
+	// consumer at once. It is the default.
+	Batched Wait = iota
+	// Prompt makes the consumer park when the queue is empty (asyncwriter.WaitPark): the next
+	// Report wakes it and its line is written at once. Each Report made while it is parked pays
+	// for the wake-up (a system call, microseconds on the request path), and spans reported one
+	// at a time are written one write each.
+	Prompt
+)
+
 // Period says when the log files roll by time.
 type Period int
 
@@ -84,6 +104,10 @@ type Config struct {
 	// Policy is what Report does when the queue is full: Discard (default) or Block; any other
 	// value is an error of New.
 	Policy Policy
+	// Wait is when queued spans are written: Batched (default: within about 8 ms, in batches) or
+	// Prompt (at once, a wake-up per span when traffic is sparse); any other value is an error of
+	// New.
+	Wait Wait
 	// Rolling is the time rolling of every file: Daily (default), Hourly or SizeOnly; any other
 	// value is an error of New.
 	Rolling Period

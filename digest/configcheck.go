@@ -30,6 +30,8 @@ func (c *Config) validate() error {
 		return bad("Format", int(c.Format), "unknown format (JSON or CSV)")
 	case c.Policy != Discard && c.Policy != Block:
 		return bad("Policy", int(c.Policy), "unknown policy (Discard or Block)")
+	case c.Wait != Batched && c.Wait != Prompt:
+		return bad("Wait", int(c.Wait), "unknown wait (Batched or Prompt)")
 	case c.Rolling != Daily && c.Rolling != Hourly && c.Rolling != SizeOnly:
 		return bad("Rolling", int(c.Rolling), "unknown period (Daily, Hourly or SizeOnly)")
 	case c.QueueCapacity < 0 || c.QueueCapacity > asyncwriter.MaxCapacity:
@@ -56,13 +58,14 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// Text forms: MarshalText and UnmarshalText make Format, Policy and Period settable from YAML, JSON
+// Text forms: MarshalText and UnmarshalText make Format, Policy, Wait and Period settable from YAML, JSON
 // (as strings) and environment variables. UnmarshalText ignores case and surrounding spaces, takes
 // the empty text as the zero value (the default) and refuses anything else it does not know.
 
 var (
 	formatNames = []string{JSON: "json", CSV: "csv"}
 	policyNames = []string{Discard: "discard", Block: "block"}
+	waitNames   = []string{Batched: "batched", Prompt: "prompt"}
 	periodNames = []string{Daily: "daily", Hourly: "hourly", SizeOnly: "size-only"}
 )
 
@@ -119,6 +122,21 @@ func (p *Policy) UnmarshalText(text []byte) error {
 	v, err := unmarshal(policyNames, text, "Policy")
 	if err == nil {
 		*p = Policy(v)
+	}
+	return err
+}
+
+// String returns "batched", "prompt", or Wait(N) for a value out of range.
+func (w Wait) String() string { return name(waitNames, int(w), "Wait") }
+
+// MarshalText returns "batched" or "prompt"; a value out of range is an error.
+func (w Wait) MarshalText() ([]byte, error) { return marshal(waitNames, int(w), "Wait") }
+
+// UnmarshalText reads "batched" or "prompt" (any case; empty means Batched).
+func (w *Wait) UnmarshalText(text []byte) error {
+	v, err := unmarshal(waitNames, text, "Wait")
+	if err == nil {
+		*w = Wait(v)
 	}
 	return err
 }

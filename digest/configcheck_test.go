@@ -25,6 +25,7 @@ func TestConfigOutOfRange(t *testing.T) {
 		{"Format", Config{Format: 7}},
 		{"Format", Config{Format: -1}},
 		{"Policy", Config{Policy: 9}},
+		{"Wait", Config{Wait: 2}},
 		{"Rolling", Config{Rolling: 5}},
 		{"QueueCapacity", Config{QueueCapacity: -5}},
 		{"QueueCapacity", Config{QueueCapacity: 1<<24 + 1}},
@@ -62,7 +63,7 @@ func TestConfigMeaningfulNegatives(t *testing.T) {
 	}
 }
 
-// TestTextForms: Format, Policy and Period round-trip through their text forms (JSON strings, env
+// TestTextForms: Format, Policy, Wait and Period round-trip through their text forms (JSON strings, env
 // values), ignore case, take "" as the default and refuse unknown names and out-of-range values.
 func TestTextForms(t *testing.T) {
 	type pair struct {
@@ -73,9 +74,11 @@ func TestTextForms(t *testing.T) {
 	var f Format
 	var p Policy
 	var per Period
+	var w Wait
 	for _, c := range []pair{
 		{JSON, &f, "json"}, {CSV, &f, "csv"},
 		{Discard, &p, "discard"}, {Block, &p, "block"},
+		{Batched, &w, "batched"}, {Prompt, &w, "prompt"},
 		{Daily, &per, "daily"}, {Hourly, &per, "hourly"}, {SizeOnly, &per, "size-only"},
 	} {
 		b, err := c.v.MarshalText()
@@ -89,7 +92,7 @@ func TestTextForms(t *testing.T) {
 			t.Errorf("UnmarshalText(%q) gave %q", c.text, got)
 		}
 	}
-	for _, v := range []encoding.TextMarshaler{Format(7), Policy(9), Period(5)} {
+	for _, v := range []encoding.TextMarshaler{Format(7), Policy(9), Period(5), Wait(2)} {
 		if b, err := v.MarshalText(); err == nil {
 			t.Errorf("%v: MarshalText gave %q, want an error", v, b)
 		}
@@ -97,7 +100,7 @@ func TestTextForms(t *testing.T) {
 	if s := Format(7).String(); s != "Format(7)" {
 		t.Errorf("Format(7).String() = %q", s)
 	}
-	for _, u := range []encoding.TextUnmarshaler{&f, &p, &per} {
+	for _, u := range []encoding.TextUnmarshaler{&f, &p, &per, &w} {
 		if err := u.UnmarshalText([]byte("weekly")); err == nil {
 			t.Errorf("%T accepted weekly", u)
 		}

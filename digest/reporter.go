@@ -229,6 +229,11 @@ func New(c Config) (*Reporter, error) {
 	} else {
 		opts = append(opts, asyncwriter.WithPolicy(asyncwriter.Discard))
 	}
+	if cfg.Wait == Prompt {
+		opts = append(opts, asyncwriter.WithWaitStrategy(asyncwriter.WaitPark))
+	} else {
+		opts = append(opts, asyncwriter.WithWaitStrategy(asyncwriter.WaitBackoff))
+	}
 	if cfg.LogDroppedIDs {
 		opts = append(opts, asyncwriter.WithReportInterval(0), asyncwriter.WithDiscardFunc(r.onDiscard))
 	}

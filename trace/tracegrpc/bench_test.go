@@ -2,7 +2,9 @@ package tracegrpc_test
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -13,6 +15,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/tracemdc/tracemdc/digest"
@@ -28,29 +32,49 @@ func (discardExporter) Shutdown(context.Context) error                          
 
 // BenchmarkUnary measures one unary call with a small message over bufconn (an in-memory connection,
 // so that the network does not drown the instrumentation): bare, traced by tracemdc on both sides
-// (a digest reporter writing the rpc-client and rpc-server lines to files), and traced by otelgrpc on
-// both sides (the OpenTelemetry SDK with a BatchSpanProcessor to an exporter that drops the spans).
-// Besides ns/op each row reports cpu-ns/op, the process's CPU time per call (see cpuTime); compare
-// either with benchratio's -unit. tracemdc_noreporter is tracemdc without a reporter, to tell the instrumentation's cost from the
-// digest reporter's. The goal is tracemdc's added time at most half of otelgrpc's, with fewer added
-// allocations:
+// (a digest reporter writing the rpc-client and rpc-server lines to files, flushed before the timer
+// stops), and traced by otelgrpc on both sides (the OpenTelemetry SDK with a BatchSpanProcessor to
+// an exporter that drops the spans). Besides ns/op each row reports cpu-ns/op, the process's CPU
+// time per call (see cpuTime); compare either with benchratio's -unit. The other rows tell the
+// costs apart: tracemdc_prompt is tracemdc with digest.Prompt reporters (the consumer woken for
+// each span, written one line a write, as before digest.Config.Wait), tracemdc_noreporter the
+// instrumentation without a reporter, and floor what any tracer on stats handlers that propagates
+// pays before its first span (no-op handlers on both sides, one header with a new value per call).
+// The goal is tracemdc's added time at most half of otelgrpc's, with fewer added allocations:
 //
 //	go run ../../internal/cmd/benchratio -pkg . -zero Unary/bare -base Unary/otelgrpc -new Unary/tracemdc
 //	go run ../../internal/cmd/benchratio -pkg . -zero Unary/bare -base Unary/otelgrpc -new Unary/tracemdc -unit cpu-ns/op
 func BenchmarkUnary(b *testing.B) {
+	var reps []*digest.Reporter // the digest reporters of the benchmark running: flushed before its timer stops
+	tracer := func(b *testing.B, app string, wait digest.Wait) *trace.Tracer {
+		rep := benchReporter(b, wait)
+		reps = append(reps, rep)
+		return trace.New(app, trace.WithReporter(rep))
+	}
 	for _, bc := range []struct {
 		name  string
 		setup func(b *testing.B) ([]grpc.ServerOption, []grpc.DialOption)
 	}{
 		{"bare", func(*testing.B) ([]grpc.ServerOption, []grpc.DialOption) { return nil, nil }},
 		{"tracemdc", func(b *testing.B) ([]grpc.ServerOption, []grpc.DialOption) {
-			srv, cli := benchTracer(b, "inventory"), benchTracer(b, "orders")
+			srv, cli := tracer(b, "inventory", digest.Batched), tracer(b, "orders", digest.Batched)
+			return tracegrpc.ServerOptions(srv), []grpc.DialOption{grpc.WithStatsHandler(tracegrpc.NewClientHandler(cli, tracegrpc.WithRemoteApp("inventory")))}
+		}},
+		{"tracemdc_prompt", func(b *testing.B) ([]grpc.ServerOption, []grpc.DialOption) {
+			srv, cli := tracer(b, "inventory", digest.Prompt), tracer(b, "orders", digest.Prompt)
 			return tracegrpc.ServerOptions(srv), []grpc.DialOption{grpc.WithStatsHandler(tracegrpc.NewClientHandler(cli, tracegrpc.WithRemoteApp("inventory")))}
 		}},
 		{"tracemdc_noreporter", func(b *testing.B) ([]grpc.ServerOption, []grpc.DialOption) {
 			// The instrumentation alone, its spans dropped: what the digest reporter adds is the rest.
 			srv, cli := trace.New("inventory"), trace.New("orders")
 			return tracegrpc.ServerOptions(srv), []grpc.DialOption{grpc.WithStatsHandler(tracegrpc.NewClientHandler(cli, tracegrpc.WithRemoteApp("inventory")))}
+		}},
+		{"floor", func(*testing.B) ([]grpc.ServerOption, []grpc.DialOption) {
+			// What any tracer built on stats handlers that propagates pays before its first span: a
+			// handler on each side (gRPC then makes its stats events, and copies the incoming metadata
+			// for the server's), and one header with a new value per call, as a traceparent.
+			return []grpc.ServerOption{grpc.StatsHandler(nopHandler{})},
+				[]grpc.DialOption{grpc.WithStatsHandler(nopHandler{}), grpc.WithUnaryInterceptor(traceparentHeader())}
 		}},
 		{"otelgrpc", func(b *testing.B) ([]grpc.ServerOption, []grpc.DialOption) {
 			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardExporter{}))
@@ -61,6 +85,7 @@ func BenchmarkUnary(b *testing.B) {
 		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
+			reps = reps[:0]
 			sopts, dopts := bc.setup(b)
 			lis := bufconn.Listen(1 << 20)
 			srv := grpc.NewServer(sopts...)
@@ -90,12 +115,33 @@ func BenchmarkUnary(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			for _, rep := range reps {
+				rep.Flush() // every line written, in the time and CPU measured
+			}
 			b.StopTimer()
 			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 			_ = conn.Close()
 			srv.Stop()
 			<-done
 		})
+	}
+}
+
+// nopHandler is a gRPC stats handler that does nothing.
+type nopHandler struct{}
+
+func (nopHandler) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context   { return ctx }
+func (nopHandler) HandleRPC(context.Context, stats.RPCStats)                         {}
+func (nopHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
+func (nopHandler) HandleConn(context.Context, stats.ConnStats)                       {}
+
+// traceparentHeader returns a client interceptor adding a traceparent header with a new trace id
+// to every call.
+func traceparentHeader() grpc.UnaryClientInterceptor {
+	var n atomic.Uint64
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		tp := fmt.Sprintf("00-4bf92f3577b34da6%016x-00f067aa0ba902b7-01", n.Add(1))
+		return invoker(metadata.AppendToOutgoingContext(ctx, "traceparent", tp), method, req, reply, cc, opts...)
 	}
 }
 
@@ -110,12 +156,13 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// benchTracer returns a tracer whose digest reporter writes to files under a temporary root.
-func benchTracer(b *testing.B, app string) *trace.Tracer {
-	rep, err := digest.New(digest.Config{Root: b.TempDir()})
+// benchReporter returns a digest reporter writing to files under a temporary root, closed when b
+// ends.
+func benchReporter(b *testing.B, wait digest.Wait) *digest.Reporter {
+	rep, err := digest.New(digest.Config{Root: b.TempDir(), Wait: wait})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = rep.Close() })
-	return trace.New(app, trace.WithReporter(rep))
+	return rep
 }
