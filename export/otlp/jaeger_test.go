@@ -244,7 +244,10 @@ func TestOTLPJaegerKilledAndRestarted(t *testing.T) {
 		e.Flush() // returns once the batch is taken or failed
 		close(flushed)
 	}()
-	for e.Stats().Retries < 2 { // refused at least twice: the exporter is retrying
+	for deadline := time.Now().Add(30 * time.Second); e.Stats().Retries < 2; { // refused at least twice: the exporter is retrying
+		if time.Now().After(deadline) {
+			t.Fatalf("no retry while Jaeger was down: %+v", e.Stats())
+		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	j.Restart()
