@@ -18,6 +18,7 @@ import (
 
 	"github.com/tracemdc/tracemdc/digest"
 	"github.com/tracemdc/tracemdc/digest/layout"
+	"github.com/tracemdc/tracemdc/internal/cputime"
 	"github.com/tracemdc/tracemdc/mdc"
 	"github.com/tracemdc/tracemdc/otelmdc"
 	"github.com/tracemdc/tracemdc/slogmdc"
@@ -169,7 +170,8 @@ func serverSpan(tr oteltrace.Tracer, i int) {
 // BenchmarkProcessor: an OpenTelemetry HTTP server span ended through the span processor into a
 // digest file (digest; Block policy, so every span is written: the lines are counted) vs through the
 // SDK's BatchSpanProcessor (default options) to an exporter that drops what it gets (batch_discard;
-// exported/op says how many reached it).
+// exported/op says how many reached it). Both include the drain at Shutdown; cpu-ns/op is the
+// process's CPU time per span (every goroutine: the reporter's consumer, the batch processor's).
 func BenchmarkProcessor(b *testing.B) {
 	b.Run("digest", func(b *testing.B) {
 		root := b.TempDir()
@@ -180,6 +182,7 @@ func BenchmarkProcessor(b *testing.B) {
 		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(otelmdc.NewSpanProcessor(rep)))
 		tr := tp.Tracer("bench")
 		b.ReportAllocs()
+		cpu0 := cputime.Process()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			serverSpan(tr, i)
@@ -188,6 +191,7 @@ func BenchmarkProcessor(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
+		cputime.ReportPerOp(b, cpu0)
 		if n := countLines(b, filepath.Join(layout.DigestDir(root), layout.DigestFileName(layout.LogTypeHTTPServer))); n != b.N {
 			b.Fatalf("%d digest lines for %d spans", n, b.N)
 		}
@@ -198,6 +202,7 @@ func BenchmarkProcessor(b *testing.B) {
 		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
 		tr := tp.Tracer("bench")
 		b.ReportAllocs()
+		cpu0 := cputime.Process()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			serverSpan(tr, i)
@@ -206,6 +211,7 @@ func BenchmarkProcessor(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
+		cputime.ReportPerOp(b, cpu0)
 		b.ReportMetric(float64(exp.n.Load())/float64(b.N), "exported/op")
 	})
 }

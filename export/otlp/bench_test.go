@@ -7,9 +7,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/tracemdc/tracemdc/asyncwriter"
 	"github.com/tracemdc/tracemdc/export"
+	"github.com/tracemdc/tracemdc/internal/cputime"
 	"github.com/tracemdc/tracemdc/trace"
 )
 
@@ -118,7 +117,7 @@ func BenchmarkExport(b *testing.B) {
 		ctx := context.Background()
 		b.ReportAllocs()
 		b.ResetTimer()
-		cpu0 := cpuTime()
+		cpu0 := cputime.Process()
 		for i := 0; i < b.N; i++ {
 			_, s := tr.Start(ctx, "GET /checkout", trace.WithKind(trace.KindServer))
 			s.SetTags(trace.String("method", "GET"), trace.String("request.url", "http://shop/checkout"),
@@ -127,7 +126,7 @@ func BenchmarkExport(b *testing.B) {
 		}
 		e.Flush()
 		b.StopTimer()
-		b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+		cputime.ReportPerOp(b, cpu0)
 		if err := e.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -149,7 +148,7 @@ func BenchmarkExport(b *testing.B) {
 		tr := tp.Tracer("bench")
 		b.ReportAllocs()
 		b.ResetTimer()
-		cpu0 := cpuTime()
+		cpu0 := cputime.Process()
 		for i := 0; i < b.N; i++ {
 			_, s := tr.Start(ctx, "GET /checkout", oteltrace.WithSpanKind(oteltrace.SpanKindServer))
 			s.SetAttributes(attribute.String("method", "GET"), attribute.String("request.url", "http://shop/checkout"),
@@ -160,7 +159,7 @@ func BenchmarkExport(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+		cputime.ReportPerOp(b, cpu0)
 		if err := tp.Shutdown(ctx); err != nil {
 			b.Fatal(err)
 		}
@@ -168,13 +167,4 @@ func BenchmarkExport(b *testing.B) {
 			b.Fatalf("sink counted %d spans, want %d", got, b.N)
 		}
 	})
-}
-
-// cpuTime returns the CPU time (user and system) the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	otelprop "go.opentelemetry.io/otel/propagation"
@@ -20,6 +18,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/tracemdc/tracemdc/digest"
+	"github.com/tracemdc/tracemdc/internal/cputime"
 	"github.com/tracemdc/tracemdc/trace"
 	"github.com/tracemdc/tracemdc/trace/tracegrpc"
 )
@@ -35,7 +34,8 @@ func (discardExporter) Shutdown(context.Context) error                          
 // (a digest reporter writing the rpc-client and rpc-server lines to files, flushed before the timer
 // stops), and traced by otelgrpc on both sides (the OpenTelemetry SDK with a BatchSpanProcessor to
 // an exporter that drops the spans). Besides ns/op each row reports cpu-ns/op, the process's CPU
-// time per call (see cpuTime); compare either with benchratio's -unit. The other rows tell the
+// time per call (all goroutines: the reporters' consumers and the BatchSpanProcessor's too; see
+// internal/cputime); compare either with benchratio's -unit. The other rows tell the
 // costs apart: tracemdc_prompt is tracemdc with digest.Prompt reporters (the consumer woken for
 // each span, written one line a write, as before digest.Config.Wait), tracemdc_noreporter the
 // instrumentation without a reporter, and floor what any tracer on stats handlers that propagates
@@ -108,7 +108,7 @@ func BenchmarkUnary(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Process()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if _, err := client.UnaryCall(ctx, req); err != nil {
@@ -119,7 +119,7 @@ func BenchmarkUnary(b *testing.B) {
 				rep.Flush() // every line written, in the time and CPU measured
 			}
 			b.StopTimer()
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			cputime.ReportPerOp(b, cpu0)
 			_ = conn.Close()
 			srv.Stop()
 			<-done
@@ -143,17 +143,6 @@ func traceparentHeader() grpc.UnaryClientInterceptor {
 		tp := fmt.Sprintf("00-4bf92f3577b34da6%016x-00f067aa0ba902b7-01", n.Add(1))
 		return invoker(metadata.AppendToOutgoingContext(ctx, "traceparent", tp), method, req, reply, cc, opts...)
 	}
-}
-
-// cpuTime returns the CPU time the process has used (user and system, all goroutines: the reporters'
-// consumers and the BatchSpanProcessor's too). On a shared machine a call's wall time mostly measures
-// how long it waited for a core; its CPU time is what it cost.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchReporter returns a digest reporter writing to files under a temporary root, closed when b
